@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdarg.h>
+
+#include "build-config.h"
+#include "calendar.h"
+#include "config.h"
+#include "util.h"
+
+#define CUSTOMER_NAME_MAX 32
+#define CUSTOMERS_MAX 100000
+
+typedef struct ParseState {
+        Config *config;
+        char *error;           /* first error; ini_parse() tells us its line */
+} ParseState;
+
+static const char *const branch_table[] = {
+        [BRANCH_STABLE] = "stable",
+        [BRANCH_FRESH] = "fresh",
+};
+
+const char *branch_to_string(Branch b) {
+        return b < ELEMENTSOF(branch_table) ? branch_table[b] : NULL;
+}
+
+static int branch_from_string(const char *s, Branch *ret) {
+        for (size_t i = 0; i < ELEMENTSOF(branch_table); i++)
+                if (streq(s, branch_table[i])) {
+                        *ret = (Branch) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static bool chars_valid(const char *s, const char *extra) {
+        for (; *s; s++)
+                if (!isascii((unsigned char) *s) || !(isalnum((unsigned char) *s) || strchr(extra, *s)))
+                        return false;
+        return true;
+}
+
+bool customer_name_valid(const char *s) {
+        /* Becomes part of unit names and journal matches: keep it to what needs no escaping. */
+        return !isempty(s) && strlen(s) <= CUSTOMER_NAME_MAX && (islower((unsigned char) s[0]) ||
+               isdigit((unsigned char) s[0])) && chars_valid(s, "-") &&
+               !strpbrk(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+}
+
+bool hostname_valid(const char *s) {
+        return !isempty(s) && strlen(s) <= 253 && s[0] != '-' && s[0] != '.' && chars_valid(s, "-.");
+}
+
+bool matrix_user_id_valid(const char *s) {
+        const char *colon;
+
+        /* @localpart:server, localpart per the spec's historical grammar (no '@', ':' or blanks). */
+        if (isempty(s) || s[0] != '@' || strlen(s) > 255)
+                return false;
+        colon = strchr(s, ':');
+        if (!colon || colon == s + 1 || isempty(colon + 1))
+                return false;
+        for (const char *p = s + 1; p < colon; p++)
+                if (*p <= ' ' || *p >= 127 || *p == '@')
+                        return false;
+        return chars_valid(colon + 1, "-.:[]");
+}
+
+static bool path_valid(const char *s) {
+        return !isempty(s) && s[0] == '/' && !strpbrk(s, "\n\r");
+}
+
+static bool host_key_valid(const char *s) {
+        const char *space = strchr(s, ' ');
+        static const char *const types[] = {
+                "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+        };
+        bool known = false;
+
+        if (!space)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                known = known || (strlen(types[i]) == (size_t) (space - s) && startswith(s, types[i]));
+        return known && strlen(space + 1) >= 16 && chars_valid(space + 1, "+/=");
+}
+
+static bool alias_unit_valid(const char *s) {
+        return startswith(s, "matrix-") && strlen(s) <= 200 && chars_valid(s, "-_.@:");
+}
+
+static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) _printf_(4, 5);
+static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int r;
+
+        if (st->error)
+                return 0;
+        va_start(ap, format);
+        r = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", section, key, why) < 0)
+                st->error = NULL;
+        return 0;
+}
+
+static int set_string(char **field, const char *value) {
+        return free_and_strdup(field, value) < 0 ? 0 : 1;
+}
+
+static int handle_matrix(ParseState *st, const char *key, const char *value) {
+        Config *c = st->config;
+
+        if (streq(key, "homeserver")) {
+                if (!startswith(value, "https://") && !startswith(value, "http://"))
+                        return fail(st, "matrix", key, "'%s' is not an http:// or https:// URL", value);
+                if (set_string(&c->homeserver, value) == 0)
+                        return 0;
+                for (size_t n = strlen(c->homeserver); n > 0 && c->homeserver[n - 1] == '/'; n--)
+                        c->homeserver[n - 1] = 0;
+                return 1;
+        }
+        if (streq(key, "user_id")) {
+                if (!matrix_user_id_valid(value))
+                        return fail(st, "matrix", key, "'%s' is not a Matrix user id (@name:server)", value);
+                return set_string(&c->user_id, value);
+        }
+        if (streq(key, "password_file") || streq(key, "access_token_file")) {
+                if (!path_valid(value))
+                        return fail(st, "matrix", key, "'%s' is not an absolute path", value);
+                return set_string(streq(key, "password_file") ? &c->password_file : &c->access_token_file,
+                                  value);
+        }
+        if (streq(key, "device_name"))
+                return set_string(&c->device_name, value);
+        return fail(st, "matrix", key, "unknown key");
+}
+
+static int handle_scheduler(ParseState *st, const char *key, const char *value) {
+        Config *c = st->config;
+
+        if (!streq(key, "state_dir") && !streq(key, "schedules_dir"))
+                return fail(st, "scheduler", key, "unknown key");
+        if (!path_valid(value))
+                return fail(st, "scheduler", key, "'%s' is not an absolute path", value);
+        return set_string(streq(key, "state_dir") ? &c->state_dir : &c->schedules_dir, value);
+}
+
+static Customer *customer_get(ParseState *st, const char *name) {
+        Config *c = st->config;
+        Customer *n;
+
+        for (size_t i = 0; i < c->n_customers; i++)
+                if (streq(c->customers[i].name, name))
+                        return &c->customers[i];
+        if (c->n_customers >= CUSTOMERS_MAX)
+                return NULL;
+        n = reallocarray(c->customers, c->n_customers + 1, sizeof(Customer));
+        if (!n)
+                return NULL;
+        c->customers = n;
+        n = &c->customers[c->n_customers];
+        *n = (Customer) { .ssh_port = 22, .branch = BRANCH_STABLE, .name = strdup(name) };
+        if (!n->name)
+                return NULL;
+        c->n_customers++;
+        return n;
+}
+
+static int handle_user_list(ParseState *st, const char *section, const char *key, const char *value,
+                            char ***field) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        for (char **i = l; *i; i++)
+                if (!matrix_user_id_valid(*i))
+                        return fail(st, section, key, "'%s' is not a Matrix user id (@name:server)", *i);
+        strv_free(*field);
+        *field = TAKE_PTR(l);
+        return 1;
+}
+
+static int handle_components(ParseState *st, const char *section, const char *value, Customer *cu) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        for (char **i = l; *i; i++)
+                if (!customer_name_valid(*i))
+                        return fail(st, section, "components", "'%s' is not a component name", *i);
+        strv_free(cu->components);
+        cu->components = TAKE_PTR(l);
+        return 1;
+}
+
+static int handle_aliases(ParseState *st, const char *section, const char *value, Customer *cu) {
+        _cleanup_strv_free_ char **l = NULL, **pairs = NULL;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        for (char **i = l; *i; i++) {
+                char *eq = strchr(*i, '=');
+                if (!eq)
+                        return fail(st, section, "aliases", "'%s' is not of the form name=unit", *i);
+                *eq = 0;
+                if (!customer_name_valid(strstrip(*i)) || !alias_unit_valid(strstrip(eq + 1)))
+                        return fail(st, section, "aliases",
+                                    "'%s=%s': the name must be lower-case letters, digits and '-', "
+                                    "the unit a matrix-* service", *i, eq + 1);
+                if (strv_extend(&pairs, strstrip(*i)) < 0 || strv_extend(&pairs, strstrip(eq + 1)) < 0)
+                        return 0;
+        }
+        strv_free(cu->aliases);
+        cu->aliases = TAKE_PTR(pairs);
+        return 1;
+}
+
+static int handle_customer_ssh(ParseState *st, const char *section, const char *key, const char *value,
+                               Customer *cu) {
+        if (streq(key, "ssh_host")) {
+                if (!hostname_valid(value))
+                        return fail(st, section, key, "'%s' is not a host name or address", value);
+                return set_string(&cu->ssh_host, value);
+        }
+        if (streq(key, "ssh_port")) {
+                if (safe_atou(value, &cu->ssh_port) < 0 || cu->ssh_port == 0 || cu->ssh_port > 65535)
+                        return fail(st, section, key, "'%s' is not a port number (1-65535)", value);
+                return 1;
+        }
+        if (streq(key, "ssh_user")) {
+                if (!isalpha((unsigned char) value[0]) || !chars_valid(value, "-_") || strlen(value) > 32)
+                        return fail(st, section, key, "'%s' is not a user name", value);
+                return set_string(&cu->ssh_user, value);
+        }
+        if (streq(key, "ssh_key_file")) {
+                if (!path_valid(value))
+                        return fail(st, section, key, "'%s' is not an absolute path", value);
+                return set_string(&cu->ssh_key_file, value);
+        }
+        if (!host_key_valid(value))
+                return fail(st, section, key, "'%s' is not a public host key (\"ssh-ed25519 AAAA…\")", value);
+        return set_string(&cu->ssh_known_host_key, value);
+}
+
+static int handle_customer(ParseState *st, const char *section, const char *name, const char *key,
+                           const char *value) {
+        Customer *cu;
+
+        if (!customer_name_valid(name))
+                return fail(st, section, key, "customer name '%s' must be 1-32 lower-case letters, digits "
+                            "and '-'", name);
+        cu = customer_get(st, name);
+        if (!cu)
+                return 0;
+        if (streq(key, "owners"))
+                return handle_user_list(st, section, key, value, &cu->owners);
+        if (streq(key, "domain")) {
+                if (!hostname_valid(value) || !strchr(value, '.'))
+                        return fail(st, section, key, "'%s' is not a domain name", value);
+                return set_string(&cu->domain, value);
+        }
+        if (startswith(key, "ssh_") && (streq(key, "ssh_host") || streq(key, "ssh_port") ||
+                                        streq(key, "ssh_user") || streq(key, "ssh_key_file") ||
+                                        streq(key, "ssh_known_host_key")))
+                return handle_customer_ssh(st, section, key, value, cu);
+        if (streq(key, "branch")) {
+                if (branch_from_string(value, &cu->branch) < 0)
+                        return fail(st, section, key, "'%s' is neither 'stable' nor 'fresh'", value);
+                return 1;
+        }
+        if (streq(key, "components"))
+                return handle_components(st, section, value, cu);
+        if (streq(key, "maintenance")) {
+                WeeklyTime w;
+                if (weekly_time_parse(value, &w) < 0)
+                        return fail(st, section, key, "'%s' is not a weekday and time, like 'Friday 15:00'",
+                                    value);
+                return set_string(&cu->maintenance, value);
+        }
+        if (streq(key, "aliases"))
+                return handle_aliases(st, section, value, cu);
+        return fail(st, section, key, "unknown key");
+}
+
+static int handler(void *userdata, const char *section, const char *key, const char *value) {
+        ParseState *st = userdata;
+        const char *name;
+
+        if (streq(section, "matrix"))
+                return handle_matrix(st, key, value);
+        if (streq(section, "scheduler"))
+                return handle_scheduler(st, key, value);
+        name = startswith(section, "customer ");
+        if (name)
+                return handle_customer(st, section, name, key, value);
+        return fail(st, section, key, "unknown section (expected [matrix], [scheduler] or [customer NAME])");
+}
+
+static int validate_customer(const Config *c, const Customer *cu, char **ret_why) {
+        static const struct {
+                size_t offset;
+                const char *key;
+        } required[] = {
+                { offsetof(Customer, domain), "domain" },
+                { offsetof(Customer, ssh_host), "ssh_host" },
+                { offsetof(Customer, ssh_key_file), "ssh_key_file" },
+                { offsetof(Customer, ssh_known_host_key), "ssh_known_host_key" },
+        };
+
+        if (strv_length(cu->owners) == 0)
+                return asprintf(ret_why, "[customer %s] owners: missing; who may give commands?", cu->name);
+        /* One Matrix user acts for one customer, or a command would not say whose server it means. */
+        for (const Customer *o = c->customers; o < cu; o++)
+                for (char **i = cu->owners; *i; i++)
+                        if (strv_contains(o->owners, *i))
+                                return asprintf(ret_why, "[customer %s] owners: %s already owns customer %s",
+                                                cu->name, *i, o->name);
+
+        for (size_t i = 0; i < ELEMENTSOF(required); i++)
+                if (!*(char **) ((const char *) cu + required[i].offset))
+                        return asprintf(ret_why, "[customer %s] %s: missing", cu->name, required[i].key);
+        return 0;
+}
+
+static int config_validate(Config *c, char **ret_why) {
+        if (!c->homeserver)
+                return asprintf(ret_why, "[matrix] homeserver: missing");
+        if (!c->user_id)
+                return asprintf(ret_why, "[matrix] user_id: missing");
+        if (!!c->password_file == !!c->access_token_file)
+                return asprintf(ret_why, "[matrix]: set exactly one of password_file and access_token_file");
+        for (size_t i = 0; i < c->n_customers; i++) {
+                if (c->customers[i].ssh_user == NULL && set_string(&c->customers[i].ssh_user, "root") == 0)
+                        return -ENOMEM;
+                if (validate_customer(c, &c->customers[i], ret_why) != 0)
+                        return 1;
+        }
+        if ((!c->state_dir && set_string(&c->state_dir, SCHEDULER_STATE_DIR) == 0) ||
+            (!c->schedules_dir && set_string(&c->schedules_dir, SCHEDULER_SCHEDULES_DIR) == 0) ||
+            (!c->device_name && set_string(&c->device_name, "The Scheduler") == 0))
+                return -ENOMEM;
+        return 0;
+}
+
+int config_load(const char *path, Config **ret, char **ret_error) {
+        _cleanup_fclose_ FILE *f = NULL;
+        ParseState st = {};
+        int r, line;
+
+        *ret_error = NULL;
+        st.config = calloc(1, sizeof(Config));
+        if (!st.config || !(st.config->path = strdup(path)))
+                goto oom;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = -errno;
+                (void) asprintf(ret_error, "%s: cannot open: %s", path, strerror(-r));
+                config_free(st.config);
+                return r;
+        }
+        line = ini_parse_file(f, handler, &st);
+        if (line != 0) {
+                if (line < 0)
+                        r = asprintf(ret_error, "%s: cannot read", path);
+                else
+                        r = asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error");
+                free(st.error);
+                config_free(st.config);
+                return r < 0 ? -ENOMEM : -EINVAL;
+        }
+
+        r = config_validate(st.config, &st.error);
+        if (r != 0) {
+                if (r > 0 && st.error && asprintf(ret_error, "%s: %s", path, st.error) < 0)
+                        *ret_error = NULL;
+                free(st.error);
+                config_free(st.config);
+                return r < 0 ? r : -EINVAL;
+        }
+        *ret = st.config;
+        return 0;
+
+oom:
+        config_free(st.config);
+        return -ENOMEM;
+}
+
+static void customer_done(Customer *cu) {
+        free(cu->name);
+        strv_free(cu->owners);
+        free(cu->domain);
+        free(cu->ssh_host);
+        free(cu->ssh_user);
+        free(cu->ssh_key_file);
+        free(cu->ssh_known_host_key);
+        strv_free(cu->components);
+        free(cu->maintenance);
+        strv_free(cu->aliases);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_customers; i++)
+                customer_done(&c->customers[i]);
+        free(c->customers);
+        free(c->path);
+        free(c->homeserver);
+        free(c->user_id);
+        free(c->password_file);
+        free(c->access_token_file);
+        free(c->device_name);
+        free(c->state_dir);
+        free(c->schedules_dir);
+        free(c);
+        return NULL;
+}
+
+const Customer *config_find_customer(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_customers; i++)
+                if (streq(c->customers[i].name, name))
+                        return &c->customers[i];
+        return NULL;
+}
+
+const Customer *config_find_owner(const Config *c, const char *matrix_user) {
+        for (size_t i = 0; i < c->n_customers; i++)
+                if (strv_contains(c->customers[i].owners, matrix_user))
+                        return &c->customers[i];
+        return NULL;
+}

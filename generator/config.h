@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* /etc/scheduler/scheduler.conf: parsed into typed structs, validated after parsing.
+ * Pure: no logging above debug; errors are returned with a message a person can act on. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum Branch {
+        BRANCH_STABLE,
+        BRANCH_FRESH,
+} Branch;
+
+typedef struct Customer {
+        char *name;
+        char **owners;             /* Matrix user ids allowed to give commands */
+        char *domain;
+        char *ssh_host;
+        unsigned ssh_port;
+        char *ssh_user;
+        char *ssh_key_file;
+        char *ssh_known_host_key;  /* "ssh-ed25519 AAAA…" */
+        Branch branch;
+        char **components;
+        char *maintenance;         /* "Friday 15:00"; NULL: derived from the name */
+        char **aliases;            /* alternating: friendly name, unit name */
+} Customer;
+
+typedef struct Config {
+        char *path;
+
+        char *homeserver;          /* without a trailing slash */
+        char *user_id;
+        char *password_file;
+        char *access_token_file;
+        char *device_name;
+
+        char *state_dir;
+        char *schedules_dir;
+
+        Customer *customers;
+        size_t n_customers;
+} Config;
+
+/* On failure *ret_error says what is wrong, where: "FILE:LINE: [section] key: why". */
+int config_load(const char *path, Config **ret, char **ret_error);
+Config *config_free(Config *c);
+
+const Customer *config_find_customer(const Config *c, const char *name);
+const Customer *config_find_owner(const Config *c, const char *matrix_user);
+
+const char *branch_to_string(Branch b);
+
+bool matrix_user_id_valid(const char *s);
+bool customer_name_valid(const char *s);
+bool hostname_valid(const char *s);

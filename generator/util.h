@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The few helpers every part of the project shares: cleanup attributes, string predicates. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define TAKE_PTR(p)                                                                                         \
+        ({                                                                                                  \
+                __typeof__(p) _p_ = (p);                                                                    \
+                (p) = NULL;                                                                                 \
+                _p_;                                                                                        \
+        })
+
+#define TAKE_FD(fd)                                                                                         \
+        ({                                                                                                  \
+                int _fd_ = (fd);                                                                            \
+                (fd) = -EBADF;                                                                              \
+                _fd_;                                                                                       \
+        })
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                             \
+        static inline void func##p(type *p) {                                                               \
+                if (*p)                                                                                     \
+                        func(*p);                                                                           \
+        }
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+/* Returns the rest of s after prefix, or NULL if s does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+static inline int free_and_strdup(char **p, const char *s) {
+        char *t = NULL;
+
+        if (s) {
+                t = strdup(s);
+                if (!t)
+                        return -ENOMEM;
+        }
+        free(*p);
+        *p = t;
+        return 0;
+}
+
+size_t strv_length(char * const *l);
+int strv_push(char ***l, char *value);
+int strv_extend(char ***l, const char *value);
+bool strv_contains(char * const *l, const char *s);
+/* Splits on commas, trims blanks around each item, drops empty items. */
+int strv_split_comma(const char *s, char ***ret);
+
+char *strstrip(char *s);
+int safe_atou(const char *s, unsigned *ret);
+
+/* Reads a whole small file; refuses files larger than max. */
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
+/* Reads a one-line secret: trailing newline dropped, empty or multi-line refused. */
+int read_secret_file(const char *path, char **ret);
+/* Writes path atomically: temp file in the same dir, fsync, rename, fsync of the dir. */
+int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode);
+
+/* CLOCK_REALTIME/MONOTONIC in microseconds. */
+typedef unsigned long long usec_t;
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+usec_t now_usec(clockid_t clock);

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+
+#include "command.h"
+#include "util.h"
+
+#define WORDS_MAX 8
+
+static const char *const task_table[_TASK_MAX] = {
+        [TASK_PING] = "ping",
+        [TASK_DISK] = "disk",
+        [TASK_PRICE] = "price",
+        [TASK_MAINTENANCE] = "maintenance",
+        [TASK_RESTART] = "restart",
+};
+
+static const char *const mode_table[] = {
+        [MODE_HELP] = "help",
+        [MODE_RUN] = "run",
+        [MODE_SCHEDULE] = "schedule",
+        [MODE_RECURRING] = "recurring",
+        [MODE_LIST] = "list",
+};
+
+const char *task_kind_to_string(TaskKind k) {
+        return k < _TASK_MAX ? task_table[k] : NULL;
+}
+
+const char *mode_to_string(Mode m) {
+        return m < ELEMENTSOF(mode_table) ? mode_table[m] : NULL;
+}
+
+bool service_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 100 || !isalnum((unsigned char) s[0]))
+                return false;
+        for (; *s; s++)
+                if (!isascii((unsigned char) *s) || !(isalnum((unsigned char) *s) || strchr("-_.@", *s)))
+                        return false;
+        return true;
+}
+
+static int error(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int error(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* Splits on blanks. Anything but printable ASCII and blanks is no command of ours. */
+static int split_words(char *s, char *words[], size_t *n) {
+        char *state = NULL;
+
+        *n = 0;
+        for (char *p = s; *p; p++)
+                if (!isascii((unsigned char) *p) || (iscntrl((unsigned char) *p) && *p != '\t'))
+                        return -EINVAL;
+        for (char *w = strtok_r(s, " \t", &state); w; w = strtok_r(NULL, " \t", &state)) {
+                if (*n >= WORDS_MAX)
+                        return -E2BIG;
+                words[(*n)++] = w;
+        }
+        return 0;
+}
+
+static int parse_task(const char *word, TaskKind *ret, char **ret_error) {
+        for (size_t i = 0; i < _TASK_MAX; i++)
+                if (strcasecmp(word, task_table[i]) == 0) {
+                        *ret = (TaskKind) i;
+                        return 0;
+                }
+        return error(ret_error, "unknown command `%s`; the commands are ping, disk, price, maintenance and "
+                     "restart; send `help`", word);
+}
+
+static int parse_args(Command *c, const char *mode, char *args[], size_t n, char **ret_error) {
+        const char *task = task_table[c->task];
+
+        if (c->task != TASK_RESTART) {
+                if (n > 0)
+                        return error(ret_error, "`%s` takes no arguments", task);
+                return 0;
+        }
+        if (n == 0)
+                return error(ret_error, "`restart` needs a service name, e.g. `%s restart%s slack`", mode,
+                             c->mode == MODE_SCHEDULE ? " 2027-01-08 17:00" :
+                             c->mode == MODE_RECURRING ? " Monday 17:00" : "");
+        if (n > 1)
+                return error(ret_error, "`restart` takes one service name");
+        if (!service_name_valid(args[0]))
+                return error(ret_error, "`%.40s` is not a service name: use letters, digits and - _ . @ only",
+                             args[0]);
+        strcpy(c->service, args[0]);
+        return 0;
+}
+
+static int parse_date(const char *s, Command *c) {
+        char rest;
+
+        if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !isdigit((unsigned char) s[0]) ||
+            sscanf(s, "%4d-%2d-%2d%c", &c->year, &c->month, &c->day, &rest) != 3)
+                return -EINVAL;
+        for (size_t i = 0; i < 10; i++)
+                if (i != 4 && i != 7 && !isdigit((unsigned char) s[i]))
+                        return -EINVAL;
+        if (c->month < 1 || c->month > 12 || c->day < 1 || c->day > 31)
+                return -ERANGE;
+        return 0;
+}
+
+static int parse_when(Command *c, char *words[], size_t n, char **ret_error) {
+        if (c->mode == MODE_SCHEDULE) {
+                if (n < 2 || parse_date(words[0], c) < 0 || time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
+                        return error(ret_error, "a schedule needs a date and a time in UTC, e.g. "
+                                     "`schedule %s 2027-01-08 17:00`", task_table[c->task]);
+                return 0;
+        }
+        if (n < 2 || (c->weekday = weekday_from_string(words[0])) < 0 ||
+            time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
+                return error(ret_error, "a recurring schedule needs a weekday and a time in UTC, e.g. "
+                             "`recurring %s Friday 15:00`", task_table[c->task]);
+        return 0;
+}
+
+static int parse_list(Command *c, char *words[], size_t n, char **ret_error) {
+        static const char *const what[] = { [LIST_RUNS] = "runs", [LIST_SCHEDULES] = "schedules",
+                                            [LIST_RECURRING] = "recurring" };
+
+        for (size_t i = 0; n == 1 && i < ELEMENTSOF(what); i++)
+                if (strcasecmp(words[0], what[i]) == 0) {
+                        c->list = (ListWhat) i;
+                        return 0;
+                }
+        return error(ret_error, "`list` takes one of: runs, schedules, recurring");
+}
+
+static int parse_words(Command *c, char *words[], size_t n, char **ret_error) {
+        size_t used;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(mode_table); i++)
+                if (strcasecmp(words[0], mode_table[i]) == 0)
+                        c->mode = (Mode) i;
+        if (c->mode == MODE_HELP)
+                return n == 1 ? 0 : error(ret_error, "`help` takes no arguments");
+        if (c->mode == MODE_LIST)
+                return parse_list(c, words + 1, n - 1, ret_error);
+        if (n < 2)
+                return error(ret_error, "`%s` needs a command, e.g. `run ping`; send `help`", words[0]);
+        r = parse_task(words[1], &c->task, ret_error);
+        if (r < 0)
+                return r;
+        used = 2;
+        if (c->mode != MODE_RUN) {
+                r = parse_when(c, words + 2, n - 2, ret_error);
+                if (r < 0)
+                        return r;
+                used += 2;
+        }
+        return parse_args(c, mode_table[c->mode], words + used, n - used, ret_error);
+}
+
+int command_parse(const char *text, Command *ret, char **ret_error) {
+        _cleanup_free_ char *copy = NULL;
+        char *words[WORDS_MAX];
+        Command c = {};
+        size_t n;
+        bool known = false;
+
+        *ret_error = NULL;
+        copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        if (split_words(copy, words, &n) < 0 || n == 0)
+                return error(ret_error, "unknown command, send `help`");
+        for (size_t i = 0; i < ELEMENTSOF(mode_table); i++)
+                known = known || strcasecmp(words[0], mode_table[i]) == 0;
+        if (!known)
+                return error(ret_error, "unknown command, send `help`");
+        if (parse_words(&c, words, n, ret_error) < 0)
+                return -EINVAL;
+        *ret = c;
+        return 0;
+}

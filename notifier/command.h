@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The chat grammar. Pure: text in, a Command or a short message for the customer out.
+ *   help
+ *   run <command> [args]
+ *   schedule <command> YYYY-MM-DD HH:MM [args]
+ *   recurring <command> <Weekday> HH:MM [args]
+ *   list runs | list schedules | list recurring
+ * commands: ping, disk, price, maintenance, restart <service> */
+
+#include <stdbool.h>
+
+#include "calendar.h"
+
+typedef enum Mode {
+        MODE_HELP,
+        MODE_RUN,
+        MODE_SCHEDULE,
+        MODE_RECURRING,
+        MODE_LIST,
+} Mode;
+
+typedef enum ListWhat {
+        LIST_RUNS,
+        LIST_SCHEDULES,
+        LIST_RECURRING,
+} ListWhat;
+
+typedef enum TaskKind {
+        TASK_PING,
+        TASK_DISK,
+        TASK_PRICE,
+        TASK_MAINTENANCE,
+        TASK_RESTART,
+        _TASK_MAX,
+} TaskKind;
+
+typedef struct Command {
+        Mode mode;
+        ListWhat list;
+        TaskKind task;
+        char service[101];      /* restart's argument, checked against a strict pattern */
+        int year, month, day;   /* schedule */
+        int hour, minute;       /* schedule, recurring */
+        int weekday;            /* recurring, 0 = Monday */
+} Command;
+
+/* 0 and *ret on success; -EINVAL and *ret_error (for the customer) otherwise. */
+int command_parse(const char *text, Command *ret, char **ret_error);
+
+const char *task_kind_to_string(TaskKind k);
+const char *mode_to_string(Mode m);
+/* The characters a service name may have: it ends up in a unit name and an SSH command. */
+bool service_name_valid(const char *s);

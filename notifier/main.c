@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* scheduler-notifier: the Matrix side of The Scheduler. */
+
+#include <getopt.h>
+#include <curl/curl.h>
+
+#include "build-config.h"
+#include "log.h"
+#include "manager.h"
+
+static const char *arg_config = SCHEDULER_CONFIG_PATH;
+static bool arg_check = false;
+
+static void help(void) {
+        printf("%s [OPTIONS…]\n\n"
+               "The Scheduler's Matrix bot: takes customers' commands from chat and reports results.\n\n"
+               "  -h --help           Show this help\n"
+               "     --version        Show the version\n"
+               "  -c --config=PATH    Configuration file (default: %s)\n"
+               "     --check-config   Check the configuration and exit\n"
+               "  -v --verbose        Log debug messages too\n",
+               program_invocation_short_name, SCHEDULER_CONFIG_PATH);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "verbose", no_argument, NULL, 'v' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hc:v", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("%s takes no positional arguments.", program_invocation_short_name);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_free_ char *error = NULL;
+        Config *config = NULL;
+        Manager *m = NULL;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        r = config_load(arg_config, &config, &error);
+        if (r < 0) {
+                log_error("Bad configuration: %s", error ?: "out of memory");
+                return EXIT_FAILURE;
+        }
+        if (arg_check) {
+                printf("%s: OK, %zu customers.\n", arg_config, config->n_customers);
+                config_free(config);
+                return EXIT_SUCCESS;
+        }
+
+        srandom((unsigned) now_usec(CLOCK_MONOTONIC));
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                log_error("Failed to initialize libcurl.");
+                config_free(config);
+                return EXIT_FAILURE;
+        }
+        r = manager_new(config, &m);
+        if (r >= 0) {
+                log_info("The Scheduler %s: %zu customers, homeserver %s.", PACKAGE_VERSION, config->n_customers,
+                         config->homeserver);
+                r = manager_run(m);
+                if (r < 0)
+                        log_error_errno(r, "Event loop failed: %m");
+        }
+        manager_free(m);
+        config_free(config);
+        curl_global_cleanup();
+        return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "reply.h"
+#include "util.h"
+
+static const char help_text[] =
+        "The Scheduler maintains your server from this chat. Four modes:\n"
+        "* `run <command>`: executes a command now. Example: `run ping`\n"
+        "* `schedule <command> YYYY-MM-DD HH:MM`: plans a command for a date and time (UTC). "
+        "Example: `schedule maintenance 2027-01-08 17:00`\n"
+        "* `recurring <command> <Weekday> HH:MM`: runs a command every week; one per command, a new one "
+        "replaces the old. Example: `recurring maintenance Friday 15:00`\n"
+        "* `list runs`, `list schedules`, `list recurring`: reviews executed commands, scheduled tasks and "
+        "recurring schedules. Example: `list schedules`\n"
+        "Commands:\n"
+        "* `ping`: checks server reachability and disk utilization. Example: `run ping`\n"
+        "* `disk`: disk utilization of common server components. Example: `run disk`\n"
+        "* `price`: your server's cost, with a breakdown by components. Example: `run price`\n"
+        "* `maintenance`: the maintenance process, typically 15-30 minutes. Example: `run maintenance`\n"
+        "* `restart <service>`: restarts a service, e.g. an unresponsive bridge. Example: `run restart slack`; "
+        "in the schedule and recurring modes the service comes after the time: "
+        "`schedule restart 2027-01-08 17:00 slack`";
+
+void reply_done(Reply *r) {
+        free(r->body);
+        free(r->html);
+        *r = (Reply) {};
+}
+
+static void html_escape_char(FILE *f, char c) {
+        switch (c) {
+        case '&':
+                fputs("&amp;", f);
+                break;
+        case '<':
+                fputs("&lt;", f);
+                break;
+        case '>':
+                fputs("&gt;", f);
+                break;
+        case '"':
+                fputs("&quot;", f);
+                break;
+        default:
+                fputc(c, f);
+        }
+}
+
+/* One line: escaped, `spans` as <code>. An unpaired backtick is printed as it is. */
+static void html_line(FILE *f, const char *s, size_t n) {
+        bool code = false;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '`' && (code || memchr(s + i + 1, '`', n - i - 1))) {
+                        fputs(code ? "</code>" : "<code>", f);
+                        code = !code;
+                } else
+                        html_escape_char(f, s[i]);
+        }
+}
+
+int reply_from_text(const char *text, Reply *ret) {
+        _cleanup_free_ char *body = NULL, *html = NULL;
+        size_t size = 0;
+        bool in_list = false;
+        FILE *f;
+
+        body = strdup(text);
+        f = open_memstream(&html, &size);
+        if (!body || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        for (const char *line = text; *line;) {
+                const char *end = strchrnul(line, '\n');
+                bool item = startswith(line, "* ");
+
+                if (item != in_list)
+                        fputs(item ? "<ul>" : "</ul>", f);
+                in_list = item;
+                fputs(item ? "<li>" : "", f);
+                html_line(f, item ? line + 2 : line, (size_t) (end - line) - (item ? 2 : 0));
+                fputs(item ? "</li>" : (*end ? "<br>" : ""), f);
+                line = *end ? end + 1 : end;
+        }
+        if (in_list)
+                fputs("</ul>", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = (Reply) { .body = TAKE_PTR(body), .html = TAKE_PTR(html) };
+        return 0;
+}
+
+int reply_help(Reply *ret) {
+        return reply_from_text(help_text, ret);
+}
+
+int reply_refusal(Reply *ret) {
+        return reply_from_text("Sorry, I take commands only from the customers I serve. "
+                               "If this is your server, ask your hosting operator to add your Matrix ID.", ret);
+}
+
+int reply_error(const char *why, Reply *ret) {
+        _cleanup_free_ char *text = NULL;
+
+        if (isempty(why))
+                return reply_from_text("Something went wrong; send `help`", ret);
+        if (asprintf(&text, "%c%s", why[0] >= 'a' && why[0] <= 'z' ? why[0] - 'a' + 'A' : why[0], why + 1) < 0)
+                return -ENOMEM;
+        return reply_from_text(text, ret);
+}
+
+int reply_not_available(const char *mode, Reply *ret) {
+        _cleanup_free_ char *text = NULL;
+
+        if (asprintf(&text, "`%s` is not available yet on this server; send `help`", mode) < 0)
+                return -ENOMEM;
+        return reply_from_text(text, ret);
+}

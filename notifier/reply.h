@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* Every text the bot sends, written once as plain text with `code` spans and "* " list lines,
+ * and rendered from that into the HTML formatted_body. Pure. */
+
+typedef struct Reply {
+        char *body;
+        char *html;
+} Reply;
+
+void reply_done(Reply *r);
+
+/* text → body and formatted_body. */
+int reply_from_text(const char *text, Reply *ret);
+
+int reply_help(Reply *ret);
+int reply_refusal(Reply *ret);
+int reply_error(const char *why, Reply *ret);
+int reply_not_available(const char *mode, Reply *ret);

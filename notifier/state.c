@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "state.h"
+#include "util.h"
+
+#define STATE_MAX (4U * 1024U * 1024U)
+
+static int set_from_json(char **field, json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+
+        if (v && !json_is_string(v))
+                return -EBADMSG;
+        return free_and_strdup(field, json_string_value(v));
+}
+
+static int state_parse(State *s, const char *text, size_t size) {
+        json_auto_t *root = NULL;
+        json_t *rooms;
+        int r;
+
+        root = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(root))
+                return -EBADMSG;
+        /* Another homeserver or account: nothing here applies, start afresh. */
+        if (!streq_ptr(json_string_value(json_object_get(root, "homeserver")), s->homeserver) ||
+            !streq_ptr(json_string_value(json_object_get(root, "user_id")), s->user_id))
+                return 0;
+        if ((r = set_from_json(&s->device_id, root, "device_id")) < 0 ||
+            (r = set_from_json(&s->access_token, root, "access_token")) < 0 ||
+            (r = set_from_json(&s->since, root, "since")) < 0)
+                return r;
+        rooms = json_object_get(root, "rooms");
+        if (rooms) {
+                const char *k;
+                json_t *v;
+
+                if (!json_is_object(rooms))
+                        return -EBADMSG;
+                json_object_foreach(rooms, k, v)
+                        if (!json_is_string(v))
+                                return -EBADMSG;
+                json_decref(s->rooms);
+                s->rooms = json_incref(rooms);
+        }
+        return 0;
+}
+
+int state_load(const char *dir, const char *homeserver, const char *user_id, State **ret) {
+        _cleanup_free_ char *text = NULL;
+        State *s;
+        size_t size;
+        int r;
+
+        s = calloc(1, sizeof(State));
+        if (!s)
+                return -ENOMEM;
+        s->rooms = json_object();
+        if (asprintf(&s->path, "%s/state.json", dir) < 0)
+                s->path = NULL;
+        s->homeserver = strdup(homeserver);
+        s->user_id = strdup(user_id);
+        if (!s->rooms || !s->path || !s->homeserver || !s->user_id) {
+                state_free(s);
+                return -ENOMEM;
+        }
+
+        r = read_full_file(s->path, STATE_MAX, &text, &size);
+        if (r == -ENOENT)
+                r = 0;
+        else if (r >= 0)
+                r = state_parse(s, text, size);
+        if (r < 0) {
+                state_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+State *state_free(State *s) {
+        if (!s)
+                return NULL;
+        free(s->path);
+        free(s->homeserver);
+        free(s->user_id);
+        free(s->device_id);
+        free(s->access_token);
+        free(s->since);
+        json_decref(s->rooms);
+        free(s);
+        return NULL;
+}
+
+int state_save(const State *s) {
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *root = NULL;
+
+        root = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O}", "homeserver", s->homeserver, "user_id", s->user_id,
+                         "device_id", s->device_id, "access_token", s->access_token, "since", s->since, "rooms",
+                         s->rooms);
+        if (!root)
+                return -ENOMEM;
+        text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (!text)
+                return -ENOMEM;
+        /* The file holds the access token: for our eyes only. */
+        return write_file_atomic(s->path, text, strlen(text), 0600);
+}
+
+int state_set_session(State *s, const char *device_id, const char *access_token) {
+        int r;
+
+        r = free_and_strdup(&s->device_id, device_id);
+        if (r < 0)
+                return r;
+        return free_and_strdup(&s->access_token, access_token);
+}
+
+int state_set_since(State *s, const char *since) {
+        return free_and_strdup(&s->since, since);
+}
+
+int state_set_room(State *s, const char *customer, const char *room_id) {
+        return json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ? -ENOMEM : 0;
+}
+
+const char *state_get_room(const State *s, const char *customer) {
+        return json_string_value(json_object_get(s->rooms, customer));
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* What the notifier keeps across restarts, in STATE_DIR/state.json (0600, written atomically):
+ * the Matrix session (so a restart is not a new device), the /sync position (so a restart neither
+ * replays old commands nor misses new ones), and the room of each customer. No logging here. */
+
+#include <jansson.h>
+
+typedef struct State {
+        char *path;
+        char *homeserver;
+        char *user_id;
+        char *device_id;
+        char *access_token;
+        char *since;
+        json_t *rooms;         /* customer name → room id */
+} State;
+
+/* A missing file is an empty state; one written for another homeserver or user too, since its
+ * session and sync position mean nothing there. -EBADMSG if the file is not ours to read. */
+int state_load(const char *dir, const char *homeserver, const char *user_id, State **ret);
+State *state_free(State *s);
+int state_save(const State *s);
+
+int state_set_session(State *s, const char *device_id, const char *access_token);
+int state_set_since(State *s, const char *since);
+int state_set_room(State *s, const char *customer, const char *room_id);
+const char *state_get_room(const State *s, const char *customer);

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "command.h"
+#include "tests.h"
+
+static Command parse_ok(const char *text, bool *ok) {
+        _cleanup_free_ char *error = NULL;
+        Command c = {};
+
+        *ok = command_parse(text, &c, &error) == 0;
+        if (!*ok)
+                fprintf(stderr, "'%s': %s\n", text, strempty(error));
+        return c;
+}
+
+TEST(modes) {
+        Command c;
+        bool ok;
+
+        c = parse_ok("help", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_HELP);
+        c = parse_ok("  Help  ", &ok);
+        ASSERT_TRUE(ok);
+        c = parse_ok("run ping", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_RUN);
+        ASSERT_EQ(c.task, TASK_PING);
+        c = parse_ok("list schedules", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_LIST);
+        ASSERT_EQ(c.list, LIST_SCHEDULES);
+        c = parse_ok("LIST recurring", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.list, LIST_RECURRING);
+}
+
+TEST(schedule_and_recurring) {
+        Command c;
+        bool ok;
+
+        c = parse_ok("schedule maintenance 2027-01-08 17:00", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_SCHEDULE);
+        ASSERT_EQ(c.task, TASK_MAINTENANCE);
+        ASSERT_EQ(c.year, 2027);
+        ASSERT_EQ(c.month, 1);
+        ASSERT_EQ(c.day, 8);
+        ASSERT_EQ(c.hour, 17);
+        c = parse_ok("schedule restart 2022-07-01 17:00 slack", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_STREQ(c.service, "slack");
+        c = parse_ok("recurring maintenance Friday 15:00", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_RECURRING);
+        ASSERT_EQ(c.weekday, 4);
+        ASSERT_EQ(c.hour, 15);
+        c = parse_ok("recurring restart mon 17:00 matrix-mautrix-slack", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.weekday, 0);
+        ASSERT_STREQ(c.service, "matrix-mautrix-slack");
+}
+
+TEST(errors_say_what_is_wrong) {
+        static const struct {
+                const char *text, *expected;
+        } cases[] = {
+                { "hello", "unknown command, send `help`" },
+                { "", "unknown command, send `help`" },
+                { "run", "`run` needs a command" },
+                { "run fly", "unknown command `fly`" },
+                { "run ping now", "`ping` takes no arguments" },
+                { "run restart", "`restart` needs a service name, e.g. `run restart slack`" },
+                { "recurring restart Monday 17:00", "`recurring restart Monday 17:00 slack`" },
+                { "run restart slack;reboot", "`slack;reboot` is not a service name" },
+                { "run restart $(reboot)", "is not a service name" },
+                { "run restart slack telegram", "`restart` takes one service name" },
+                { "run restart slack\nreboot", "unknown command" },
+                { "run restart sl\xc3\xa4" "ck", "unknown command" },
+                { "schedule ping tomorrow", "needs a date and a time in UTC" },
+                { "schedule ping 2027-13-01 10:00", "needs a date and a time" },
+                { "schedule ping 2027-01-01 25:00", "needs a date and a time" },
+                { "schedule ping 27-01-01 10:00", "needs a date and a time" },
+                { "recurring ping Someday 10:00", "needs a weekday and a time" },
+                { "list", "`list` takes one of: runs, schedules, recurring" },
+                { "list everything", "`list` takes one of" },
+                { "help me", "`help` takes no arguments" },
+                { "run ping a b c d e f g h i", "unknown command" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = NULL;
+                Command c;
+
+                ASSERT_EQ(command_parse(cases[i].text, &c, &error), -EINVAL);
+                ASSERT_CONTAINS(error, cases[i].expected);
+        }
+}
+
+TEST(service_names) {
+        ASSERT_TRUE(service_name_valid("slack"));
+        ASSERT_TRUE(service_name_valid("matrix-mautrix-slack.service"));
+        ASSERT_TRUE(service_name_valid("matrix-bridge@1"));
+        ASSERT_FALSE(service_name_valid("-x"));
+        ASSERT_FALSE(service_name_valid("a b"));
+        ASSERT_FALSE(service_name_valid("a$b"));
+        ASSERT_FALSE(service_name_valid("a/b"));
+        ASSERT_FALSE(service_name_valid(""));
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+#include "tests.h"
+
+static const char minimal[] =
+        "[matrix]\n"
+        "homeserver = http://127.0.0.1:8008\n"
+        "user_id = @bot:test\n"
+        "password_file = /secret\n";
+
+static const char customer[] =
+        "[customer acme]\n"
+        "owners = @alice:test\n"
+        "domain = acme.test\n"
+        "ssh_host = 127.0.0.1\n"
+        "ssh_key_file = /key\n"
+        "ssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6\n";
+
+/* Loads minimal + customer + extra and returns the error, or NULL when it loaded. */
+static char *load_error(const char *extra) {
+        _cleanup_free_ char *text = NULL;
+        char *error = NULL;
+        Config *c = NULL;
+
+        if (asprintf(&text, "%s%s%s", minimal, customer, extra) < 0)
+                abort();
+        if (config_load(tests_write("case.conf", text), &c, &error) >= 0) {
+                config_free(c);
+                return NULL;
+        }
+        return error ?: strdup("(no message)");
+}
+
+TEST(good_file_has_every_key) {
+        _cleanup_free_ char *error = NULL;
+        const Customer *a, *g;
+        Config *c = NULL;
+
+        ASSERT_OK(config_load(tests_data("good.conf"), &c, &error));
+        ASSERT_STREQ(c->homeserver, "https://matrix.example.com");
+        ASSERT_STREQ(c->user_id, "@scheduler:example.com");
+        ASSERT_STREQ(c->device_name, "Scheduler (test)");
+        ASSERT_STREQ(c->state_dir, "/var/lib/scheduler-test");
+        ASSERT_EQ(c->n_customers, 2);
+
+        a = config_find_customer(c, "acme");
+        ASSERT_TRUE(a);
+        ASSERT_EQ(strv_length(a->owners), 2);
+        ASSERT_STREQ(a->owners[1], "@carol:example.com");
+        ASSERT_EQ(a->ssh_port, 2222);
+        ASSERT_STREQ(a->ssh_user, "deploy");
+        ASSERT_EQ(a->branch, BRANCH_FRESH);
+        ASSERT_EQ(strv_length(a->components), 3);
+        ASSERT_STREQ(a->maintenance, "fri 15:00");
+        ASSERT_STREQ(a->aliases[2], "mail");
+        ASSERT_STREQ(a->aliases[3], "matrix-postmoogle");
+
+        g = config_find_owner(c, "@bob:example.org");
+        ASSERT_TRUE(g);
+        ASSERT_STREQ(g->name, "globex");
+        ASSERT_EQ(g->ssh_port, 22);
+        ASSERT_STREQ(g->ssh_user, "root");
+        ASSERT_EQ(g->branch, BRANCH_STABLE);
+        ASSERT_TRUE(config_find_owner(c, "@mallory:example.org") == NULL);
+        config_free(c);
+}
+
+TEST(defaults) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+
+        ASSERT_OK(config_load(tests_write("minimal.conf", minimal), &c, &error));
+        ASSERT_STREQ(c->state_dir, "/var/lib/scheduler");
+        ASSERT_STREQ(c->schedules_dir, "/etc/scheduler/schedules.d");
+        ASSERT_STREQ(c->device_name, "The Scheduler");
+        ASSERT_EQ(c->n_customers, 0);
+        config_free(c);
+}
+
+TEST(missing_file_is_named) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+
+        ASSERT_EQ(config_load("/nonexistent/scheduler.conf", &c, &error), -ENOENT);
+        ASSERT_CONTAINS(error, "/nonexistent/scheduler.conf: cannot open");
+}
+
+/* Each bad line is named with its file line, section, key and why. */
+TEST(errors_name_line_key_and_why) {
+        static const struct {
+                const char *extra, *expected;
+        } cases[] = {
+                { "ssh_port = 70000\n", ":11: [customer acme] ssh_port: '70000' is not a port number" },
+                { "ssh_port = 22x\n", ":11: [customer acme] ssh_port:" },
+                { "colour = blue\n", ":11: [customer acme] colour: unknown key" },
+                { "branch = testing\n", "branch: 'testing' is neither 'stable' nor 'fresh'" },
+                { "owners = alice\n", "owners: 'alice' is not a Matrix user id" },
+                { "maintenance = Friday\n", "maintenance: 'Friday' is not a weekday and time" },
+                { "aliases = slack\n", "aliases: 'slack' is not of the form name=unit" },
+                { "aliases = slack=sshd\n", "the unit a matrix-* service" },
+                { "ssh_known_host_key = AAAA\n", "ssh_known_host_key: 'AAAA' is not a public host key" },
+                { "ssh_user = root;reboot\n", "ssh_user: 'root;reboot' is not a user name" },
+                { "domain = acme\n", "domain: 'acme' is not a domain name" },
+                { "components = Matrix!\n", "components: 'Matrix!' is not a component name" },
+                { "[customer Acme]\nowners = @x:test\n", ":12: [customer Acme] owners: customer name 'Acme'" },
+                { "[weird]\nkey = 1\n", ":12: [weird] key: unknown section" },
+                { "[matrix]\nhomeserver = ftp://x\n", "homeserver: 'ftp://x' is not an http:// or https:// URL" },
+                { "[matrix]\naccess_token_file = /token\n", "set exactly one of password_file and access_token_file" },
+                { "[customer b]\nowners = @alice:test\n", "[customer b] owners: @alice:test already owns customer acme" },
+                { "[customer b]\nowners = @bob:test\n", "[customer b] domain: missing" },
+                { "[customer c]\ndomain = c.test\n", "[customer c] owners: missing" },
+                { "not an ini line\n", ":11: syntax error" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = load_error(cases[i].extra);
+
+                ASSERT_CONTAINS(error, cases[i].expected);
+                ASSERT_CONTAINS(error, "case.conf");
+        }
+}
+
+TEST(missing_matrix_keys) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+
+        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), &c, &error) < 0);
+        ASSERT_CONTAINS(error, "[matrix] homeserver: missing");
+}
+
+TEST(name_predicates) {
+        ASSERT_TRUE(customer_name_valid("acme-2"));
+        ASSERT_FALSE(customer_name_valid("-acme"));
+        ASSERT_FALSE(customer_name_valid("ac me"));
+        ASSERT_FALSE(customer_name_valid("acme/../x"));
+        ASSERT_FALSE(customer_name_valid("a23456789012345678901234567890123"));
+        ASSERT_TRUE(matrix_user_id_valid("@alice:example.com:8448"));
+        ASSERT_FALSE(matrix_user_id_valid("@:example.com"));
+        ASSERT_FALSE(matrix_user_id_valid("@a b:example.com"));
+        ASSERT_FALSE(matrix_user_id_valid("alice:example.com"));
+        ASSERT_FALSE(hostname_valid("host;rm"));
+}

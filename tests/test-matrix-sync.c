@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "matrix-sync.h"
+#include "tests.h"
+
+static json_t *load(const char *text) {
+        return json_loads(text, 0, NULL);
+}
+
+TEST(batch_keeps_what_matters_and_skips_the_malformed) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+        json_auto_t *root = json_load_file(tests_data("sync-batch.json"), 0, NULL);
+
+        ASSERT_TRUE(root);
+        ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+        ASSERT_STREQ(b->next_batch, "s72595_4483_1934");
+        ASSERT_TRUE(b->limited);
+
+        ASSERT_EQ(b->n_invites, 1);
+        ASSERT_STREQ(b->invites[0].room_id, "!invited:test");
+        ASSERT_STREQ(b->invites[0].inviter, "@alice:test");
+
+        /* $1, $edit and $2: the bot's own, the sender-less, the bad ones are gone. */
+        ASSERT_EQ(b->n_messages, 3);
+        ASSERT_STREQ(b->messages[0].event_id, "$1");
+        ASSERT_STREQ(b->messages[0].body, "help");
+        ASSERT_STREQ(b->messages[0].room_id, "!room:test");
+        ASSERT_EQ(b->messages[0].origin_server_ts, 1700000000000ULL);
+        ASSERT_FALSE(b->messages[0].edit);
+        ASSERT_STREQ(b->messages[1].event_id, "$edit");
+        ASSERT_TRUE(b->messages[1].edit);
+        ASSERT_STREQ(b->messages[2].msgtype, "m.notice");
+}
+
+TEST(no_next_batch_is_not_a_sync_answer) {
+        static const char *const bad[] = {
+                "{}", "[]", "{\"next_batch\": 5}", "{\"next_batch\": \"\"}", "\"x\"", "null",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_auto_t *root = load(bad[i]);
+                SyncBatch *b = NULL;
+
+                ASSERT_EQ(matrix_sync_parse(root, "@bot:test", &b), -EBADMSG);
+                ASSERT_TRUE(b == NULL);
+        }
+}
+
+TEST(rooms_of_the_wrong_shape_are_ignored) {
+        static const char *const odd[] = {
+                "{\"next_batch\":\"a\",\"rooms\":[]}",
+                "{\"next_batch\":\"a\",\"rooms\":{\"join\":[1,2]}}",
+                "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":{}}}}}}",
+                "{\"next_batch\":\"a\",\"rooms\":{\"invite\":{\"!r\":{\"invite_state\":{\"events\":[null]}}}}}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(odd); i++) {
+                _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+                json_auto_t *root = load(odd[i]);
+
+                ASSERT_TRUE(root);
+                ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+                ASSERT_EQ(b->n_messages, 0);
+                ASSERT_EQ(b->n_invites, 0);
+        }
+}
+
+TEST(long_bodies_are_cut) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+        _cleanup_free_ char *body = malloc(100001), *text = NULL;
+        json_auto_t *root = NULL;
+
+        ASSERT_TRUE(body);
+        memset(body, 'x', 100000);
+        body[100000] = 0;
+        ASSERT_TRUE(asprintf(&text, "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":"
+                                    "[{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\","
+                                    "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"%s\"}}]"
+                                    "}}}}}", body) > 0);
+        root = load(text);
+        ASSERT_TRUE(root);
+        ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+        ASSERT_EQ(b->n_messages, 1);
+        ASSERT_EQ(strlen(b->messages[0].body), 4096);
+}
+
+TEST(filter_is_json) {
+        json_auto_t *f = load(matrix_sync_filter());
+
+        ASSERT_TRUE(json_is_object(f));
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "reply.h"
+#include "tests.h"
+
+TEST(help_has_every_mode_and_command_with_examples) {
+        Reply r = {};
+
+        ASSERT_OK(reply_help(&r));
+        ASSERT_CONTAINS(r.body, "`run ping`");
+        ASSERT_CONTAINS(r.body, "`schedule maintenance 2027-01-08 17:00`");
+        ASSERT_CONTAINS(r.body, "`recurring maintenance Friday 15:00`");
+        ASSERT_CONTAINS(r.body, "`list schedules`");
+        ASSERT_CONTAINS(r.body, "`run disk`");
+        ASSERT_CONTAINS(r.body, "`run price`");
+        ASSERT_CONTAINS(r.body, "`run maintenance`");
+        ASSERT_CONTAINS(r.body, "`run restart slack`");
+        ASSERT_CONTAINS(r.body, "`schedule restart 2027-01-08 17:00 slack`");
+        ASSERT_CONTAINS(r.html, "<li><code>run &lt;command&gt;</code>: executes a command now.");
+        ASSERT_CONTAINS(r.html, "<ul>");
+        reply_done(&r);
+}
+
+TEST(html_is_escaped) {
+        Reply r = {};
+
+        ASSERT_OK(reply_from_text("a <b> & \"c\" `x<y>`\n* one\n* two\nend `unpaired", &r));
+        ASSERT_STREQ(r.body, "a <b> & \"c\" `x<y>`\n* one\n* two\nend `unpaired");
+        ASSERT_STREQ(r.html, "a &lt;b&gt; &amp; &quot;c&quot; <code>x&lt;y&gt;</code><br>"
+                             "<ul><li>one</li><li>two</li></ul>end `unpaired");
+        reply_done(&r);
+}
+
+TEST(errors_start_with_a_capital) {
+        Reply r = {};
+
+        ASSERT_OK(reply_error("unknown command, send `help`", &r));
+        ASSERT_STREQ(r.body, "Unknown command, send `help`");
+        ASSERT_STREQ(r.html, "Unknown command, send <code>help</code>");
+        reply_done(&r);
+        ASSERT_OK(reply_error("", &r));
+        ASSERT_CONTAINS(r.body, "send `help`");
+        reply_done(&r);
+}
+
+TEST(refusal) {
+        Reply r = {};
+
+        ASSERT_OK(reply_refusal(&r));
+        ASSERT_CONTAINS(r.body, "only from the customers I serve");
+        reply_done(&r);
+}
