@@ -111,7 +111,7 @@ int curl_glue_new(sd_event *event, curl_glue_done_t on_done, CurlGlue **ret) {
                 curl_glue_free(g);
                 return -ENOMEM;
         }
-        r = sd_event_add_time_relative(event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, g);
+        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, 0, 0, on_timer, g);
         if (r < 0) {
                 curl_glue_free(g);
                 return r;

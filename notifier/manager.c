@@ -225,9 +225,10 @@ static void manager_sync(Manager *m) {
                 (void) log_oom();
                 return manager_exit(m, EXIT_FAILURE);
         }
-        /* The first sync of a session answers at once: it only tells where "now" is. */
+        /* The first sync after a start answers at once, so we are ready (READY=1) without waiting
+         * for someone to speak; later ones wait on the homeserver for news. */
         r = asprintf(&path, "/_matrix/client/v3/sync?set_presence=offline&filter=%s&timeout=%u%s%s", filter,
-                     initial ? 0 : SYNC_TIMEOUT_MS, initial ? "" : "&since=", since);
+                     m->ready ? SYNC_TIMEOUT_MS : 0, initial ? "" : "&since=", since);
         if (r < 0) {
                 (void) log_oom();
                 return manager_exit(m, EXIT_FAILURE);
@@ -340,16 +341,27 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static void warn_if_exposed(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                log_warning_errno(errno, "Secret file %s: %m", path);
+        else if (st.st_mode & 0077)
+                log_warning("%s is readable by group or others; make it mode 0600.", path);
+}
+
 static int manager_read_secrets(Manager *m) {
         const char *path = m->config->password_file ?: m->config->access_token_file;
-        struct stat st;
         int r;
 
         r = read_secret_file(path, m->config->password_file ? &m->password : &m->static_token);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "The Matrix secret in %s must be one non-empty line.", path);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the Matrix secret from %s: %m", path);
-        if (stat(path, &st) >= 0 && (st.st_mode & 0077))
-                log_warning("%s is readable by group or others; make it mode 0600.", path);
+        warn_if_exposed(path);
+        for (size_t i = 0; i < m->config->n_customers; i++)
+                warn_if_exposed(m->config->customers[i].ssh_key_file);
         return 0;
 }
 
@@ -379,7 +391,7 @@ int manager_new(Config *config, Manager **ret) {
         if (r >= 0)
                 r = matrix_client_set_token(m->matrix, m->static_token ?: m->state->access_token);
         if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                r = sd_event_add_time(m->event, &m->retry_timer, CLOCK_MONOTONIC, 0, 0,
                                                on_retry, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);

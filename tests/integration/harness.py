@@ -1,0 +1,81 @@
+"""What every integration driver shares: the sandbox's env, customers' clients, and a tiny
+test runner that prints one line per test and "N passed, N failed"."""
+
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from matrix import Client, load_env  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SANDBOX = os.path.join(HERE, "..", "sandbox", "sandbox")
+
+
+class Sandbox:
+    def __init__(self, env_path):
+        self.env = load_env(env_path)
+        self.name = self.env["SANDBOX_NAME"]
+
+    def run(self, *args, check=True):
+        """Runs `sandbox ARGS… --name NAME` and returns its stdout."""
+        cmd = [SANDBOX, args[0], "--name", self.name, *args[1:]]
+        return subprocess.run(cmd, check=check, capture_output=True, text=True).stdout
+
+    def client(self, who):
+        who = who.upper()
+        return Client(self.env["HS_URL"], self.env[who + "_USER"], self.env[who + "_PASSWORD"]).login()
+
+    def notifier_property(self, prop):
+        out = self.run("control", "systemctl", "show", "-P", prop, "scheduler-notifier.service")
+        return out.strip()
+
+    def restart_notifier(self):
+        """Restarts the notifier; systemctl returns once it is active again, and being
+        Type=notify it is active only after its first sync with the homeserver."""
+        self.run("control", "systemctl", "restart", "scheduler-notifier.service")
+        state = self.notifier_property("ActiveState")
+        assert state == "active", f"notifier {state} after a restart"
+
+
+def is_reply_to(event_id, sender):
+    def predicate(e):
+        rel = e.get("content", {}).get("m.relates_to", {})
+        return (e.get("type") == "m.room.message" and e.get("sender") == sender
+                and rel.get("m.in_reply_to", {}).get("event_id") == event_id)
+    return predicate
+
+
+def replies_to(client, room, event_id, sender):
+    return [e for e in client.timelines.get(room, []) if is_reply_to(event_id, sender)(e)]
+
+
+def wait_reply(client, room, event_id, sender, timeout_s=30):
+    """The bot's reply to one message, wherever it is in the room's timeline."""
+    client.cursors[room] = 0
+    return client.wait_for_event(room, is_reply_to(event_id, sender), timeout_s)
+
+
+def wait_membership(client, room, user, membership, timeout_s=30):
+    client.cursors[room] = 0
+    return client.wait_for_event(room, lambda e: e.get("type") == "m.room.member"
+                                 and e.get("state_key") == user
+                                 and e.get("content", {}).get("membership") == membership, timeout_s)
+
+
+def run_tests(tests, *args):
+    passed = failed = 0
+    for test in tests:
+        start = time.monotonic()
+        try:
+            test(*args)
+            passed += 1
+            print(f"ok   {test.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
+        except Exception:  # noqa: BLE001 - report every failure, run the rest
+            failed += 1
+            print(f"FAIL {test.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
+            traceback.print_exc()
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0

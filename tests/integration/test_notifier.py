@@ -1,0 +1,144 @@
+"""The notifier's Matrix core, end to end: a customer's client on the real Synapse, the bot
+running as the installed unit in the real systemd container.
+
+Usage: /usr/bin/python3 tests/integration/test_notifier.py ENVFILE
+"""
+
+import sys
+import time
+
+from harness import Sandbox, replies_to, run_tests, wait_membership, wait_reply
+
+ROOMS = {}
+
+
+def customer_room(sb, who="alice"):
+    """A room of one customer with the bot in it, made once per customer."""
+    if who not in ROOMS:
+        c = sb.client(who)
+        room = c.create_room(invite=[sb.env["BOT_USER"]], name=f"{who} and the scheduler")
+        wait_membership(c, room, sb.env["BOT_USER"], "join")
+        ROOMS[who] = (c, room)
+    return ROOMS[who]
+
+
+def test_help_is_a_reply_in_the_same_room(sb):
+    alice, room = customer_room(sb)
+    cmd = alice.send_text(room, "help")
+    reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
+    content = reply["content"]
+    assert content["msgtype"] == "m.notice", content
+    for example in ("`run ping`", "`schedule maintenance 2027-01-08 17:00`",
+                    "`recurring maintenance Friday 15:00`", "`list schedules`", "`run restart slack`"):
+        assert example in content["body"], (example, content["body"])
+    assert content["format"] == "org.matrix.custom.html"
+    assert "<code>run ping</code>" in content["formatted_body"], content["formatted_body"]
+
+
+def test_unknown_command(sb):
+    alice, room = customer_room(sb)
+    cmd = alice.send_text(room, "make me a sandwich")
+    reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
+    assert reply["content"]["body"] == "Unknown command, send `help`", reply["content"]
+
+
+def test_bad_arguments_get_a_specific_error(sb):
+    alice, room = customer_room(sb)
+    cmd = alice.send_text(room, "run restart slack;reboot")
+    reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
+    assert "`slack;reboot` is not a service name" in reply["content"]["body"], reply["content"]
+
+
+def test_invite_from_a_stranger_is_declined(sb):
+    mallory = sb.client("mallory")
+    room = mallory.create_room(invite=[sb.env["BOT_USER"]])
+    wait_membership(mallory, room, sb.env["BOT_USER"], "leave")
+    assert sb.env["BOT_USER"] not in mallory.joined_members(room)
+
+
+def test_stranger_is_refused_once_and_nothing_runs(sb):
+    alice, room = customer_room(sb)
+    alice.invite(room, sb.env["MALLORY_USER"])
+    mallory = sb.client("mallory")
+    mallory.join(room)
+    first = mallory.send_text(room, "run ping")
+    second = mallory.send_text(room, "run maintenance")
+    # The bot answers in order: once alice's later command is answered, both of mallory's
+    # messages have been handled.
+    marker = alice.send_text(room, "help")
+    wait_reply(alice, room, marker, sb.env["BOT_USER"])
+    refusal = replies_to(alice, room, first, sb.env["BOT_USER"])
+    assert len(refusal) == 1, refusal
+    assert "only from the customers I serve" in refusal[0]["content"]["body"]
+    assert replies_to(alice, room, second, sb.env["BOT_USER"]) == []
+    units = sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "scheduler-*")
+    assert "scheduler-notifier.service" in units and units.count("scheduler-") == 1, units
+
+
+def assert_answered_once(sb, alice, room, commands):
+    for cmd in commands:
+        wait_reply(alice, room, cmd, sb.env["BOT_USER"], timeout_s=90)
+    # Everything said before a fresh marker is answered by then; count after it.
+    marker = alice.send_text(room, "help")
+    wait_reply(alice, room, marker, sb.env["BOT_USER"], timeout_s=90)
+    for cmd in commands:
+        n = len(replies_to(alice, room, cmd, sb.env["BOT_USER"]))
+        assert n == 1, f"{cmd} answered {n} times"
+
+
+def test_homeserver_away_for_20_s(sb):
+    alice, room = customer_room(sb)
+    pid = sb.notifier_property("MainPID")
+    before = alice.send_text(room, "help")
+    sb.run("synapse", "stop")
+    down = time.monotonic()
+    # The outage itself is the scenario: the bot must ride out 20 s without its homeserver.
+    time.sleep(20)
+    sb.run("synapse", "start")
+    print(f"    synapse was down {time.monotonic() - down:.1f} s", flush=True)
+    after = [alice.send_text(room, f"run ping extra{i}") for i in range(3)]
+    assert_answered_once(sb, alice, room, [before, *after])
+    assert sb.notifier_property("MainPID") == pid, "the notifier exited while the homeserver was away"
+
+
+def test_restart_does_not_reanswer(sb):
+    alice, room = customer_room(sb)
+    old = alice.send_text(room, "list runs")
+    wait_reply(alice, room, old, sb.env["BOT_USER"])
+    sb.restart_notifier()
+    assert_answered_once(sb, alice, room, [old])
+
+
+def test_sigkill_mid_conversation_answers_each_once(sb):
+    alice, room = customer_room(sb)
+    pid = sb.notifier_property("MainPID")
+    cmds = [alice.send_text(room, "help") for _ in range(3)]
+    sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
+    cmds += [alice.send_text(room, "list recurring") for _ in range(2)]
+    assert_answered_once(sb, alice, room, cmds)
+    assert sb.notifier_property("MainPID") != pid, "systemd did not restart the killed notifier"
+
+
+def test_customers_are_kept_apart(sb):
+    alice, room_a = customer_room(sb, "alice")
+    bob, room_b = customer_room(sb, "bob")
+    cmd = bob.send_text(room_b, "help")
+    wait_reply(bob, room_b, cmd, sb.env["BOT_USER"])
+    assert sb.env["ALICE_USER"] not in bob.joined_members(room_b)
+    assert sb.env["BOB_USER"] not in alice.joined_members(room_a)
+
+
+TESTS = [
+    test_help_is_a_reply_in_the_same_room,
+    test_unknown_command,
+    test_bad_arguments_get_a_specific_error,
+    test_invite_from_a_stranger_is_declined,
+    test_stranger_is_refused_once_and_nothing_runs,
+    test_customers_are_kept_apart,
+    test_restart_does_not_reanswer,
+    test_sigkill_mid_conversation_answers_each_once,
+    test_homeserver_away_for_20_s,
+]
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
