@@ -6,6 +6,7 @@
 
 #include "build-config.h"
 #include "calendar.h"
+#include "catalogue.h"
 #include "config.h"
 #include "util.h"
 
@@ -140,12 +141,16 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
 
 static int handle_scheduler(ParseState *st, const char *key, const char *value) {
         Config *c = st->config;
+        char **field = streq(key, "state_dir") ? &c->state_dir :
+                       streq(key, "schedules_dir") ? &c->schedules_dir :
+                       streq(key, "price_catalogue") ? &c->price_catalogue : NULL;
 
-        if (!streq(key, "state_dir") && !streq(key, "schedules_dir"))
+        if (!field)
                 return fail(st, "scheduler", key, "unknown key");
-        if (!path_valid(value))
+        /* The catalogue may sit next to the configuration, named relative to it. */
+        if (!path_valid(value) && (field != &c->price_catalogue || isempty(value) || strpbrk(value, "\n\r")))
                 return fail(st, "scheduler", key, "'%s' is not an absolute path", value);
-        return set_string(streq(key, "state_dir") ? &c->state_dir : &c->schedules_dir, value);
+        return set_string(field, value);
 }
 
 static Customer *customer_get(ParseState *st, const char *name) {
@@ -218,6 +223,37 @@ static int handle_aliases(ParseState *st, const char *section, const char *value
         return 1;
 }
 
+static bool disk_label_valid(const char *s) {
+        return !isempty(s) && strlen(s) <= 40 && isalpha((unsigned char) s[0]) && chars_valid(s, " ()-");
+}
+
+static bool disk_path_valid(const char *s) {
+        /* Goes into a command line on the customer's server: no quoting can be needed. */
+        return path_valid(s) && strlen(s) <= 200 && chars_valid(s, "/._-") && !strstr(s, "..");
+}
+
+static int handle_disk_paths(ParseState *st, const char *section, const char *value, Customer *cu) {
+        _cleanup_strv_free_ char **l = NULL, **pairs = NULL;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        for (char **i = l; *i; i++) {
+                char *eq = strchr(*i, '=');
+                if (!eq)
+                        return fail(st, section, "disk_paths", "'%s' is not of the form Label=/path", *i);
+                *eq = 0;
+                if (!disk_label_valid(strstrip(*i)) || !disk_path_valid(strstrip(eq + 1)))
+                        return fail(st, section, "disk_paths", "'%s=%s': the label must be letters, digits, "
+                                    "blanks and ()-, the path absolute with letters, digits and /._- only",
+                                    *i, eq + 1);
+                if (strv_extend(&pairs, strstrip(*i)) < 0 || strv_extend(&pairs, strstrip(eq + 1)) < 0)
+                        return 0;
+        }
+        strv_free(cu->disk_paths);
+        cu->disk_paths = TAKE_PTR(pairs);
+        return 1;
+}
+
 static int handle_customer_ssh(ParseState *st, const char *section, const char *key, const char *value,
                                Customer *cu) {
         if (streq(key, "ssh_host")) {
@@ -282,6 +318,8 @@ static int handle_customer(ParseState *st, const char *section, const char *name
         }
         if (streq(key, "aliases"))
                 return handle_aliases(st, section, value, cu);
+        if (streq(key, "disk_paths"))
+                return handle_disk_paths(st, section, value, cu);
         return fail(st, section, key, "unknown key");
 }
 
@@ -325,6 +363,44 @@ static int validate_customer(const Config *c, const Customer *cu, char **ret_why
         return 0;
 }
 
+static const char *const default_disk_paths[] = {
+        "Database", "/matrix/postgres/data",
+        "Database backups", "/matrix/postgres-backup",
+        "Media", "/matrix/synapse/storage/media-store",
+        NULL,
+};
+
+static int config_load_catalogue(Config *c, char **ret_why) {
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        const char *slash;
+        bool needed = false;
+        int r;
+
+        for (size_t i = 0; i < c->n_customers; i++)
+                needed = needed || strv_length(c->customers[i].components) > 0;
+        if (!c->price_catalogue && !needed)
+                return 0;
+
+        slash = strrchr(c->path, '/');
+        r = (c->price_catalogue ?: "prices.conf")[0] == '/' ? asprintf(&path, "%s", c->price_catalogue) :
+                asprintf(&path, "%.*s%s", slash ? (int) (slash - c->path + 1) : 0, c->path,
+                         c->price_catalogue ?: "prices.conf");
+        if (r < 0)
+                return -ENOMEM;
+        r = catalogue_load(path, &c->catalogue, &c->n_catalogue, &error);
+        if (r < 0)
+                return asprintf(ret_why, "[scheduler] price_catalogue: %s", error ?: "out of memory");
+        free(c->price_catalogue);
+        c->price_catalogue = TAKE_PTR(path);
+
+        for (size_t i = 0; i < c->n_customers; i++)
+                for (char **k = c->customers[i].components; k && *k; k++)
+                        if (!config_find_component(c, *k))
+                                return asprintf(ret_why, "[customer %s] components: '%s' is not in the price "
+                                                "catalogue %s", c->customers[i].name, *k, c->price_catalogue);
+        return 0;
+}
+
 static int config_validate(Config *c, char **ret_why) {
         if (!c->homeserver)
                 return asprintf(ret_why, "[matrix] homeserver: missing");
@@ -333,11 +409,20 @@ static int config_validate(Config *c, char **ret_why) {
         if (!!c->password_file == !!c->access_token_file)
                 return asprintf(ret_why, "[matrix]: set exactly one of password_file and access_token_file");
         for (size_t i = 0; i < c->n_customers; i++) {
-                if (c->customers[i].ssh_user == NULL && set_string(&c->customers[i].ssh_user, "root") == 0)
+                Customer *cu = &c->customers[i];
+
+                if (!cu->ssh_user && set_string(&cu->ssh_user, "root") == 0)
                         return -ENOMEM;
+                bool fill = !cu->disk_paths;
+
+                for (size_t k = 0; fill && default_disk_paths[k]; k++)
+                        if (strv_extend(&cu->disk_paths, default_disk_paths[k]) < 0)
+                                return -ENOMEM;
                 if (validate_customer(c, &c->customers[i], ret_why) != 0)
                         return 1;
         }
+        if (config_load_catalogue(c, ret_why) != 0)
+                return 1;
         if ((!c->state_dir && set_string(&c->state_dir, SCHEDULER_STATE_DIR) == 0) ||
             (!c->schedules_dir && set_string(&c->schedules_dir, SCHEDULER_SCHEDULES_DIR) == 0) ||
             (!c->device_name && set_string(&c->device_name, "The Scheduler") == 0))
@@ -400,6 +485,7 @@ static void customer_done(Customer *cu) {
         strv_free(cu->components);
         free(cu->maintenance);
         strv_free(cu->aliases);
+        strv_free(cu->disk_paths);
 }
 
 Config *config_free(Config *c) {
@@ -416,6 +502,8 @@ Config *config_free(Config *c) {
         free(c->device_name);
         free(c->state_dir);
         free(c->schedules_dir);
+        free(c->price_catalogue);
+        catalogue_free(c->catalogue, c->n_catalogue);
         free(c);
         return NULL;
 }
@@ -431,5 +519,12 @@ const Customer *config_find_owner(const Config *c, const char *matrix_user) {
         for (size_t i = 0; i < c->n_customers; i++)
                 if (strv_contains(c->customers[i].owners, matrix_user))
                         return &c->customers[i];
+        return NULL;
+}
+
+const Component *config_find_component(const Config *c, const char *id) {
+        for (size_t i = 0; i < c->n_catalogue; i++)
+                if (streq(c->catalogue[i].id, id))
+                        return &c->catalogue[i];
         return NULL;
 }

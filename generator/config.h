@@ -25,7 +25,15 @@ typedef struct Customer {
         char **components;
         char *maintenance;         /* "Friday 15:00"; NULL: derived from the name */
         char **aliases;            /* alternating: friendly name, unit name */
+        char **disk_paths;         /* alternating: label, absolute path on the customer's server */
 } Customer;
+
+typedef struct Component {
+        char *id;                  /* as customers' components= name it: "hosting-big" */
+        char *name;                /* "Hosting (Big)" */
+        unsigned price_cents;      /* per month; 0: free, left out of breakdowns */
+        char *description;
+} Component;
 
 typedef struct Config {
         char *path;
@@ -38,6 +46,10 @@ typedef struct Config {
 
         char *state_dir;
         char *schedules_dir;
+        char *price_catalogue;
+
+        Component *catalogue;
+        size_t n_catalogue;
 
         Customer *customers;
         size_t n_customers;
@@ -49,6 +61,7 @@ Config *config_free(Config *c);
 
 const Customer *config_find_customer(const Config *c, const char *name);
 const Customer *config_find_owner(const Config *c, const char *matrix_user);
+const Component *config_find_component(const Config *c, const char *id);
 
 const char *branch_to_string(Branch b);
 

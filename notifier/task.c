@@ -1,16 +1,243 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* scheduler-task CUSTOMER COMMAND [ARGS…]: runs one command for one customer, as the ExecStart of
- * a transient service. The commands themselves are not built yet: this says so and fails, so
- * nothing pretends to have run. */
+ * a transient service, and ends with one structured journal entry (SCHEDULER_EVENT=result) that the
+ * notifier turns into the customer's message.
+ * scheduler-task --finish CUSTOMER COMMAND [ARGS…]: the service's ExecStopPost. If the run ended
+ * without its entry (killed, timed out, crashed), it writes one from what systemd says.
+ *
+ * Exit status: 0 success reported, 1 failure reported, 2 nothing reported (usage, config). */
 
+#include <getopt.h>
+#include <time.h>
+#include <systemd/sd-journal.h>
+
+#include "build-config.h"
+#include "command.h"
 #include "log.h"
+#include "task.h"
+
+#define EXIT_REPORTED_FAILURE 1
+#define EXIT_UNREPORTED 2
+#define LAST_LINES 5
+
+typedef struct Run {
+        const char *customer;
+        const char *command;
+        char **args;
+        char *args_joined;
+} Run;
+
+static const char *arg_config = SCHEDULER_CONFIG_PATH;
+static bool arg_finish = false;
+
+static const struct {
+        const char *name;
+        int (*func)(TaskContext *t);
+} commands[] = {
+        { "price", task_price },
+        { "disk", task_disk },
+        { "restart", task_restart },
+};
+
+static int report(const Run *run, bool success, const char *reason, const char *text, usec_t started) {
+        int r;
+
+        r = sd_journal_send("MESSAGE=%s %s%s%s for %s: %s%s%s", getenv("SCHEDULER_MODE") ?: "run", run->command,
+                            isempty(run->args_joined) ? "" : " ", run->args_joined, run->customer,
+                            success ? "success" : "failure", reason ? ": " : "", strempty(reason),
+                            "PRIORITY=%i", success ? LOG_INFO : LOG_WARNING,
+                            "SCHEDULER_EVENT=result",
+                            "SCHEDULER_CUSTOMER=%s", run->customer,
+                            "SCHEDULER_COMMAND=%s", run->command,
+                            "SCHEDULER_ARGS=%s", run->args_joined,
+                            "SCHEDULER_MODE=%s", getenv("SCHEDULER_MODE") ?: "run",
+                            "SCHEDULER_RESULT=%s", success ? "success" : "failure",
+                            "SCHEDULER_REASON=%s", strempty(reason),
+                            "SCHEDULER_REPORT=%s", strempty(text),
+                            "SCHEDULER_ROOM=%s", strempty(getenv("SCHEDULER_ROOM")),
+                            "SCHEDULER_REPLY_TO=%s", strempty(getenv("SCHEDULER_REPLY_TO")),
+                            "SCHEDULER_RUN=%s", strempty(getenv("SCHEDULER_RUN")),
+                            "SCHEDULER_INVOCATION=%s", strempty(getenv("INVOCATION_ID")),
+                            "SCHEDULER_STARTED=%llu", started,
+                            NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the result to the journal: %m");
+        return 0;
+}
+
+static int run_command(const Config *c, const Run *run) {
+        _cleanup_free_ char *text = NULL;
+        TaskContext t = { .config = c, .args = run->args };
+        usec_t started = now_usec(CLOCK_REALTIME);
+        size_t size = 0;
+        bool reported = true;
+        int (*func)(TaskContext *t) = NULL;
+        int r;
+
+        t.customer = config_find_customer(c, run->customer);
+        if (!t.customer) {
+                log_error("No customer '%s' in %s.", run->customer, c->path);
+                return EXIT_UNREPORTED;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].name, run->command))
+                        func = commands[i].func;
+        t.report = open_memstream(&text, &size);
+        if (!t.report)
+                return log_oom(), EXIT_UNREPORTED;
+
+        r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not available yet", run->command);
+        if (fclose(t.report) != 0)
+                return log_oom(), EXIT_UNREPORTED;
+        if (r < 0 && !t.failure)
+                t.failure = strdup("internal error");
+
+        /* The report line by line for journalctl readers, then the one entry the notifier reads. */
+        if (!isempty(text))
+                fputs(text, stdout);
+        if (r < 0)
+                fprintf(stdout, "failed: %s\n", t.failure);
+        fflush(stdout);
+        if (getenv("INVOCATION_ID") && report(run, r >= 0, t.failure, text, started) < 0)
+                reported = false;
+        free(t.failure);
+        if (!reported)
+                return EXIT_UNREPORTED;
+        return r >= 0 ? EXIT_SUCCESS : EXIT_REPORTED_FAILURE;
+}
+
+/* The last lines the run printed, oldest first, for a failure it could not describe itself. */
+static char *last_lines(const char *run_id) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *match = NULL;
+        char *lines[LAST_LINES] = {};
+        size_t n = 0, size = 0;
+        char *text = NULL;
+        FILE *f;
+
+        if (isempty(run_id) || asprintf(&match, "SCHEDULER_RUN=%s", run_id) < 0)
+                return NULL;
+        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0 ||
+            sd_journal_add_match(j, match, 0) < 0 || sd_journal_seek_tail(j) < 0)
+                return NULL;
+        while (n < LAST_LINES && sd_journal_previous(j) > 0) {
+                const void *d;
+                size_t l;
+
+                if (sd_journal_get_data(j, "SCHEDULER_EVENT", &d, &l) >= 0 ||
+                    sd_journal_get_data(j, "MESSAGE", &d, &l) < 0)
+                        continue;
+                lines[n++] = strndup((const char *) d + strlen("MESSAGE="), l - strlen("MESSAGE="));
+        }
+        f = open_memstream(&text, &size);
+        for (size_t i = n; i > 0; i--) {
+                if (f && lines[i - 1])
+                        fprintf(f, "%s\n", lines[i - 1]);
+                free(lines[i - 1]);
+        }
+        if (f)
+                fclose(f);
+        return text;
+}
+
+/* ExecStopPost: systemd tells how the run ended in SERVICE_RESULT, EXIT_CODE and EXIT_STATUS. */
+static int finish(const Run *run) {
+        const char *result = getenv("SERVICE_RESULT"), *code = getenv("EXIT_CODE"),
+                   *status = getenv("EXIT_STATUS");
+        _cleanup_free_ char *reason = NULL, *lines = NULL;
+        int r;
+
+        if (streq_ptr(result, "success") || (streq_ptr(code, "exited") && streq_ptr(status, "1")))
+                return EXIT_SUCCESS;   /* the run reported itself */
+
+        if (streq_ptr(result, "timeout"))
+                r = asprintf(&reason, "took too long and was stopped");
+        else if (streq_ptr(code, "killed"))
+                r = asprintf(&reason, "killed by signal SIG%s", strempty(status));
+        else if (streq_ptr(code, "dumped"))
+                r = asprintf(&reason, "crashed (signal SIG%s)", strempty(status));
+        else if (streq_ptr(code, "exited"))
+                r = asprintf(&reason, "exit status %s", strempty(status));
+        else
+                r = asprintf(&reason, "ended with result '%s'", strempty(result));
+        if (r < 0)
+                return log_oom(), EXIT_UNREPORTED;
+
+        lines = last_lines(getenv("SCHEDULER_RUN"));
+        return report(run, false, reason, lines, 0) < 0 ? EXIT_UNREPORTED : EXIT_SUCCESS;
+}
+
+static int parse_argv(int argc, char *argv[], Run *ret) {
+        enum { ARG_FINISH = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "config", required_argument, NULL, 'c' },
+                { "finish", no_argument, NULL, ARG_FINISH },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+hc:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
+                               "Runs one command of The Scheduler for one customer and reports the result to\n"
+                               "the journal (under systemd). Commands: price, disk, restart SERVICE.\n",
+                               program_invocation_short_name);
+                        return 0;
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case ARG_FINISH:
+                        arg_finish = true;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (argc - optind < 2) {
+                log_error("Usage: %s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]",
+                          program_invocation_short_name);
+                return -EINVAL;
+        }
+        *ret = (Run) { .customer = argv[optind], .command = argv[optind + 1], .args = argv + optind + 2 };
+        return 1;
+}
+
+static char *join_words(char **l) {
+        size_t size = 0;
+        char *s = NULL;
+        FILE *f;
+
+        f = open_memstream(&s, &size);
+        if (!f)
+                return NULL;
+        for (char **i = l; *i; i++)
+                fprintf(f, "%s%s", i == l ? "" : " ", *i);
+        return fclose(f) == 0 ? s : mfree(s);
+}
 
 int main(int argc, char *argv[]) {
-        if (argc < 3) {
-                log_error("Usage: %s CUSTOMER COMMAND [ARGS…]", program_invocation_short_name);
-                return EXIT_FAILURE;
-        }
-        log_error("%s: command '%s' is not implemented yet.", program_invocation_short_name, argv[2]);
-        return EXIT_FAILURE;
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+        Run run;
+        int r;
+
+        r = parse_argv(argc, argv, &run);
+        if (r <= 0)
+                return r < 0 ? EXIT_UNREPORTED : EXIT_SUCCESS;
+        run.args_joined = join_words(run.args);
+        if (!run.args_joined)
+                return log_oom(), EXIT_UNREPORTED;
+
+        if (arg_finish)
+                r = finish(&run);
+        else if (config_load(arg_config, &c, &error) < 0) {
+                log_error("Bad configuration: %s", error ?: "out of memory");
+                r = EXIT_UNREPORTED;
+        } else
+                r = run_command(c, &run);
+        config_free(c);
+        free(run.args_joined);
+        return r;
 }

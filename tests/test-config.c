@@ -55,6 +55,13 @@ TEST(good_file_has_every_key) {
         ASSERT_STREQ(a->maintenance, "fri 15:00");
         ASSERT_STREQ(a->aliases[2], "mail");
         ASSERT_STREQ(a->aliases[3], "matrix-postmoogle");
+        ASSERT_EQ(strv_length(a->disk_paths), 6);
+        ASSERT_STREQ(a->disk_paths[2], "Database backups");
+        ASSERT_STREQ(a->disk_paths[5], "/matrix/synapse/storage/media-store");
+        ASSERT_CONTAINS(c->price_catalogue, "tests/data/prices.conf");
+        ASSERT_EQ(config_find_component(c, "hosting-big")->price_cents, 2500);
+        ASSERT_STREQ(config_find_component(c, "email")->name, "Email service");
+        ASSERT_TRUE(config_find_component(c, "yacht") == NULL);
 
         g = config_find_owner(c, "@bob:example.org");
         ASSERT_TRUE(g);
@@ -111,8 +118,15 @@ TEST(errors_name_line_key_and_why) {
                 { "[customer b]\nowners = @bob:test\n", "[customer b] domain: missing" },
                 { "[customer c]\ndomain = c.test\n", "[customer c] owners: missing" },
                 { "not an ini line\n", ":11: syntax error" },
+                { "components = matrix, yacht\n", "[customer acme] components: 'yacht' is not in the price catalogue" },
+                { "disk_paths = Media=/srv/$(reboot)\n", "disk_paths: 'Media=/srv/$(reboot)': the label" },
+                { "disk_paths = Media=relative\n", "disk_paths: 'Media=relative'" },
+                { "disk_paths = /srv\n", "disk_paths: '/srv' is not of the form Label=/path" },
+                { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",
+                  "[scheduler] price_catalogue: /nonexistent/prices.conf: cannot open" },
         };
 
+        tests_write("prices.conf", "[component matrix]\nname = Matrix\nprice = 5\n");
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *error = load_error(cases[i].extra);
 

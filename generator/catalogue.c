@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdarg.h>
+
+#include "catalogue.h"
+#include "util.h"
+
+#define COMPONENTS_MAX 1000
+#define PRICE_MAX_CENTS 100000000U
+
+typedef struct ParseState {
+        Component *items;
+        size_t n;
+        char *error;
+} ParseState;
+
+int price_parse(const char *s, unsigned *ret_cents) {
+        unsigned long dollars = 0, cents = 0;
+        const char *p = s;
+        size_t digits = 0;
+
+        for (; isdigit((unsigned char) *p) && digits < 9; p++, digits++)
+                dollars = dollars * 10 + (unsigned long) (*p - '0');
+        if (digits == 0)
+                return -EINVAL;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char) p[0]))
+                        return -EINVAL;
+                cents = (unsigned long) (p[0] - '0') * 10;
+                if (isdigit((unsigned char) p[1]))
+                        cents += (unsigned long) (p[1] - '0');
+                p += isdigit((unsigned char) p[1]) ? 2 : 1;
+        }
+        if (*p || dollars * 100 + cents > PRICE_MAX_CENTS)
+                return -EINVAL;
+        *ret_cents = (unsigned) (dollars * 100 + cents);
+        return 0;
+}
+
+static int fail(ParseState *st, const char *section, const char *key, const char *format, ...)
+        _printf_(4, 5);
+static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int r;
+
+        if (st->error)
+                return 0;
+        va_start(ap, format);
+        r = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", section, key, why) < 0)
+                st->error = NULL;
+        return 0;
+}
+
+static Component *component_get(ParseState *st, const char *id) {
+        Component *n;
+
+        for (size_t i = 0; i < st->n; i++)
+                if (streq(st->items[i].id, id))
+                        return &st->items[i];
+        if (st->n >= COMPONENTS_MAX)
+                return NULL;
+        n = reallocarray(st->items, st->n + 1, sizeof(Component));
+        if (!n)
+                return NULL;
+        st->items = n;
+        n = &n[st->n];
+        *n = (Component) { .id = strdup(id) };
+        if (!n->id)
+                return NULL;
+        st->n++;
+        return n;
+}
+
+static int handler(void *userdata, const char *section, const char *key, const char *value) {
+        ParseState *st = userdata;
+        const char *id = startswith(section, "component ");
+        Component *c;
+
+        if (!id || !customer_name_valid(id))
+                return fail(st, section, key, "sections are [component ID], ID lower-case letters, digits, '-'");
+        c = component_get(st, id);
+        if (!c)
+                return fail(st, section, key, "too many components");
+        if (streq(key, "price")) {
+                if (price_parse(value, &c->price_cents) < 0)
+                        return fail(st, section, key, "'%s' is not a price in dollars, like 5 or 2.50", value);
+                return 1;
+        }
+        if (streq(key, "name") || streq(key, "description")) {
+                if (strlen(value) > 500 || strpbrk(value, "`\n"))
+                        return fail(st, section, key, "at most 500 characters, no backticks");
+                return free_and_strdup(streq(key, "name") ? &c->name : &c->description, value) < 0 ? 0 : 1;
+        }
+        return fail(st, section, key, "unknown key");
+}
+
+int catalogue_load(const char *path, Component **ret, size_t *ret_n, char **ret_error) {
+        _cleanup_fclose_ FILE *f = NULL;
+        ParseState st = {};
+        int line, r = 0;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = -errno;
+                if (asprintf(ret_error, "%s: cannot open: %s", path, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        line = ini_parse_file(f, handler, &st);
+        if (line != 0)
+                r = asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error") < 0 ? -ENOMEM : -EINVAL;
+        for (size_t i = 0; r == 0 && i < st.n; i++)
+                if (!st.items[i].name)
+                        r = asprintf(ret_error, "%s: [component %s] name: missing", path, st.items[i].id) < 0 ?
+                                -ENOMEM : -EINVAL;
+        free(st.error);
+        if (r < 0) {
+                catalogue_free(st.items, st.n);
+                return r;
+        }
+        *ret = st.items;
+        *ret_n = st.n;
+        return 0;
+}
+
+void catalogue_free(Component *c, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(c[i].id);
+                free(c[i].name);
+                free(c[i].description);
+        }
+        free(c);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* One command for one customer, run by scheduler-task. Each command writes what the customer
+ * reads into t->report (UTF-8 lines, `code` spans and "* " items allowed, see reply.h) and
+ * returns 0, or calls task_fail() with a one-line reason for the customer and returns that. */
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "config.h"
+
+typedef struct TaskContext {
+        const Config *config;
+        const Customer *customer;
+        char **args;            /* the words after the command, NULL-terminated */
+        FILE *report;
+        char *failure;
+} TaskContext;
+
+/* Sets t->failure (first call wins) and returns -abs(error), or -EIO if error is 0. */
+int task_fail(TaskContext *t, int error, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+int task_price(TaskContext *t);
+int task_disk(TaskContext *t);
+int task_restart(TaskContext *t);
