@@ -86,6 +86,14 @@ int strv_split_comma(const char *s, char ***ret) {
         return 0;
 }
 
+uint64_t hash_fnv1a(const char *s) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
+        return h;
+}
+
 int safe_atou(const char *s, unsigned *ret) {
         unsigned long v;
         char *end;

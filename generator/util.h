@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 #define TAKE_PTR(p)                                                                                         \
@@ -113,6 +115,8 @@ bool strv_contains(char * const *l, const char *s);
 int strv_split_comma(const char *s, char ***ret);
 
 char *strstrip(char *s);
+/* FNV-1a: stable across restarts, builds and hosts, which is all our derived ids need. */
+uint64_t hash_fnv1a(const char *s);
 int safe_atou(const char *s, unsigned *ret);
 
 /* Reads a whole small file; refuses files larger than max. */

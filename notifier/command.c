@@ -33,6 +33,15 @@ const char *mode_to_string(Mode m) {
         return m < ELEMENTSOF(mode_table) ? mode_table[m] : NULL;
 }
 
+char *command_task_string(const Command *c) {
+        char *s;
+
+        if (asprintf(&s, "%s%s%s", task_table[c->task], c->task == TASK_RESTART ? " " : "",
+                     c->task == TASK_RESTART ? c->service : "") < 0)
+                return NULL;
+        return s;
+}
+
 bool service_name_valid(const char *s) {
         size_t n = strlen(s);
 

@@ -50,6 +50,8 @@ typedef struct Command {
 int command_parse(const char *text, Command *ret, char **ret_error);
 
 const char *task_kind_to_string(TaskKind k);
+/* "restart slack", "ping": the command as the customer wrote it, without the mode. */
+char *command_task_string(const Command *c);
 const char *mode_to_string(Mode m);
 /* The characters a service name may have: it ends up in a unit name and an SSH command. */
 bool service_name_valid(const char *s);

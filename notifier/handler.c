@@ -6,58 +6,47 @@
 #include "log.h"
 #include "manager.h"
 #include "reply.h"
+#include "services.h"
 
 #define REFUSAL_INTERVAL_USEC (3600ULL * USEC_PER_SEC)
 #define REFUSALS_MAX 4096
 
-void op_free(Op *op) {
-        if (!op)
-                return;
-        free(op->room_id);
-        free(op->txn_id);
-        json_decref(op->content);
-        free(op->customer);
-        free(op);
-}
-
-static Op *op_new(OpKind kind, const char *room_id) {
-        Op *op = calloc(1, sizeof(Op));
+/* An op answering msg: its transaction id comes from the message, so a repeat is deduplicated. */
+static Op *op_for(const SyncMessage *msg, OpKind kind) {
+        Op *op = op_new(kind, msg->room_id);
 
         if (!op)
                 return NULL;
-        op->kind = kind;
-        op->room_id = strdup(room_id);
-        if (!op->room_id) {
-                free(op);
+        op->from_sync = true;
+        if (asprintf(&op->txn_id, "reply-%016llx", (unsigned long long) hash_fnv1a(msg->event_id)) < 0) {
+                op_free(op);
                 return NULL;
         }
         return op;
 }
 
-/* FNV-1a: stable across restarts and builds, which is all a transaction id needs. */
-static uint64_t hash_string(const char *s) {
-        uint64_t h = 0xcbf29ce484222325ULL;
+static int queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
+        Op *op = op_for(msg, OP_SEND);
 
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
-        return h;
+        if (!op || op_make_reply(op, msg->event_id, text) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        ops_queue(m, op);
+        return 0;
 }
 
-static int queue_reply(Manager *m, const SyncMessage *msg, const Reply *reply) {
-        Op *op;
+static int queue_run(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
+        Op *op = op_for(msg, OP_RUN);
 
-        op = op_new(OP_SEND, msg->room_id);
-        if (!op)
-                return -ENOMEM;
-        op->content = json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "msgtype", "m.notice", "body", reply->body,
-                                "format", "org.matrix.custom.html", "formatted_body", reply->html,
-                                "m.relates_to", "m.in_reply_to", "event_id", msg->event_id);
-        if (!op->content || asprintf(&op->txn_id, "reply-%016llx",
-                                     (unsigned long long) hash_string(msg->event_id)) < 0) {
+        if (!op || !(op->customer = strdup(cu->name)) || !(op->event_id = strdup(msg->event_id)) ||
+            !(op->sender = strdup(msg->sender))) {
                 op_free(op);
-                return -ENOMEM;
+                return log_oom();
         }
-        return manager_queue_op(m, op);
+        op->command = *c;
+        ops_queue(m, op);
+        return 0;
 }
 
 static Refusal *refusal_find(Manager *m, const char *room_id) {
@@ -94,6 +83,38 @@ static bool refusal_due(Manager *m, const char *room_id) {
         return true;
 }
 
+static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
+        const char *unit;
+        int r;
+
+        if (c->task == TASK_RESTART) {
+                r = service_resolve(cu, c->service, &unit);
+                if (r < 0) {
+                        _cleanup_free_ char *text = NULL;
+                        if (asprintf(&text, "`%s` is not a service I know; use a name like `slack` or a full "
+                                     "`matrix-…` service name", c->service) < 0)
+                                return log_oom();
+                        return queue_reply(m, msg, text);
+                }
+        }
+        return queue_run(m, cu, msg, c);
+}
+
+static int handle_list(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (c->list != LIST_RUNS)
+                return queue_reply(m, msg, "`list schedules` and `list recurring` are not available yet; send "
+                                   "`help`");
+        r = journal_list_runs(cu->name, &text);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the runs of %s from the journal: %m", cu->name);
+                return queue_reply(m, msg, "The history of runs cannot be read right now; we have been told.");
+        }
+        return queue_reply(m, msg, text);
+}
+
 static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg) {
         _cleanup_free_ char *why = NULL;
         Reply reply = {};
@@ -103,25 +124,28 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         r = command_parse(msg->body, &c, &why);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0)
-                r = reply_error(why, &reply);
-        else if (c.mode == MODE_HELP)
-                r = reply_help(&reply);
-        else
-                r = reply_not_available(mode_to_string(c.mode), &reply);
-        if (r < 0)
-                return log_oom();
-
-        log_info("%s (%s) in %s: %s", msg->sender, cu->name, msg->room_id, why ? why : mode_to_string(c.mode));
-        r = queue_reply(m, msg, &reply);
-        reply_done(&reply);
-        return r;
+        log_info("%s (%s) in %s: %s", msg->sender, cu->name, msg->room_id, why ?: mode_to_string(c.mode));
+        if (r < 0 || c.mode == MODE_HELP) {
+                if ((r < 0 ? reply_error(why, &reply) : reply_help(&reply)) < 0)
+                        return log_oom();
+                r = queue_reply(m, msg, reply.body);
+                reply_done(&reply);
+                return r;
+        }
+        switch (c.mode) {
+        case MODE_RUN:
+                return handle_run(m, cu, msg, &c);
+        case MODE_LIST:
+                return handle_list(m, cu, msg, &c);
+        default:
+                return queue_reply(m, msg, "`schedule` and `recurring` are not available yet; send `help`");
+        }
 }
 
 static int handle_message(Manager *m, const SyncMessage *msg) {
+        _cleanup_free_ char *refusal = NULL;
         const Customer *cu;
         Reply reply = {};
-        int r;
 
         /* Notices are what bots send; edits of old commands are not new commands. */
         if (!streq(msg->msgtype, "m.text") || msg->edit)
@@ -134,11 +158,11 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                 if (!refusal_due(m, msg->room_id))
                         return 0;
                 log_notice("Refusing %s in %s: not an owner of any customer.", msg->sender, msg->room_id);
-                r = reply_refusal(&reply);
-                if (r >= 0)
-                        r = queue_reply(m, msg, &reply);
+                if (reply_refusal(&reply) < 0)
+                        return log_oom();
+                refusal = TAKE_PTR(reply.body);
                 reply_done(&reply);
-                return r;
+                return queue_reply(m, msg, refusal);
         }
 
         if (!streq_ptr(state_get_room(m->state, cu->name), msg->room_id) &&
@@ -156,12 +180,14 @@ static int handle_invite(Manager *m, const SyncInvite *inv) {
                 op_free(op);
                 return log_oom();
         }
+        op->from_sync = true;
         if (cu)
                 log_info("Joining %s, invited by %s (%s).", inv->room_id, inv->inviter, cu->name);
         else
                 log_notice("Declining the invite to %s from %s: not an owner of any customer.", inv->room_id,
                            inv->inviter);
-        return manager_queue_op(m, op);
+        ops_queue(m, op);
+        return 0;
 }
 
 int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial) {

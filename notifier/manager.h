@@ -2,8 +2,11 @@
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
+#include "command.h"
 #include "config.h"
 #include "matrix-sync.h"
 #include "matrix.h"
@@ -13,15 +16,23 @@ typedef enum OpKind {
         OP_SEND,
         OP_JOIN,
         OP_LEAVE,
+        OP_RUN,                /* start a transient service, then becomes the OP_SEND of its reply */
 } OpKind;
 
-/* One request to the homeserver that must be accepted before the /sync position moves on. */
+/* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order;
+ * an op from a /sync batch holds back that batch's position until it is done, an op from the
+ * journal saves its journal position when the homeserver accepted it. */
 typedef struct Op {
         OpKind kind;
+        bool from_sync;
         char *room_id;
-        char *txn_id;          /* OP_SEND: derived from the event answered, so a repeat is deduplicated */
+        char *txn_id;          /* OP_SEND: derived from what is answered, so a repeat is deduplicated */
         json_t *content;       /* OP_SEND */
-        char *customer;        /* OP_JOIN: whose room this becomes */
+        char *customer;        /* OP_JOIN: whose room this becomes; OP_RUN: whose command */
+        char *cursor;          /* OP_SEND of a result: the journal entry it delivers */
+        char *event_id;        /* OP_RUN: the command message */
+        char *sender;          /* OP_RUN */
+        Command command;       /* OP_RUN */
         struct Op *next;
 } Op;
 
@@ -30,24 +41,36 @@ typedef struct Refusal {
         uint64_t usec;         /* CLOCK_MONOTONIC of the last refusal sent there */
 } Refusal;
 
+/* A line of work towards the homeserver: at most one request in flight, its own back-off. */
+typedef struct Lane {
+        const char *name;
+        MatrixRequest *request;
+        sd_bus_slot *slot;
+        sd_event_source *retry;
+        unsigned failures;
+} Lane;
+
 typedef struct Manager {
         sd_event *event;
+        sd_bus *bus;
+        sd_journal *journal;
+        sd_event_source *journal_source;
         Config *config;
         State *state;
         MatrixClient *matrix;
         char *password;
         char *static_token;    /* from access_token_file */
 
-        MatrixRequest *request;          /* at most one in flight: login, sync or an op */
+        Lane sync;             /* login and /sync */
+        Lane send;             /* the ops */
         Op *ops, *ops_tail;
-        char *pending_since;             /* next_batch to save once every op of its batch is done */
-        sd_event_source *retry_timer;
+        unsigned sync_ops;     /* ops of the last batch not done yet */
+        char *pending_since;   /* next_batch to save once sync_ops is 0 */
         sd_event_source *quit_timer;
-        unsigned failures;               /* consecutive, for the back-off */
 
         bool ready;
         bool quitting;
-        bool replay_guard;               /* no saved position: ignore what was said before we started */
+        bool replay_guard;     /* no saved position: ignore what was said before we started */
         uint64_t start_ms;
 
         Refusal *refusals;
@@ -58,7 +81,36 @@ int manager_new(Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_run(Manager *m);
 
-/* handler.c: turns a /sync batch into ops (joins, replies, refusals). */
-int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial);
-int manager_queue_op(Manager *m, Op *op);
+/* manager.c */
+void manager_step(Manager *m);
+void manager_exit(Manager *m, int code);
+void manager_fatal_oom(Manager *m);
+bool lane_busy(const Lane *l);
+void lane_retry_later(Manager *m, Lane *l, const MatrixResponse *resp);
+void lane_succeeded(Manager *m, Lane *l);
+int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body, unsigned timeout_ms,
+                 matrix_callback_t cb);
+bool manager_token_rejected(Manager *m, const MatrixResponse *resp);
+
+/* manager-sync.c: log in, /sync, save the position. */
+void sync_step(Manager *m);
+void sync_commit(Manager *m);
+
+/* ops.c */
+Op *op_new(OpKind kind, const char *room_id);
 void op_free(Op *op);
+void ops_queue(Manager *m, Op *op);
+void ops_step(Manager *m);
+void ops_done(Manager *m);
+void ops_clear(Manager *m);
+int op_make_reply(Op *op, const char *event_id, const char *text);
+
+/* handler.c: turns a /sync batch into ops (joins, replies, refusals, runs). */
+int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial);
+
+/* run.c: OP_RUN over sd-bus. */
+void run_start(Manager *m, Op *op);
+
+/* journal.c: results from the journal; list runs. */
+int journal_follow(Manager *m);
+int journal_list_runs(const char *customer, char **ret_text);

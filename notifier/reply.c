@@ -110,11 +110,3 @@ int reply_error(const char *why, Reply *ret) {
                 return -ENOMEM;
         return reply_from_text(text, ret);
 }
-
-int reply_not_available(const char *mode, Reply *ret) {
-        _cleanup_free_ char *text = NULL;
-
-        if (asprintf(&text, "`%s` is not available yet on this server; send `help`", mode) < 0)
-                return -ENOMEM;
-        return reply_from_text(text, ret);
-}

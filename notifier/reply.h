@@ -17,4 +17,3 @@ int reply_from_text(const char *text, Reply *ret);
 int reply_help(Reply *ret);
 int reply_refusal(Reply *ret);
 int reply_error(const char *why, Reply *ret);
-int reply_not_available(const char *mode, Reply *ret);

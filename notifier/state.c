@@ -8,7 +8,7 @@
 static int set_from_json(char **field, json_t *o, const char *key) {
         json_t *v = json_object_get(o, key);
 
-        if (v && !json_is_string(v))
+        if (v && !json_is_string(v) && !json_is_null(v))
                 return -EBADMSG;
         return free_and_strdup(field, json_string_value(v));
 }
@@ -27,7 +27,8 @@ static int state_parse(State *s, const char *text, size_t size) {
                 return 0;
         if ((r = set_from_json(&s->device_id, root, "device_id")) < 0 ||
             (r = set_from_json(&s->access_token, root, "access_token")) < 0 ||
-            (r = set_from_json(&s->since, root, "since")) < 0)
+            (r = set_from_json(&s->since, root, "since")) < 0 ||
+            (r = set_from_json(&s->journal_cursor, root, "journal_cursor")) < 0)
                 return r;
         rooms = json_object_get(root, "rooms");
         if (rooms) {
@@ -86,6 +87,7 @@ State *state_free(State *s) {
         free(s->device_id);
         free(s->access_token);
         free(s->since);
+        free(s->journal_cursor);
         json_decref(s->rooms);
         free(s);
         return NULL;
@@ -95,9 +97,9 @@ int state_save(const State *s) {
         _cleanup_free_ char *text = NULL;
         json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O}", "homeserver", s->homeserver, "user_id", s->user_id,
-                         "device_id", s->device_id, "access_token", s->access_token, "since", s->since, "rooms",
-                         s->rooms);
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O}", "homeserver", s->homeserver, "user_id",
+                         s->user_id, "device_id", s->device_id, "access_token", s->access_token, "since", s->since,
+                         "journal_cursor", s->journal_cursor, "rooms", s->rooms);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -118,6 +120,10 @@ int state_set_session(State *s, const char *device_id, const char *access_token)
 
 int state_set_since(State *s, const char *since) {
         return free_and_strdup(&s->since, since);
+}
+
+int state_set_journal_cursor(State *s, const char *cursor) {
+        return free_and_strdup(&s->journal_cursor, cursor);
 }
 
 int state_set_room(State *s, const char *customer, const char *room_id) {

@@ -3,7 +3,8 @@
 
 /* What the notifier keeps across restarts, in STATE_DIR/state.json (0600, written atomically):
  * the Matrix session (so a restart is not a new device), the /sync position (so a restart neither
- * replays old commands nor misses new ones), and the room of each customer. No logging here. */
+ * replays old commands nor misses new ones), the journal position of the last result delivered, and
+ * the room of each customer. No logging here. */
 
 #include <jansson.h>
 
@@ -14,6 +15,7 @@ typedef struct State {
         char *device_id;
         char *access_token;
         char *since;
+        char *journal_cursor;  /* the last result the homeserver accepted */
         json_t *rooms;         /* customer name → room id */
 } State;
 
@@ -25,5 +27,6 @@ int state_save(const State *s);
 
 int state_set_session(State *s, const char *device_id, const char *access_token);
 int state_set_since(State *s, const char *since);
+int state_set_journal_cursor(State *s, const char *cursor);
 int state_set_room(State *s, const char *customer, const char *room_id);
 const char *state_get_room(const State *s, const char *customer);

@@ -19,10 +19,11 @@ class Sandbox:
         self.env = load_env(env_path)
         self.name = self.env["SANDBOX_NAME"]
 
-    def run(self, *args, check=True):
+    def run(self, *args, check=True, input_text=None):
         """Runs `sandbox ARGS… --name NAME` and returns its stdout."""
         cmd = [SANDBOX, args[0], "--name", self.name, *args[1:]]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True).stdout
+        return subprocess.run(cmd, check=check, capture_output=True, text=True,
+                              input=input_text).stdout
 
     def client(self, who):
         who = who.upper()

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The journal is the queue of results: follow it from the last result the homeserver accepted,
+ * and turn each new SCHEDULER_EVENT=result entry into a message to the customer's room. */
+
+#include "log.h"
+#include "manager.h"
+#include "run-result.h"
+
+#define LIST_RUNS_MAX 20
+
+static int read_result(sd_journal *j, RunResult *ret) {
+        const void *data;
+        size_t size;
+        uint64_t realtime;
+        int r;
+
+        *ret = (RunResult) {};
+        SD_JOURNAL_FOREACH_DATA(j, data, size) {
+                r = run_result_set_field(ret, data, size);
+                if (r < 0)
+                        return r;
+        }
+        if (sd_journal_get_realtime_usec(j, &realtime) >= 0)
+                ret->realtime = realtime;
+        return 0;
+}
+
+static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
+        const char *room = isempty(res->room) ? state_get_room(m->state, res->customer) : res->room;
+        _cleanup_free_ char *text = NULL;
+        Op *op;
+
+        if (!room) {
+                log_warning("No room known for customer %s; dropping the result of %s.", res->customer, res->unit);
+                return 0;
+        }
+        op = op_new(OP_SEND, room);
+        if (!op || !(op->cursor = strdup(cursor)) || run_result_message(res, &text) < 0 ||
+            op_make_reply(op, res->reply_to, text) < 0 ||
+            (isempty(res->invocation) ?
+                     asprintf(&op->txn_id, "result-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
+                     asprintf(&op->txn_id, "result-%s", res->invocation)) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        ops_queue(m, op);
+        return 0;
+}
+
+static int journal_read_new(Manager *m) {
+        int r;
+
+        while ((r = sd_journal_next(m->journal)) > 0) {
+                _cleanup_free_ char *cursor = NULL;
+                RunResult res;
+
+                r = sd_journal_get_cursor(m->journal, &cursor);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to get the journal position: %m");
+                r = read_result(m->journal, &res);
+                if (r >= 0 && !run_result_valid(&res))
+                        log_warning("Ignoring a result entry not written by one of our runs (unit %s).",
+                                    strempty(res.unit));
+                else if (r >= 0 && config_find_customer(m->config, res.customer))
+                        r = queue_result(m, &res, cursor);
+                run_result_done(&res);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the journal: %m");
+        manager_step(m);
+        return 0;
+}
+
+static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_journal_process(m->journal);
+        if (r < 0) {
+                log_error_errno(r, "Failed to follow the journal: %m");
+                manager_exit(m, EXIT_FAILURE);
+                return 0;
+        }
+        if (r != SD_JOURNAL_NOP && journal_read_new(m) < 0)
+                manager_exit(m, EXIT_FAILURE);
+        return 0;
+}
+
+/* After the last result delivered; with none, from now (old results were someone else's). */
+static int journal_seek(Manager *m) {
+        const char *cursor = m->state->journal_cursor;
+        int r;
+
+        if (cursor && sd_journal_seek_cursor(m->journal, cursor) >= 0) {
+                r = sd_journal_next(m->journal);
+                /* The entry itself is gone (rotated away): what we landed on is not yet delivered. */
+                if (r > 0 && sd_journal_test_cursor(m->journal, cursor) <= 0)
+                        (void) sd_journal_previous(m->journal);
+                return 0;
+        }
+        r = sd_journal_seek_tail(m->journal);
+        if (r < 0)
+                return r;
+        (void) sd_journal_previous(m->journal);
+        return 0;
+}
+
+int journal_follow(Manager *m) {
+        int r, fd;
+
+        r = sd_journal_open(&m->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the journal: %m");
+        r = sd_journal_add_match(m->journal, "SCHEDULER_EVENT=result", 0);
+        if (r >= 0)
+                r = journal_seek(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find our position in the journal: %m");
+
+        fd = sd_journal_get_fd(m->journal);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to watch the journal: %m");
+        r = sd_event_add_io(m->event, &m->journal_source, fd, (uint32_t) sd_journal_get_events(m->journal),
+                            on_journal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the journal: %m");
+        (void) sd_event_source_set_description(m->journal_source, "journal");
+        /* Results written while we were away. */
+        return journal_read_new(m);
+}
+
+int journal_list_runs(const char *customer, char **ret_text) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *match = NULL, *text = NULL;
+        size_t size = 0, n = 0;
+        FILE *f;
+        int r;
+
+        if (asprintf(&match, "SCHEDULER_CUSTOMER=%s", customer) < 0)
+                return -ENOMEM;
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "SCHEDULER_EVENT=result", 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, match, 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        while (n < LIST_RUNS_MAX && (r = sd_journal_previous(j)) > 0) {
+                _cleanup_free_ char *line = NULL;
+                RunResult res;
+
+                if (read_result(j, &res) >= 0 && run_result_valid(&res) && streq(res.customer, customer) &&
+                    run_result_list_line(&res, &line) >= 0) {
+                        fprintf(f, "%s%s", n > 0 ? "\n" : "", line);
+                        n++;
+                }
+                run_result_done(&res);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return (*ret_text = strdup("No runs yet; try `run ping`.")) ? 0 : -ENOMEM;
+        *ret_text = TAKE_PTR(text);
+        return 0;
+}

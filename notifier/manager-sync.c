@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The sync lane: log in, long-poll /sync, hand each batch to the handler, and save the batch's
+ * position once every op it caused is done. */
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager.h"
+
+#define SYNC_TIMEOUT_MS 30000U
+#define REQUEST_TIMEOUT_MS 30000U
+
+static void on_login(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        const char *token, *device;
+        int r;
+
+        m->sync.request = NULL;
+        if (matrix_response_retryable(resp))
+                return lane_retry_later(m, &m->sync, resp);
+        token = json_string_value(json_object_get(resp->json, "access_token"));
+        device = json_string_value(json_object_get(resp->json, "device_id"));
+        if (resp->status != 200 || isempty(token) || isempty(device)) {
+                log_error("The homeserver refused to log in %s: HTTP %li %s %s", m->config->user_id,
+                          resp->status, strempty(resp->errcode), strempty(resp->errmsg));
+                return manager_exit(m, EXIT_FAILURE);
+        }
+        lane_succeeded(m, &m->sync);
+        log_info("Logged in as %s, device %s.", m->config->user_id, device);
+        r = state_set_session(m->state, device, token);
+        if (r >= 0)
+                r = matrix_client_set_token(m->matrix, token);
+        if (r >= 0)
+                r = state_save(m->state);
+        if (r < 0) {
+                log_error_errno(r, "Failed to keep the new session in %s: %m", m->state->path);
+                return manager_exit(m, EXIT_FAILURE);
+        }
+        manager_step(m);
+}
+
+static void sync_login(Manager *m) {
+        json_auto_t *body = NULL;
+
+        body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*, s:s}", "type", "m.login.password", "identifier", "type",
+                         "m.id.user", "user", m->config->user_id, "password", m->password, "device_id",
+                         m->state->device_id, "initial_device_display_name", m->config->device_name);
+        if (!body)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/login", body, REQUEST_TIMEOUT_MS, on_login);
+}
+
+void sync_commit(Manager *m) {
+        int r;
+
+        r = state_set_since(m->state, m->pending_since);
+        if (r >= 0)
+                r = state_save(m->state);
+        /* Not fatal: a restart repeats the batch and the transaction ids keep replies single. */
+        if (r < 0)
+                log_error_errno(r, "Failed to save the sync position to %s, continuing: %m", m->state->path);
+        m->pending_since = mfree(m->pending_since);
+
+        if (!m->ready) {
+                m->ready = true;
+                (void) sd_notify(false, "READY=1\nSTATUS=Connected to the homeserver");
+                log_info("Synced with %s; ready.", m->config->homeserver);
+        }
+}
+
+static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *batch = NULL;
+        Manager *m = userdata;
+        int r;
+
+        m->sync.request = NULL;
+        if (manager_token_rejected(m, resp))
+                return;
+        if (matrix_response_retryable(resp) || resp->status != 200)
+                return lane_retry_later(m, &m->sync, resp);
+        r = matrix_sync_parse(resp->json, m->config->user_id, &batch);
+        if (r == -ENOMEM)
+                return manager_fatal_oom(m);
+        if (r < 0) {
+                MatrixResponse bad = { .status = resp->status, .errcode = "(not a sync answer)" };
+                return lane_retry_later(m, &m->sync, &bad);
+        }
+        lane_succeeded(m, &m->sync);
+
+        r = handler_process_batch(m, batch, !m->state->since);
+        if (r < 0)
+                return manager_exit(m, EXIT_FAILURE);
+        m->pending_since = TAKE_PTR(batch->next_batch);
+        manager_step(m);
+}
+
+static void sync_start(Manager *m) {
+        _cleanup_free_ char *filter = NULL, *since = NULL, *path = NULL;
+        bool initial = !m->state->since;
+
+        filter = matrix_escape(matrix_sync_filter());
+        since = initial ? strdup("") : matrix_escape(m->state->since);
+        if (!filter || !since)
+                return manager_fatal_oom(m);
+        /* The first sync after a start answers at once, so we are ready (READY=1) without waiting
+         * for someone to speak; later ones wait on the homeserver for news. */
+        if (asprintf(&path, "/_matrix/client/v3/sync?set_presence=offline&filter=%s&timeout=%u%s%s", filter,
+                     m->ready ? SYNC_TIMEOUT_MS : 0, initial ? "" : "&since=", since) < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->sync, "GET", path, NULL, SYNC_TIMEOUT_MS + 4 * REQUEST_TIMEOUT_MS, on_sync);
+}
+
+void sync_step(Manager *m) {
+        if (m->quitting || lane_busy(&m->sync))
+                return;
+        if (!matrix_client_has_token(m->matrix))
+                return sync_login(m);
+        if (m->pending_since) {
+                if (m->sync_ops > 0)
+                        return;   /* ops_done() steps again when the batch's last op is done */
+                sync_commit(m);
+        }
+        sync_start(m);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The send lane: what the bot owes, done one op at a time in the order it was decided. */
+
+#include "log.h"
+#include "manager.h"
+#include "reply.h"
+
+#define REQUEST_TIMEOUT_MS 30000U
+
+Op *op_new(OpKind kind, const char *room_id) {
+        Op *op = calloc(1, sizeof(Op));
+
+        if (!op)
+                return NULL;
+        op->kind = kind;
+        op->room_id = strdup(room_id);
+        if (!op->room_id)
+                return mfree(op);
+        return op;
+}
+
+void op_free(Op *op) {
+        if (!op)
+                return;
+        free(op->room_id);
+        free(op->txn_id);
+        json_decref(op->content);
+        free(op->customer);
+        free(op->cursor);
+        free(op->event_id);
+        free(op->sender);
+        free(op);
+}
+
+/* Turns op into the OP_SEND of text, as an m.notice replying to event_id (if any). */
+int op_make_reply(Op *op, const char *event_id, const char *text) {
+        Reply reply = {};
+        int r;
+
+        r = reply_from_text(text, &reply);
+        if (r < 0)
+                return r;
+        json_decref(op->content);
+        op->content = json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice", "body", reply.body, "format",
+                                "org.matrix.custom.html", "formatted_body", reply.html);
+        reply_done(&reply);
+        if (!op->content)
+                return -ENOMEM;
+        if (!isempty(event_id) &&
+            json_object_set_new(op->content, "m.relates_to",
+                                json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", event_id)) < 0)
+                return -ENOMEM;
+        op->kind = OP_SEND;
+        return 0;
+}
+
+void ops_queue(Manager *m, Op *op) {
+        if (op->from_sync)
+                m->sync_ops++;
+        if (m->ops_tail)
+                m->ops_tail->next = op;
+        else
+                m->ops = op;
+        m->ops_tail = op;
+}
+
+static void ops_pop(Manager *m) {
+        Op *op = m->ops;
+
+        m->ops = op->next;
+        if (!m->ops)
+                m->ops_tail = NULL;
+        op_free(op);
+}
+
+void ops_clear(Manager *m) {
+        while (m->ops)
+                ops_pop(m);
+        m->sync_ops = 0;
+}
+
+/* The head op is finished (done, or given up for good): account for it and move on. */
+void ops_done(Manager *m) {
+        Op *op = m->ops;
+        int r;
+
+        if (op->from_sync)
+                m->sync_ops--;
+        if (op->cursor) {
+                r = state_set_journal_cursor(m->state, op->cursor);
+                if (r >= 0)
+                        r = state_save(m->state);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the journal position, continuing: %m");
+        }
+        ops_pop(m);
+        manager_step(m);
+}
+
+static const char *op_verb(const Op *op) {
+        return op->kind == OP_SEND ? "send to" : op->kind == OP_JOIN ? "join" : "leave";
+}
+
+static void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+
+        m->send.request = NULL;
+        if (manager_token_rejected(m, resp))
+                return;
+        if (matrix_response_retryable(resp))
+                return lane_retry_later(m, &m->send, resp);
+        lane_succeeded(m, &m->send);
+
+        if (resp->status != 200)
+                /* Kicked, banned, room gone: trying again changes nothing. */
+                log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
+                            op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
+        else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
+                return manager_fatal_oom(m);
+        ops_done(m);
+}
+
+static void ops_send(Manager *m, Op *op) {
+        _cleanup_free_ char *room = NULL, *txn = NULL, *path = NULL;
+        json_auto_t *empty = NULL;
+        int r;
+
+        room = matrix_escape(op->room_id);
+        txn = op->txn_id ? matrix_escape(op->txn_id) : strdup("");
+        empty = json_object();
+        if (!room || !txn || !empty)
+                return manager_fatal_oom(m);
+        if (op->kind == OP_SEND)
+                r = asprintf(&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s", room, txn);
+        else if (op->kind == OP_JOIN)
+                r = asprintf(&path, "/_matrix/client/v3/join/%s", room);
+        else
+                r = asprintf(&path, "/_matrix/client/v3/rooms/%s/leave", room);
+        if (r < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->send, op->kind == OP_SEND ? "PUT" : "POST", path,
+                            op->kind == OP_SEND ? op->content : empty, REQUEST_TIMEOUT_MS, on_op);
+}
+
+void ops_step(Manager *m) {
+        if (lane_busy(&m->send) || !matrix_client_has_token(m->matrix))
+                return;
+        if (!m->ops) {
+                if (m->quitting) {
+                        if (m->pending_since && m->sync_ops == 0)
+                                sync_commit(m);
+                        manager_exit(m, EXIT_SUCCESS);
+                }
+                return;
+        }
+        if (m->ops->kind == OP_RUN)
+                return run_start(m, m->ops);
+        ops_send(m, m->ops);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <ctype.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "run-result.h"
+
+/* A report longer than this is cut: a chat message is no place for megabytes of output. */
+#define REPORT_MAX 16384
+#define FIELD_MAX (REPORT_MAX + 64)
+
+void run_result_done(RunResult *r) {
+        free(r->unit);
+        free(r->customer);
+        free(r->command);
+        free(r->args);
+        free(r->result);
+        free(r->reason);
+        free(r->report);
+        free(r->room);
+        free(r->reply_to);
+        free(r->invocation);
+        *r = (RunResult) {};
+}
+
+int run_result_set_field(RunResult *r, const char *data, size_t size) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } fields[] = {
+                { "_SYSTEMD_UNIT", offsetof(RunResult, unit) },
+                { "SCHEDULER_CUSTOMER", offsetof(RunResult, customer) },
+                { "SCHEDULER_COMMAND", offsetof(RunResult, command) },
+                { "SCHEDULER_ARGS", offsetof(RunResult, args) },
+                { "SCHEDULER_RESULT", offsetof(RunResult, result) },
+                { "SCHEDULER_REASON", offsetof(RunResult, reason) },
+                { "SCHEDULER_REPORT", offsetof(RunResult, report) },
+                { "SCHEDULER_ROOM", offsetof(RunResult, room) },
+                { "SCHEDULER_REPLY_TO", offsetof(RunResult, reply_to) },
+                { "SCHEDULER_INVOCATION", offsetof(RunResult, invocation) },
+        };
+        const char *eq = memchr(data, '=', size);
+        size_t klen;
+
+        if (!eq)
+                return 0;
+        klen = (size_t) (eq - data);
+        if (klen == strlen("SCHEDULER_STARTED") && memcmp(data, "SCHEDULER_STARTED", klen) == 0) {
+                char buf[24] = {};
+                memcpy(buf, eq + 1, MIN(size - klen - 1, sizeof(buf) - 1));
+                r->started = strtoull(buf, NULL, 10);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                char **field = (char **) ((char *) r + fields[i].offset);
+                if (strlen(fields[i].name) != klen || memcmp(data, fields[i].name, klen) != 0)
+                        continue;
+                /* The first value wins: LogExtraFields may repeat a field with the same value. */
+                if (*field)
+                        return 0;
+                *field = strndup(eq + 1, MIN(size - klen - 1, (size_t) FIELD_MAX));
+                return *field ? 0 : -ENOMEM;
+        }
+        return 0;
+}
+
+bool run_result_success(const RunResult *r) {
+        return streq_ptr(r->result, "success");
+}
+
+static bool printable(const char *s) {
+        for (; s && *s; s++)
+                if (iscntrl((unsigned char) *s))
+                        return false;
+        return true;
+}
+
+bool run_result_valid(const RunResult *r) {
+        _cleanup_free_ char *prefix = NULL;
+        const char *tail;
+
+        if (!r->unit || !r->customer || !r->command || !r->result)
+                return false;
+        if (!streq(r->result, "success") && !streq(r->result, "failure"))
+                return false;
+        /* Only the customer's own units speak for the customer. */
+        if (asprintf(&prefix, "scheduler-%s-%s-", r->customer, r->command) < 0)
+                return false;
+        tail = startswith(r->unit, prefix);
+        if (!tail || !*tail || strlen(r->unit) < strlen(".service") ||
+            !streq(r->unit + strlen(r->unit) - strlen(".service"), ".service"))
+                return false;
+        return printable(r->command) && printable(r->args) && printable(r->reason);
+}
+
+static char *what(const RunResult *r) {
+        char *s;
+
+        if (asprintf(&s, "run %s%s%s", r->command, isempty(r->args) ? "" : " ", strempty(r->args)) < 0)
+                return NULL;
+        return s;
+}
+
+int run_result_message(const RunResult *r, char **ret) {
+        _cleanup_free_ char *w = what(r);
+        const char *report = strempty(r->report);
+        size_t n = strlen(report);
+
+        if (!w)
+                return -ENOMEM;
+        while (n > 0 && report[n - 1] == '\n')
+                n--;
+        if (asprintf(ret, "Execution of `%s` command %s%s%s%s%.*s%s", w,
+                     run_result_success(r) ? "successful" : "failed",
+                     run_result_success(r) ? "" : ": ", run_result_success(r) ? "" : strempty(r->reason),
+                     n ? "\n" : "", (int) MIN(n, (size_t) REPORT_MAX), report,
+                     n > REPORT_MAX ? "\n(cut)" : "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int run_result_list_line(const RunResult *r, char **ret) {
+        _cleanup_free_ char *w = what(r);
+        time_t t = (time_t) ((r->started ?: r->realtime) / USEC_PER_SEC);
+        struct tm tm;
+        char when[32];
+
+        if (!w)
+                return -ENOMEM;
+        if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
+                return -EINVAL;
+        if (asprintf(ret, "* %s: %s%s%s", when, w, run_result_success(r) ? "" : " failed: ",
+                     run_result_success(r) ? "" : strempty(r->reason)) < 0)
+                return -ENOMEM;
+        return 0;
+}

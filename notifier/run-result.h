@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* A run's result entry (SCHEDULER_EVENT=result) as read from the journal, checked, and turned into
+ * what the customer reads. Everything here is untrusted input until run_result_valid() says so. */
+
+#include <stdbool.h>
+
+#include "util.h"
+
+typedef struct RunResult {
+        char *unit;            /* _SYSTEMD_UNIT, trusted: set by journald */
+        char *customer;
+        char *command;
+        char *args;
+        char *result;          /* "success" or "failure" */
+        char *reason;
+        char *report;
+        char *room;
+        char *reply_to;
+        char *invocation;
+        usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
+        usec_t realtime;       /* when the entry was written */
+} RunResult;
+
+void run_result_done(RunResult *r);
+/* Sets the field named by "FIELD=value" data (size bytes, not NUL-terminated), if it is one of ours. */
+int run_result_set_field(RunResult *r, const char *data, size_t size);
+/* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
+bool run_result_valid(const RunResult *r);
+bool run_result_success(const RunResult *r);
+/* "Execution of `run ping` command successful" and the report, or "… failed: why". */
+int run_result_message(const RunResult *r, char **ret);
+/* "* 2022-06-19 16:03: run restart slack failed: exit status 1" (UTC). */
+int run_result_list_line(const RunResult *r, char **ret);
