@@ -88,8 +88,8 @@ bool run_result_valid(const RunResult *r) {
         if (asprintf(&prefix, "scheduler-%s-%s-", r->customer, r->command) < 0)
                 return false;
         tail = startswith(r->unit, prefix);
-        if (!tail || !*tail || strlen(r->unit) < strlen(".service") ||
-            !streq(r->unit + strlen(r->unit) - strlen(".service"), ".service"))
+        if (!tail || strlen(tail) <= strlen(".service") ||
+            !streq(tail + strlen(tail) - strlen(".service"), ".service"))
                 return false;
         return printable(r->command) && printable(r->args) && printable(r->reason);
 }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "run-result.h"
+#include "run.h"
+#include "tests.h"
+
+static void set(RunResult *r, const char *field) {
+        if (run_result_set_field(r, field, strlen(field)) < 0)
+                abort();
+}
+
+static RunResult sample(const char *result) {
+        RunResult r = {};
+        char field[64];
+
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-restart-run-0123456789ab.service");
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_CUSTOMER=someone-else");   /* a repeated field: the first wins */
+        set(&r, "SCHEDULER_COMMAND=restart");
+        set(&r, "SCHEDULER_ARGS=slack");
+        snprintf(field, sizeof(field), "SCHEDULER_RESULT=%s", result);
+        set(&r, field);
+        set(&r, "SCHEDULER_REASON=exit status 1");
+        set(&r, "SCHEDULER_REPORT=line one\n* item <b>\n");
+        set(&r, "SCHEDULER_STARTED=1655656980000000");   /* 2022-06-19 16:43:00 UTC */
+        set(&r, "MESSAGE=ignored");
+        return r;
+}
+
+TEST(success_message) {
+        _cleanup_free_ char *text = NULL;
+        RunResult r = sample("success");
+
+        ASSERT_STREQ(r.customer, "acme");
+        ASSERT_TRUE(run_result_valid(&r));
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_STREQ(text, "Execution of `run restart slack` command successful\nline one\n* item <b>");
+        run_result_done(&r);
+}
+
+TEST(failure_message_and_list_line) {
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        RunResult r = sample("failure");
+
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_STREQ(text, "Execution of `run restart slack` command failed: exit status 1\nline one\n* item <b>");
+        ASSERT_OK(run_result_list_line(&r, &line));
+        ASSERT_STREQ(line, "* 2022-06-19 16:43: run restart slack failed: exit status 1");
+        run_result_done(&r);
+}
+
+TEST(list_line_of_a_success_without_args) {
+        _cleanup_free_ char *line = NULL;
+        RunResult r = {};
+
+        set(&r, "SCHEDULER_COMMAND=ping");
+        set(&r, "SCHEDULER_RESULT=success");
+        r.realtime = 1655051760ULL * USEC_PER_SEC;   /* 2022-06-12 16:36 */
+        ASSERT_OK(run_result_list_line(&r, &line));
+        ASSERT_STREQ(line, "* 2022-06-12 16:36: run ping");
+        run_result_done(&r);
+}
+
+/* Only a customer's own units speak for the customer, with the fields a message needs. */
+TEST(invalid_entries) {
+        static const char *const units[] = {
+                "scheduler-globex-restart-run-1.service",  /* another customer's unit */
+                "scheduler-acme-price-run-1.service",      /* another command */
+                "scheduler-acme-restart-.service",
+                "sshd.service",
+                "scheduler-acme-restart-run-1.timer",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                RunResult r = sample("success");
+                free(r.unit);
+                r.unit = strdup(units[i]);
+                ASSERT_FALSE(run_result_valid(&r));
+                run_result_done(&r);
+        }
+
+        RunResult r = sample("maybe");
+        ASSERT_FALSE(run_result_valid(&r));
+        run_result_done(&r);
+
+        r = sample("success");
+        r.unit = mfree(r.unit);
+        ASSERT_FALSE(run_result_valid(&r));
+        run_result_done(&r);
+
+        r = sample("failure");
+        free(r.reason);
+        r.reason = strdup("evil\nsecond line");
+        ASSERT_FALSE(run_result_valid(&r));
+        run_result_done(&r);
+}
+
+TEST(huge_reports_are_cut) {
+        _cleanup_free_ char *text = NULL, *field = malloc(100020);
+        RunResult r = sample("success");
+
+        ASSERT_TRUE(field);
+        strcpy(field, "SCHEDULER_REPORT=");
+        memset(field + 17, 'x', 100000);
+        field[100017] = 0;
+        r.report = mfree(r.report);
+        set(&r, field);
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_TRUE(strlen(text) < 17000);
+        ASSERT_CONTAINS(text, "\n(cut)");
+        run_result_done(&r);
+}
+
+TEST(unit_names_and_escaping) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *e = NULL;
+
+        ASSERT_OK(run_unit_name("acme", TASK_PRICE, "$event:example.com", &a));
+        ASSERT_OK(run_unit_name("acme", TASK_PRICE, "$event:example.com", &b));
+        ASSERT_OK(run_unit_name("acme", TASK_PRICE, "$other:example.com", &c));
+        ASSERT_STREQ(a, b);
+        ASSERT_FALSE(streq(a, c));
+        ASSERT_TRUE(startswith(a, "scheduler-acme-price-run-"));
+        ASSERT_EQ(strlen(a), strlen("scheduler-acme-price-run-") + 12 + strlen(".service"));
+        e = exec_arg_escape("a$b${c}$$");
+        ASSERT_STREQ(e, "a$$b$${c}$$$$");
+        ASSERT_TRUE(run_max_usec(TASK_MAINTENANCE) > run_max_usec(TASK_PRICE));
+}
