@@ -33,6 +33,7 @@ typedef struct Op {
         char *event_id;        /* OP_RUN: the command message */
         char *sender;          /* OP_RUN */
         Command command;       /* OP_RUN */
+        usec_t bus_start;      /* OP_RUN: when StartTransientUnit was sent, for the log */
         struct Op *next;
 } Op;
 

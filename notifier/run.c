@@ -202,7 +202,8 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                         return manager_fatal_oom(m), 0;
                 return finish_with_reply(m, op, text);
         }
-        log_info("Started `run %s` for %s.", what, op->customer);
+        log_info("Started `run %s` for %s (StartTransientUnit took %.2f ms).", what, op->customer,
+                 (double) (now_usec(CLOCK_MONOTONIC) - op->bus_start) / USEC_PER_MSEC);
         return finish_with_reply(m, op, INITIATED);
 }
 
@@ -222,6 +223,7 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
                 r = sd_bus_message_close_container(msg);
         if (r >= 0)
                 r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+        op->bus_start = now_usec(CLOCK_MONOTONIC);
         if (r >= 0)
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_started, m, 0);
         if (r < 0) {
