@@ -12,6 +12,8 @@
 
 void run_result_done(RunResult *r) {
         free(r->unit);
+        free(r->uid);
+        free(r->run);
         free(r->customer);
         free(r->command);
         free(r->args);
@@ -30,6 +32,8 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 size_t offset;
         } fields[] = {
                 { "_SYSTEMD_UNIT", offsetof(RunResult, unit) },
+                { "_UID", offsetof(RunResult, uid) },
+                { "SCHEDULER_RUN", offsetof(RunResult, run) },
                 { "SCHEDULER_CUSTOMER", offsetof(RunResult, customer) },
                 { "SCHEDULER_COMMAND", offsetof(RunResult, command) },
                 { "SCHEDULER_ARGS", offsetof(RunResult, args) },
@@ -76,20 +80,26 @@ static bool printable(const char *s) {
         return true;
 }
 
-bool run_result_valid(const RunResult *r) {
+/* scheduler-CUSTOMER-COMMAND-SOMETHING followed by suffix. */
+static bool unit_of(const RunResult *r, const char *name, const char *suffix) {
         _cleanup_free_ char *prefix = NULL;
         const char *tail;
 
-        if (!r->unit || !r->customer || !r->command || !r->result)
+        if (!name || asprintf(&prefix, "scheduler-%s-%s-", r->customer, r->command) < 0)
+                return false;
+        tail = startswith(name, prefix);
+        return tail && strlen(tail) > strlen(suffix) && streq(tail + strlen(tail) - strlen(suffix), suffix);
+}
+
+bool run_result_valid(const RunResult *r) {
+        if (!r->customer || !r->command || !r->result)
                 return false;
         if (!streq(r->result, "success") && !streq(r->result, "failure"))
                 return false;
-        /* Only the customer's own units speak for the customer. */
-        if (asprintf(&prefix, "scheduler-%s-%s-", r->customer, r->command) < 0)
-                return false;
-        tail = startswith(r->unit, prefix);
-        if (!tail || strlen(tail) <= strlen(".service") ||
-            !streq(tail + strlen(tail) - strlen(".service"), ".service"))
+        /* Only the customer's own units speak for the customer. journald may not learn the unit of
+         * a process that exits right after logging; then the entry must at least come from root
+         * and name such a unit itself. */
+        if (r->unit ? !unit_of(r, r->unit, ".service") : !(streq_ptr(r->uid, "0") && unit_of(r, r->run, "")))
                 return false;
         return printable(r->command) && printable(r->args) && printable(r->reason);
 }

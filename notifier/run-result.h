@@ -10,6 +10,8 @@
 
 typedef struct RunResult {
         char *unit;            /* _SYSTEMD_UNIT, trusted: set by journald */
+        char *uid;             /* _UID, trusted */
+        char *run;             /* SCHEDULER_RUN: the unit's name without .service */
         char *customer;
         char *command;
         char *args;

@@ -83,8 +83,19 @@ TEST(invalid_entries) {
         ASSERT_FALSE(run_result_valid(&r));
         run_result_done(&r);
 
+        /* No unit known to journald: root's entry naming one of the customer's runs still counts. */
         r = sample("success");
         r.unit = mfree(r.unit);
+        ASSERT_FALSE(run_result_valid(&r));
+        set(&r, "SCHEDULER_RUN=scheduler-acme-restart-run-0123456789ab");
+        ASSERT_FALSE(run_result_valid(&r));
+        set(&r, "_UID=1000");
+        ASSERT_FALSE(run_result_valid(&r));
+        free(r.uid);
+        r.uid = strdup("0");
+        ASSERT_TRUE(run_result_valid(&r));
+        free(r.run);
+        r.run = strdup("scheduler-globex-restart-run-1");
         ASSERT_FALSE(run_result_valid(&r));
         run_result_done(&r);
 
