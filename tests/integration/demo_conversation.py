@@ -8,7 +8,7 @@ import sys
 import time
 import textwrap
 
-from harness import Sandbox, wait_membership, wait_reply
+from harness import Sandbox, is_reply_to, wait_membership, wait_reply
 
 
 def show(sender, body):
@@ -25,6 +25,11 @@ def say(client, room, bot, text):
     event = client.send_text(room, text)
     reply = wait_reply(client, room, event, bot)
     show(bot, reply["content"]["body"])
+    if reply["content"]["body"].startswith("Command execution initiated"):
+        client.cursors[room] = 0
+        result = client.wait_for_event(room, lambda e: is_reply_to(event, bot)(e)
+                                       and e["content"]["body"].startswith("Execution of"), 120)
+        show(bot, result["content"]["body"])
 
 
 def main(env_path):
@@ -35,7 +40,8 @@ def main(env_path):
     room = alice.create_room(invite=[bot], name="acme maintenance")
     wait_membership(alice, room, bot, "join")
     print(f"{bot} joined {room}\n")
-    for text in ("help", "run ping", "run restart slack;reboot", "what can you do?"):
+    for text in ("help", "run price", "run disk", "run restart slack", "run restart sshd",
+                 "run restart slack;reboot", "list runs", "what can you do?"):
         say(alice, room, bot, text)
 
     print(f"\n{alice.user_id} invites {sb.env['MALLORY_USER']}, who is nobody's owner")
