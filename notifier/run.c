@@ -4,9 +4,7 @@
  * customer at a time (ListUnitsByPatterns), then StartTransientUnit; the op then becomes the
  * reply that says so. The result comes later, from the journal. */
 
-#include <stdarg.h>
-
-#include "build-config.h"
+#include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
 #include "run.h"
@@ -19,31 +17,6 @@ int run_unit_name(const char *customer, TaskKind task, const char *event_id, cha
                         (unsigned long long) (hash_fnv1a(event_id) & 0xffffffffffffULL)) < 0 ? -ENOMEM : 0;
 }
 
-char *exec_arg_escape(const char *s) {
-        char *t = malloc(strlen(s) * 2 + 1), *p = t;
-
-        if (!t)
-                return NULL;
-        for (; *s; s++) {
-                if (*s == '$')
-                        *p++ = '$';
-                *p++ = *s;
-        }
-        *p = 0;
-        return t;
-}
-
-usec_t run_max_usec(TaskKind task) {
-        static const usec_t max[_TASK_MAX] = {
-                [TASK_PING] = 600 * USEC_PER_SEC,
-                [TASK_DISK] = 600 * USEC_PER_SEC,
-                [TASK_PRICE] = 60 * USEC_PER_SEC,
-                [TASK_MAINTENANCE] = 3 * 3600 * USEC_PER_SEC,
-                [TASK_RESTART] = 180 * USEC_PER_SEC,
-        };
-        return task < _TASK_MAX ? max[task] : 60 * USEC_PER_SEC;
-}
-
 static int finish_with_reply(Manager *m, Op *op, const char *text) {
         op->kind = OP_SEND;
         if (op_make_reply(op, op->event_id, text) < 0) {
@@ -52,137 +25,6 @@ static int finish_with_reply(Manager *m, Op *op, const char *text) {
         }
         manager_step(m);
         return 0;
-}
-
-static int append_exec(sd_bus_message *msg, const char *property, char **argv) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "s", property);
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'v', "a(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'a', "(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'r', "sasb");
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "s", SCHEDULER_TASK_PATH);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(msg, argv);
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "b", 0);
-        for (int i = 0; r >= 0 && i < 4; i++)
-                r = sd_bus_message_close_container(msg);
-        return r;
-}
-
-static int append_strv_property(sd_bus_message *msg, const char *property, char **l) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "s", property);
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'v', "as");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(msg, l);
-        for (int i = 0; r >= 0 && i < 2; i++)
-                r = sd_bus_message_close_container(msg);
-        return r;
-}
-
-/* LogExtraFields: every line the run logs carries who and what, for journalctl and for us. */
-static int append_log_fields(sd_bus_message *msg, char **fields) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "s", "LogExtraFields");
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'v', "aay");
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'a', "ay");
-        for (char **f = fields; r >= 0 && *f; f++)
-                r = sd_bus_message_append_array(msg, 'y', *f, strlen(*f));
-        for (int i = 0; r >= 0 && i < 3; i++)
-                r = sd_bus_message_close_container(msg);
-        return r;
-}
-
-/* argv for ExecStart (finish = false) or ExecStopPost (finish = true), every word $-escaped. */
-static int run_argv(const Op *op, bool finish, char ***ret) {
-        const char *words[] = { "scheduler-task", finish ? "--finish" : NULL, op->customer,
-                                task_kind_to_string(op->command.task),
-                                op->command.task == TASK_RESTART ? op->command.service : NULL };
-        _cleanup_strv_free_ char **argv = NULL;
-
-        for (size_t i = 0; i < ELEMENTSOF(words); i++) {
-                char *w;
-                if (!words[i])
-                        continue;
-                w = exec_arg_escape(words[i]);
-                if (!w || strv_push(&argv, w) < 0) {
-                        free(w);
-                        return -ENOMEM;
-                }
-        }
-        *ret = TAKE_PTR(argv);
-        return 0;
-}
-
-static int append_strings(char ***l, const char *format, ...) _printf_(2, 3);
-static int append_strings(char ***l, const char *format, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        r = strv_push(l, s);
-        if (r < 0)
-                free(s);
-        return r;
-}
-
-static int run_properties(sd_bus_message *msg, const Op *op, const char *unit) {
-        _cleanup_strv_free_ char **start = NULL, **stop = NULL, **env = NULL, **fields = NULL;
-        _cleanup_free_ char *what = command_task_string(&op->command), *id = NULL, *desc = NULL;
-        int r;
-
-        if (!what || !(id = strndup(unit, strlen(unit) - strlen(".service"))) ||
-            asprintf(&desc, "The Scheduler: run %s for %s, asked by %s", what, op->customer, op->sender) < 0)
-                return -ENOMEM;
-        if ((r = run_argv(op, false, &start)) < 0 || (r = run_argv(op, true, &stop)) < 0 ||
-            (r = append_strings(&env, "SCHEDULER_ROOM=%s", op->room_id)) < 0 ||
-            (r = append_strings(&env, "SCHEDULER_REPLY_TO=%s", op->event_id)) < 0 ||
-            (r = append_strings(&env, "SCHEDULER_SENDER=%s", op->sender)) < 0 ||
-            (r = append_strings(&env, "SCHEDULER_RUN=%s", id)) < 0 ||
-            (r = append_strings(&env, "SCHEDULER_MODE=run")) < 0 ||
-            (r = append_strings(&fields, "SCHEDULER_CUSTOMER=%s", op->customer)) < 0 ||
-            (r = append_strings(&fields, "SCHEDULER_COMMAND=%s", task_kind_to_string(op->command.task))) < 0 ||
-            (r = append_strings(&fields, "SCHEDULER_RUN=%s", id)) < 0)
-                return r;
-
-        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
-                                  "Description", "s", desc, "Type", "s", "exec",
-                                  "RuntimeMaxUSec", "t", (uint64_t) run_max_usec(op->command.task),
-                                  "CollectMode", "s", "inactive-or-failed",
-                                  "SyslogIdentifier", "s", "scheduler-task",
-                                  "NoNewPrivileges", "b", 1, "PrivateTmp", "b", 1, "PrivateDevices", "b", 1,
-                                  "ProtectSystem", "s", "strict", "ProtectHome", "s", "yes");
-        if (r >= 0)
-                r = append_exec(msg, "ExecStart", start);
-        if (r >= 0)
-                r = append_exec(msg, "ExecStopPost", stop);
-        if (r >= 0)
-                r = append_strv_property(msg, "Environment", env);
-        if (r >= 0)
-                r = append_log_fields(msg, fields);
-        return r;
 }
 
 static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -209,20 +51,21 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
 
 static void start_transient(Manager *m, Op *op, const char *unit) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_(unit_spec_done) UnitSpec spec = {};
+        RunSpec run = {
+                .customer = op->customer,
+                .command = task_kind_to_string(op->command.task),
+                .args = op->command.task == TASK_RESTART ? op->command.service : NULL,
+                .mode = "run",
+                .room = op->room_id,
+                .reply_to = op->event_id,
+                .sender = op->sender,
+        };
         int r;
 
-        r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        r = unit_render_service(&run, unit, &spec);
         if (r >= 0)
-                r = sd_bus_message_append(msg, "ss", unit, "fail");
-        if (r >= 0)
-                r = sd_bus_message_open_container(msg, 'a', "(sv)");
-        if (r >= 0)
-                r = run_properties(msg, op, unit);
-        if (r >= 0)
-                r = sd_bus_message_close_container(msg);
-        if (r >= 0)
-                r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+                r = bus_message_start_transient(m->bus, &spec, NULL, &msg);
         op->bus_start = now_usec(CLOCK_MONOTONIC);
         if (r >= 0)
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_started, m, 0);

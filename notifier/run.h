@@ -7,7 +7,3 @@
 /* scheduler-CUSTOMER-COMMAND-run-ID.service, ID derived from the command's event id, so a command
  * seen twice (a replay after a crash) names the same unit and systemd refuses the second start. */
 int run_unit_name(const char *customer, TaskKind task, const char *event_id, char **ret);
-/* systemd expands $ in ExecStart even over D-Bus: "$" → "$$". */
-char *exec_arg_escape(const char *s);
-/* How long a command may take before systemd stops it. */
-usec_t run_max_usec(TaskKind task);

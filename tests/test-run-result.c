@@ -2,6 +2,7 @@
 
 #include "run-result.h"
 #include "run.h"
+#include "unit.h"
 #include "tests.h"
 
 static void set(RunResult *r, const char *field) {
@@ -132,7 +133,7 @@ TEST(unit_names_and_escaping) {
         ASSERT_FALSE(streq(a, c));
         ASSERT_TRUE(startswith(a, "scheduler-acme-price-run-"));
         ASSERT_EQ(strlen(a), strlen("scheduler-acme-price-run-") + 12 + strlen(".service"));
-        e = exec_arg_escape("a$b${c}$$");
+        e = unit_exec_escape("a$b${c}$$");
         ASSERT_STREQ(e, "a$$b$${c}$$$$");
-        ASSERT_TRUE(run_max_usec(TASK_MAINTENANCE) > run_max_usec(TASK_PRICE));
+        ASSERT_TRUE(unit_runtime_max_usec("maintenance") > unit_runtime_max_usec("price"));
 }

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
+
+#include "calendar.h"
+#include "schedule.h"
+#include "util.h"
+
+#define STORE_MAX (1024U * 1024U)
+
+void schedule_done(Schedule *s) {
+        free(s->command);
+        free(s->args);
+        free(s->room);
+        free(s->reply_to);
+        *s = (Schedule) {};
+}
+
+void schedules_free(Schedule *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                schedule_done(&s[i]);
+        free(s);
+}
+
+int schedule_copy(const Schedule *s, Schedule *ret) {
+        Schedule c = *s;
+
+        c.command = c.args = c.room = c.reply_to = NULL;
+        if (free_and_strdup(&c.command, s->command) < 0 || free_and_strdup(&c.args, s->args) < 0 ||
+            free_and_strdup(&c.room, s->room) < 0 || free_and_strdup(&c.reply_to, s->reply_to) < 0) {
+                schedule_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+static const char *weekday_short(int weekday) {
+        static const char *const names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+        return weekday >= 0 && weekday < 7 ? names[weekday] : "bad";
+}
+
+int schedule_unit_stem(const char *customer, const Schedule *s, char **ret) {
+        if (s->kind == SCHEDULE_WEEKLY)
+                return asprintf(ret, "scheduler-%s-%s-weekly-%s-%02d%02d", customer, s->command,
+                                weekday_short(s->weekday), s->hour, s->minute) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d%s%.8llx", customer, s->command, s->year,
+                        s->month, s->day, s->hour, s->minute, s->args ? "-x" : "",
+                        s->args ? (unsigned long long) (hash_fnv1a(s->args) & 0xffffffffULL) : 0ULL) < 0 ?
+                       -ENOMEM : 0;
+}
+
+bool schedule_unit_is_customers(const char *unit, const char *customer) {
+        _cleanup_free_ char *prefix = NULL;
+        const char *tail;
+
+        if (asprintf(&prefix, "scheduler-%s-", customer) < 0)
+                return false;
+        tail = startswith(unit, prefix);
+        if (!tail)
+                return false;
+        /* "scheduler-acme-…" must not claim "scheduler-acme-corp-…": the next word is a command
+         * (letters only), and right after it the kind. */
+        tail += strspn(tail, "abcdefghijklmnopqrstuvwxyz");
+        return startswith(tail, "-at-") || startswith(tail, "-weekly-");
+}
+
+int schedule_default_maintenance(const Customer *c, Schedule *ret) {
+        Schedule s = { .kind = SCHEDULE_WEEKLY, .builtin = true };
+        WeeklyTime w;
+        uint64_t h;
+
+        if (c->maintenance && weekly_time_parse(c->maintenance, &w) >= 0) {
+                s.weekday = w.weekday;
+                s.hour = w.hour;
+                s.minute = w.minute;
+        } else {
+                /* Spread over the week in quarter hours; the same on every host and every boot. */
+                h = hash_fnv1a(c->name) % (7 * 24 * 4);
+                s.weekday = (int) (h / (24 * 4));
+                s.hour = (int) (h / 4 % 24);
+                s.minute = (int) (h % 4 * 15);
+        }
+        s.command = strdup("maintenance");
+        if (!s.command)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int schedule_once_usec(const Schedule *s, usec_t *ret) {
+        struct tm tm = { .tm_year = s->year - 1900, .tm_mon = s->month - 1, .tm_mday = s->day,
+                         .tm_hour = s->hour, .tm_min = s->minute };
+        time_t t;
+
+        if (s->year < 1970 || s->year > 9999)
+                return -ERANGE;
+        t = timegm(&tm);
+        /* timegm() normalizes February 30th into March: such a date does not exist. */
+        if (t == (time_t) -1 || tm.tm_mday != s->day || tm.tm_mon != s->month - 1)
+                return -ERANGE;
+        *ret = (usec_t) t * USEC_PER_SEC;
+        return 0;
+}
+
+typedef struct StoreParse {
+        Schedule *items;
+        size_t n;
+        char *section;         /* the section being read */
+        char *error;
+} StoreParse;
+
+static int store_fail(StoreParse *st, const char *key, const char *format, ...) _printf_(3, 4);
+static int store_fail(StoreParse *st, const char *key, const char *format, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int r;
+
+        if (st->error)
+                return 0;
+        va_start(ap, format);
+        r = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", strempty(st->section), key, why) < 0)
+                st->error = NULL;
+        return 0;
+}
+
+static Schedule *store_current(StoreParse *st, const char *section) {
+        Schedule *n;
+
+        if (st->section && streq(st->section, section))
+                return &st->items[st->n - 1];
+        if (st->n >= SCHEDULES_MAX * 4)
+                return NULL;
+        n = reallocarray(st->items, st->n + 1, sizeof(Schedule));
+        if (!n)
+                return NULL;
+        st->items = n;
+        n[st->n++] = (Schedule) {};
+        if (free_and_strdup(&st->section, section) < 0)
+                return NULL;
+        return &n[st->n - 1];
+}
+
+static bool word_valid(const char *s) {
+        if (isempty(s) || strlen(s) > 100)
+                return false;
+        for (; *s; s++)
+                if (!isascii((unsigned char) *s) || !(isalnum((unsigned char) *s) || strchr("-_.@", *s)))
+                        return false;
+        return true;
+}
+
+static bool matrix_id_valid(const char *s) {
+        /* Room and event ids: printable, no blanks; they go into Environment= lines. */
+        if (isempty(s) || strlen(s) > 255)
+                return false;
+        for (; *s; s++)
+                if (*s <= ' ' || *s >= 127 || *s == '%' || *s == '"' || *s == '\\' || *s == '\'')
+                        return false;
+        return true;
+}
+
+static int store_handler(void *userdata, const char *section, const char *key, const char *value) {
+        StoreParse *st = userdata;
+        Schedule *s = store_current(st, section);
+        int h, m;
+
+        if (!s)
+                return store_fail(st, key, "too many schedules or out of memory");
+        if (streq(key, "command") || streq(key, "args")) {
+                if (!word_valid(value))
+                        return store_fail(st, key, "'%s' is not a command word", value);
+                return free_and_strdup(streq(key, "command") ? &s->command : &s->args, value) < 0 ? 0 : 1;
+        }
+        if (streq(key, "room") || streq(key, "reply_to")) {
+                if (!matrix_id_valid(value))
+                        return store_fail(st, key, "'%s' is not a Matrix id", value);
+                return free_and_strdup(streq(key, "room") ? &s->room : &s->reply_to, value) < 0 ? 0 : 1;
+        }
+        if (streq(key, "date")) {
+                char rest;
+                s->kind = SCHEDULE_ONCE;
+                if (sscanf(value, "%4d-%2d-%2d%c", &s->year, &s->month, &s->day, &rest) != 3)
+                        return store_fail(st, key, "'%s' is not YYYY-MM-DD", value);
+                return 1;
+        }
+        if (streq(key, "weekday")) {
+                s->kind = SCHEDULE_WEEKLY;
+                s->weekday = weekday_from_string(value);
+                return s->weekday < 0 ? store_fail(st, key, "'%s' is not a weekday", value) : 1;
+        }
+        if (streq(key, "time")) {
+                if (time_of_day_parse(value, &h, &m) < 0)
+                        return store_fail(st, key, "'%s' is not HH:MM", value);
+                s->hour = h;
+                s->minute = m;
+                return 1;
+        }
+        if (streq(key, "state")) {
+                s->state = streq(value, "active") ? SCHEDULE_ACTIVE : streq(value, "paused") ? SCHEDULE_PAUSED :
+                           streq(value, "cancelled") ? SCHEDULE_CANCELLED : (ScheduleState) -1;
+                return (int) s->state < 0 ? store_fail(st, key, "'%s' is not active, paused or cancelled", value) : 1;
+        }
+        return store_fail(st, key, "unknown key");
+}
+
+static int store_validate(const StoreParse *st, char **ret_why) {
+        for (size_t i = 0; i < st->n; i++) {
+                const Schedule *s = &st->items[i];
+                usec_t u;
+
+                if (!s->command)
+                        return asprintf(ret_why, "schedule %zu: command= missing", i + 1);
+                if (s->kind == SCHEDULE_ONCE && schedule_once_usec(s, &u) < 0)
+                        return asprintf(ret_why, "schedule %zu: the date does not exist", i + 1);
+                if (s->state == SCHEDULE_CANCELLED && (s->kind != SCHEDULE_WEEKLY || !streq(s->command, "maintenance")))
+                        return asprintf(ret_why, "schedule %zu: only the weekly maintenance can be cancelled "
+                                        "in place", i + 1);
+        }
+        return 0;
+}
+
+int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n, char **ret_error) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *why = NULL;
+        StoreParse st = {};
+        int r, line;
+
+        *ret_error = NULL;
+        if (asprintf(&path, "%s/%s.conf", dir, customer) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, STORE_MAX, &text, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (r < 0) {
+                (void) asprintf(ret_error, "%s: cannot read: %s", path, strerror(-r));
+                return r;
+        }
+        line = ini_parse_string(text, store_handler, &st);
+        r = line != 0 ? -EBADMSG : store_validate(&st, &why) != 0 ? -EBADMSG : 0;
+        if (r < 0 && (line != 0 ? asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error") :
+                      asprintf(ret_error, "%s: %s", path, strempty(why))) < 0)
+                *ret_error = NULL;
+        free(st.error);
+        free(st.section);
+        if (r < 0) {
+                schedules_free(st.items, st.n);
+                return r;
+        }
+        *ret = st.items;
+        *ret_n = st.n;
+        return 0;
+}
+
+static void store_write_one(FILE *f, const char *customer, const Schedule *s) {
+        _cleanup_free_ char *stem = NULL;
+        static const char *const states[] = { "active", "paused", "cancelled" };
+
+        if (schedule_unit_stem(customer, s, &stem) < 0)
+                return;
+        fprintf(f, "\n[%s]\ncommand = %s\n", stem, s->command);
+        if (s->args)
+                fprintf(f, "args = %s\n", s->args);
+        if (s->kind == SCHEDULE_ONCE)
+                fprintf(f, "date = %04d-%02d-%02d\n", s->year, s->month, s->day);
+        else
+                fprintf(f, "weekday = %s\n", weekday_to_string(s->weekday));
+        fprintf(f, "time = %02d:%02d\n", s->hour, s->minute);
+        if (s->state != SCHEDULE_ACTIVE)
+                fprintf(f, "state = %s\n", states[s->state]);
+        if (s->room)
+                fprintf(f, "room = %s\n", s->room);
+        if (s->reply_to)
+                fprintf(f, "reply_to = %s\n", s->reply_to);
+}
+
+int schedule_store_save(const char *dir, const char *customer, const Schedule *s, size_t n) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (asprintf(&path, "%s/%s.conf", dir, customer) < 0)
+                return -ENOMEM;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# The schedules of customer %s, written by scheduler-notifier and read at boot by\n"
+                   "# scheduler-generator. Change them from chat; an edit here applies at the next boot.\n",
+                customer);
+        for (size_t i = 0; i < n; i++)
+                if (!s[i].builtin)
+                        store_write_one(f, customer, &s[i]);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        return write_file_atomic(path, text, size, 0600);
+}
+
+int schedule_effective(const Customer *c, const Schedule *stored, size_t n, Schedule **ret, size_t *ret_n) {
+        Schedule *all;
+        bool has_maintenance = false;
+        size_t k = 0;
+        int r;
+
+        all = calloc(n + 1, sizeof(Schedule));
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                has_maintenance = has_maintenance ||
+                        (stored[i].kind == SCHEDULE_WEEKLY && streq(stored[i].command, "maintenance"));
+                r = schedule_copy(&stored[i], &all[k]);
+                if (r < 0) {
+                        schedules_free(all, k);
+                        return r;
+                }
+                k++;
+        }
+        if (!has_maintenance) {
+                r = schedule_default_maintenance(c, &all[k]);
+                if (r < 0) {
+                        schedules_free(all, k);
+                        return r;
+                }
+                k++;
+        }
+        *ret = all;
+        *ret_n = k;
+        return 0;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <stdarg.h>
+
+#include "build-config.h"
+#include "calendar.h"
+#include "unit.h"
+
+#define MISSED_DELAY "30s"
+
+void unit_spec_done(UnitSpec *u) {
+        for (size_t i = 0; i < u->n; i++) {
+                free(u->props[i].key);
+                free(u->props[i].value);
+        }
+        free(u->props);
+        free(u->name);
+        *u = (UnitSpec) {};
+}
+
+usec_t unit_runtime_max_usec(const char *command) {
+        static const struct {
+                const char *command;
+                usec_t max;
+        } table[] = {
+                { "ping", 600 * USEC_PER_SEC },
+                { "disk", 600 * USEC_PER_SEC },
+                { "price", 60 * USEC_PER_SEC },
+                { "maintenance", 3 * 3600 * USEC_PER_SEC },
+                { "restart", 180 * USEC_PER_SEC },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(table[i].command, command))
+                        return table[i].max;
+        return 60 * USEC_PER_SEC;
+}
+
+char *unit_exec_escape(const char *s) {
+        char *t = malloc(strlen(s) * 2 + 1), *p = t;
+
+        if (!t)
+                return NULL;
+        for (; *s; s++) {
+                if (*s == '$')
+                        *p++ = '$';
+                *p++ = *s;
+        }
+        *p = 0;
+        return t;
+}
+
+static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) _printf_(4, 5);
+static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) {
+        UnitProperty *n;
+        va_list ap;
+        char *value;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&value, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        n = reallocarray(u->props, u->n + 1, sizeof(UnitProperty));
+        if (!n) {
+                free(value);
+                return -ENOMEM;
+        }
+        u->props = n;
+        n[u->n] = (UnitProperty) { .section = section, .key = strdup(key), .value = value };
+        if (!n[u->n].key) {
+                free(value);
+                return -ENOMEM;
+        }
+        u->n++;
+        return 0;
+}
+
+/* "scheduler-task [--finish] CUSTOMER COMMAND [ARGS]", each word escaped. */
+static int exec_line(const RunSpec *r, bool finish, char **ret) {
+        _cleanup_free_ char *c = unit_exec_escape(r->customer), *cmd = unit_exec_escape(r->command),
+                            *a = r->args ? unit_exec_escape(r->args) : strdup("");
+
+        if (!c || !cmd || !a)
+                return -ENOMEM;
+        return asprintf(ret, "%s%s %s %s%s%s", SCHEDULER_TASK_PATH, finish ? " --finish" : "", c, cmd,
+                        r->args ? " " : "", a) < 0 ? -ENOMEM : 0;
+}
+
+static int add_environment(UnitSpec *u, const RunSpec *r, const char *stem) {
+        int k = 0;
+
+        if (r->room)
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_ROOM=%s", r->room);
+        if (r->reply_to)
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_REPLY_TO=%s", r->reply_to);
+        if (r->sender)
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_SENDER=%s", r->sender);
+        if (r->schedule)
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_SCHEDULE=%s", r->schedule);
+        if (r->due)
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_DUE=%llu", (unsigned long long) r->due);
+        k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_RUN=%s", stem);
+        k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_MODE=%s", r->mode);
+        k |= add(u, SECTION_SERVICE, "LogExtraFields", "SCHEDULER_CUSTOMER=%s", r->customer);
+        k |= add(u, SECTION_SERVICE, "LogExtraFields", "SCHEDULER_COMMAND=%s", r->command);
+        k |= add(u, SECTION_SERVICE, "LogExtraFields", "SCHEDULER_RUN=%s", stem);
+        return k < 0 ? -ENOMEM : 0;
+}
+
+int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
+        _cleanup_free_ char *start = NULL, *stop = NULL, *stem = NULL;
+        UnitSpec u = {};
+        int k = 0;
+
+        if (!endswith(name, ".service") || !(stem = strndup(name, strlen(name) - strlen(".service"))) ||
+            exec_line(r, false, &start) < 0 || exec_line(r, true, &stop) < 0 || !(u.name = strdup(name)))
+                goto oom;
+        k |= add(&u, SECTION_UNIT, "Description", "The Scheduler: %s %s%s%s for %s%s%s", r->mode, r->command,
+                 r->args ? " " : "", strempty(r->args), r->customer, r->sender ? ", asked by " : "",
+                 strempty(r->sender));
+        k |= add(&u, SECTION_SERVICE, "Type", "exec");
+        k |= add(&u, SECTION_SERVICE, "ExecStart", "%s", start);
+        k |= add(&u, SECTION_SERVICE, "ExecStopPost", "%s", stop);
+        k |= add(&u, SECTION_SERVICE, "RuntimeMaxSec", "%llu",
+                 (unsigned long long) (unit_runtime_max_usec(r->command) / USEC_PER_SEC));
+        k |= add_environment(&u, r, stem);
+        k |= add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
+        k |= add(&u, SECTION_SERVICE, "CollectMode", "inactive-or-failed");
+        k |= add(&u, SECTION_SERVICE, "NoNewPrivileges", "yes");
+        k |= add(&u, SECTION_SERVICE, "PrivateTmp", "yes");
+        k |= add(&u, SECTION_SERVICE, "PrivateDevices", "yes");
+        k |= add(&u, SECTION_SERVICE, "ProtectSystem", "strict");
+        k |= add(&u, SECTION_SERVICE, "ProtectHome", "yes");
+        if (k < 0)
+                goto oom;
+        *ret = u;
+        return 0;
+oom:
+        unit_spec_done(&u);
+        return -ENOMEM;
+}
+
+int schedule_when_string(const Schedule *s, char **ret) {
+        if (s->kind == SCHEDULE_WEEKLY)
+                return asprintf(ret, "%s %02d:%02d", weekday_to_string(s->weekday), s->hour, s->minute) < 0 ?
+                               -ENOMEM : 0;
+        return asprintf(ret, "%04d-%02d-%02d %02d:%02d", s->year, s->month, s->day, s->hour, s->minute) < 0 ?
+                       -ENOMEM : 0;
+}
+
+static int render_timer(const Schedule *s, const char *customer, const char *stem, bool missed, UnitSpec *u) {
+        static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+        _cleanup_free_ char *when = NULL;
+        int k = 0;
+
+        if (schedule_when_string(s, &when) < 0 || asprintf(&u->name, "%s.timer", stem) < 0)
+                return -ENOMEM;
+        k |= add(u, SECTION_UNIT, "Description", "The Scheduler: %s %s%s%s for %s, %s %s UTC",
+                 s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule", s->command, s->args ? " " : "",
+                 strempty(s->args), customer, s->kind == SCHEDULE_WEEKLY ? "every" : "at", when);
+        if (missed)
+                k |= add(u, SECTION_TIMER, "OnBootSec", MISSED_DELAY);
+        else if (s->kind == SCHEDULE_WEEKLY)
+                k |= add(u, SECTION_TIMER, "OnCalendar", "%s *-*-* %02d:%02d:00 UTC", days[s->weekday], s->hour,
+                         s->minute);
+        else
+                k |= add(u, SECTION_TIMER, "OnCalendar", "%04d-%02d-%02d %02d:%02d:00 UTC", s->year, s->month,
+                         s->day, s->hour, s->minute);
+        /* Timers fire up to a minute late by default; customers read the time they asked for. */
+        k |= add(u, SECTION_TIMER, "AccuracySec", "1s");
+        if (s->kind == SCHEDULE_WEEKLY)
+                k |= add(u, SECTION_TIMER, "Persistent", "yes");
+        k |= add(u, SECTION_TIMER, "RemainAfterElapse", "no");
+        k |= add(u, SECTION_TIMER, "Unit", "%s.service", stem);
+        return k < 0 ? -ENOMEM : 0;
+}
+
+int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitSpec *ret_timer,
+                         UnitSpec *ret_service) {
+        _cleanup_free_ char *stem = NULL, *service = NULL;
+        UnitSpec timer = {}, svc = {};
+        usec_t due = 0;
+        RunSpec run = {
+                .customer = c->name,
+                .command = s->command,
+                .args = s->args,
+                .mode = s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule",
+                .room = s->room,
+                .reply_to = s->reply_to,
+        };
+        int r;
+
+        if (s->kind == SCHEDULE_ONCE && (r = schedule_once_usec(s, &due)) < 0)
+                return r;
+        if (schedule_unit_stem(c->name, s, &stem) < 0 || asprintf(&service, "%s.service", stem) < 0)
+                return -ENOMEM;
+        if (s->kind == SCHEDULE_ONCE) {
+                run.schedule = stem;
+                run.due = due;
+        }
+        r = render_timer(s, c->name, stem, s->kind == SCHEDULE_ONCE && due <= now, &timer);
+        if (r >= 0)
+                r = unit_render_service(&run, service, &svc);
+        if (r < 0) {
+                unit_spec_done(&timer);
+                return r;
+        }
+        *ret_timer = timer;
+        *ret_service = svc;
+        return 0;
+}
+
+int unit_write(FILE *f, const UnitSpec *u, const char *source_path) {
+        static const char *const headers[] = { "[Unit]", "[Timer]", "[Service]" };
+
+        fputs("# Automatically generated by scheduler-generator\n\n[Unit]\n", f);
+        if (source_path)
+                fprintf(f, "SourcePath=%s\n", source_path);
+        for (UnitSection s = SECTION_UNIT; s <= SECTION_SERVICE; s++) {
+                bool any = false;
+
+                for (size_t i = 0; i < u->n; i++) {
+                        if (u->props[i].section != s)
+                                continue;
+                        if (!any && s != SECTION_UNIT)
+                                fprintf(f, "\n%s\n", headers[s]);
+                        any = true;
+                        fprintf(f, "%s=%s\n", u->props[i].key, u->props[i].value);
+                }
+        }
+        return ferror(f) ? -EIO : 0;
+}

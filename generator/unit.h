@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The one place that says what a run's service and a schedule's timer look like. The result is a
+ * list of unit-file assignments: scheduler-generator writes them as files, the notifier sends the
+ * same list over D-Bus (notifier/bus-unit.c), so a generated unit and a transient one are the same
+ * unit. Pure. Every value is built from validated words: no blanks, quotes, '%' or newlines. */
+
+#include <stdio.h>
+
+#include "schedule.h"
+#include "util.h"
+
+typedef enum UnitSection {
+        SECTION_UNIT,
+        SECTION_TIMER,
+        SECTION_SERVICE,
+} UnitSection;
+
+typedef struct UnitProperty {
+        UnitSection section;
+        char *key;
+        char *value;
+} UnitProperty;
+
+typedef struct UnitSpec {
+        char *name;            /* "scheduler-….timer" / ".service" */
+        UnitProperty *props;
+        size_t n;
+} UnitSpec;
+
+/* What a run is, besides its unit's name. */
+typedef struct RunSpec {
+        const char *customer;
+        const char *command;   /* "price", "restart", … */
+        const char *args;      /* restart's service, or NULL */
+        const char *mode;      /* "run", "schedule", "recurring" */
+        const char *room;      /* NULL: the customer's room */
+        const char *reply_to;  /* NULL: a reply to nothing */
+        const char *sender;    /* NULL for schedules */
+        const char *schedule;  /* a one-shot's unit stem, so its result can retire it */
+        usec_t due;            /* a one-shot's due time, so a late run can say so */
+} RunSpec;
+
+void unit_spec_done(UnitSpec *u);
+/* How long a command may take before systemd stops it. */
+usec_t unit_runtime_max_usec(const char *command);
+/* systemd expands $ in ExecStart, from a file or over D-Bus alike: "$" → "$$". */
+char *unit_exec_escape(const char *s);
+
+int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret);
+/* A schedule's timer and the service it starts. A one-shot that is already due (missed while
+ * the host was down) fires once, shortly after boot. now: CLOCK_REALTIME. */
+int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitSpec *ret_timer,
+                         UnitSpec *ret_service);
+/* "Friday 15:00" / "2027-01-08 17:00", as customers read it. */
+int schedule_when_string(const Schedule *s, char **ret);
+
+/* The unit file: a header, [Unit] (with SourcePath= if given), then the rest. */
+int unit_write(FILE *f, const UnitSpec *u, const char *source_path);

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "bus-unit.h"
+
+static int open_property(sd_bus_message *m, const char *name, const char *type) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', type);
+        return r;
+}
+
+static int close_property(sd_bus_message *m) {
+        int r = sd_bus_message_close_container(m);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* "30s", "1s", "180": the only durations the renderer writes. */
+static int parse_seconds(const char *s, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno > 0 || end == s || (*end && !streq(end, "s")))
+                return -EINVAL;
+        *ret = v * USEC_PER_SEC;
+        return 0;
+}
+
+static int append_exec(sd_bus_message *m, const char *key, const char *line) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *copy = strdup(line);
+        char *state = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, " ", &state); w; w = strtok_r(NULL, " ", &state))
+                if (strv_extend(&argv, w) < 0)
+                        return -ENOMEM;
+        if (!argv)
+                return -EINVAL;
+        r = open_property(m, key, "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : close_property(m);
+}
+
+/* Environment= and LogExtraFields= come as many lines and go as one array each. */
+static int append_list(sd_bus_message *m, const UnitSpec *u, const char *key) {
+        bool bytes = streq(key, "LogExtraFields");
+        int r;
+
+        r = open_property(m, key, bytes ? "aay" : "as");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', bytes ? "ay" : "s");
+        for (size_t i = 0; r >= 0 && i < u->n; i++) {
+                if (!streq(u->props[i].key, key))
+                        continue;
+                r = bytes ? sd_bus_message_append_array(m, 'y', u->props[i].value, strlen(u->props[i].value)) :
+                            sd_bus_message_append(m, "s", u->props[i].value);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : close_property(m);
+}
+
+static int append_one(sd_bus_message *m, const char *key, const char *value) {
+        static const char *const strings[] = { "Description", "Type", "SyslogIdentifier", "CollectMode",
+                                               "ProtectSystem", "ProtectHome", "Unit" };
+        static const char *const bools[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "Persistent",
+                                             "RemainAfterElapse" };
+        uint64_t usec;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (streq(key, strings[i]))
+                        return sd_bus_message_append(m, "(sv)", key, "s", value);
+        for (size_t i = 0; i < ELEMENTSOF(bools); i++)
+                if (streq(key, bools[i]))
+                        return sd_bus_message_append(m, "(sv)", key, "b", streq(value, "yes"));
+        if (streq(key, "ExecStart") || streq(key, "ExecStopPost"))
+                return append_exec(m, key, value);
+        if (streq(key, "OnCalendar"))
+                return sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", value);
+        if (parse_seconds(value, &usec) < 0)
+                return -EINVAL;
+        if (streq(key, "OnBootSec"))
+                return sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, "OnBootUSec", usec);
+        if (streq(key, "RuntimeMaxSec"))
+                return sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", usec);
+        if (streq(key, "AccuracySec"))
+                return sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", usec);
+        return -EOPNOTSUPP;   /* the renderer grew a key this table does not know: a bug */
+}
+
+int bus_append_unit_spec(sd_bus_message *m, const UnitSpec *u) {
+        bool env = false, fields = false;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < u->n; i++) {
+                const char *key = u->props[i].key;
+
+                if (streq(key, "Environment") || streq(key, "LogExtraFields")) {
+                        bool *done = streq(key, "Environment") ? &env : &fields;
+                        if (!*done)
+                                r = append_list(m, u, key);
+                        *done = true;
+                } else
+                        r = append_one(m, key, u->props[i].value);
+        }
+        return r;
+}
+
+int bus_message_start_transient(sd_bus *bus, const UnitSpec *u, const UnitSpec *aux, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", u->name, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = bus_append_unit_spec(m, u);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sa(sv))");
+        if (r >= 0 && aux) {
+                r = sd_bus_message_open_container(m, 'r', "sa(sv)");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", aux->name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r >= 0)
+                        r = bus_append_unit_spec(m, aux);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* A UnitSpec (generator/unit.h) as D-Bus properties for StartTransientUnit: the same assignments
+ * scheduler-generator writes into unit files, in the types systemd's bus API wants. */
+
+#include <systemd/sd-bus.h>
+
+#include "unit.h"
+
+/* Appends the a(sv) array's items (the caller opens and closes the array). */
+int bus_append_unit_spec(sd_bus_message *m, const UnitSpec *u);
+/* A whole StartTransientUnit call: timer (or service) u, with aux units (may be NULL). */
+int bus_message_start_transient(sd_bus *bus, const UnitSpec *u, const UnitSpec *aux, sd_bus_message **ret);
