@@ -48,10 +48,12 @@ int schedule_unit_stem(const char *customer, const Schedule *s, char **ret) {
         if (s->kind == SCHEDULE_WEEKLY)
                 return asprintf(ret, "scheduler-%s-%s-weekly-%s-%02d%02d", customer, s->command,
                                 weekday_short(s->weekday), s->hour, s->minute) < 0 ? -ENOMEM : 0;
-        return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d%s%.8llx", customer, s->command, s->year,
-                        s->month, s->day, s->hour, s->minute, s->args ? "-x" : "",
-                        s->args ? (unsigned long long) (hash_fnv1a(s->args) & 0xffffffffULL) : 0ULL) < 0 ?
-                       -ENOMEM : 0;
+        if (s->args)
+                return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d-x%08llx", customer, s->command,
+                                s->year, s->month, s->day, s->hour, s->minute,
+                                (unsigned long long) (hash_fnv1a(s->args) & 0xffffffffULL)) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d", customer, s->command, s->year, s->month,
+                        s->day, s->hour, s->minute) < 0 ? -ENOMEM : 0;
 }
 
 bool schedule_unit_is_customers(const char *unit, const char *customer) {

@@ -126,7 +126,8 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
                  (unsigned long long) (unit_runtime_max_usec(r->command) / USEC_PER_SEC));
         k |= add_environment(&u, r, stem);
         k |= add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
-        k |= add(&u, SECTION_SERVICE, "CollectMode", "inactive-or-failed");
+        /* A [Unit] setting in a file; over D-Bus the section does not matter. */
+        k |= add(&u, SECTION_UNIT, "CollectMode", "inactive-or-failed");
         k |= add(&u, SECTION_SERVICE, "NoNewPrivileges", "yes");
         k |= add(&u, SECTION_SERVICE, "PrivateTmp", "yes");
         k |= add(&u, SECTION_SERVICE, "PrivateDevices", "yes");
@@ -171,8 +172,8 @@ static int render_timer(const Schedule *s, const char *customer, const char *ste
         k |= add(u, SECTION_TIMER, "AccuracySec", "1s");
         if (s->kind == SCHEDULE_WEEKLY)
                 k |= add(u, SECTION_TIMER, "Persistent", "yes");
+        /* No Unit=: a timer starts the service of its own name, and over D-Bus Unit= cannot be set. */
         k |= add(u, SECTION_TIMER, "RemainAfterElapse", "no");
-        k |= add(u, SECTION_TIMER, "Unit", "%s.service", stem);
         return k < 0 ? -ENOMEM : 0;
 }
 

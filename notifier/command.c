@@ -23,6 +23,9 @@ static const char *const mode_table[] = {
         [MODE_SCHEDULE] = "schedule",
         [MODE_RECURRING] = "recurring",
         [MODE_LIST] = "list",
+        [MODE_CANCEL] = "cancel",
+        [MODE_PAUSE] = "pause",
+        [MODE_RESUME] = "resume",
 };
 
 const char *task_kind_to_string(TaskKind k) {
@@ -139,6 +142,16 @@ static int parse_when(Command *c, char *words[], size_t n, char **ret_error) {
         return 0;
 }
 
+static int parse_cancel(Command *c, char *words[], size_t n, char **ret_error) {
+        if (n == 0)
+                return 0;
+        c->has_date = true;
+        if (n != 2 || parse_date(words[0], c) < 0 || time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
+                return error(ret_error, "`cancel` takes a command, and for a one-shot its date and time, e.g. "
+                             "`cancel %s 2027-01-08 17:00`", task_table[c->task]);
+        return 0;
+}
+
 static int parse_list(Command *c, char *words[], size_t n, char **ret_error) {
         static const char *const what[] = { [LIST_RUNS] = "runs", [LIST_SCHEDULES] = "schedules",
                                             [LIST_RECURRING] = "recurring" };
@@ -163,10 +176,16 @@ static int parse_words(Command *c, char *words[], size_t n, char **ret_error) {
         if (c->mode == MODE_LIST)
                 return parse_list(c, words + 1, n - 1, ret_error);
         if (n < 2)
-                return error(ret_error, "`%s` needs a command, e.g. `run ping`; send `help`", words[0]);
+                return error(ret_error, "`%s` needs a command, e.g. `%s ping`; send `help`", words[0],
+                             mode_table[c->mode]);
         r = parse_task(words[1], &c->task, ret_error);
         if (r < 0)
                 return r;
+        if (c->mode == MODE_PAUSE || c->mode == MODE_RESUME)
+                return n == 2 ? 0 : error(ret_error, "`%s` takes only the command of a recurring schedule, "
+                                          "e.g. `%s maintenance`", mode_table[c->mode], mode_table[c->mode]);
+        if (c->mode == MODE_CANCEL)
+                return parse_cancel(c, words + 2, n - 2, ret_error);
         used = 2;
         if (c->mode != MODE_RUN) {
                 r = parse_when(c, words + 2, n - 2, ret_error);

@@ -7,6 +7,7 @@
  *   schedule <command> YYYY-MM-DD HH:MM [args]
  *   recurring <command> <Weekday> HH:MM [args]
  *   list runs | list schedules | list recurring
+ *   cancel <command> [YYYY-MM-DD HH:MM] | pause <command> | resume <command>
  * commands: ping, disk, price, maintenance, restart <service> */
 
 #include <stdbool.h>
@@ -19,6 +20,9 @@ typedef enum Mode {
         MODE_SCHEDULE,
         MODE_RECURRING,
         MODE_LIST,
+        MODE_CANCEL,
+        MODE_PAUSE,
+        MODE_RESUME,
 } Mode;
 
 typedef enum ListWhat {
@@ -44,6 +48,7 @@ typedef struct Command {
         int year, month, day;   /* schedule */
         int hour, minute;       /* schedule, recurring */
         int weekday;            /* recurring, 0 = Monday */
+        bool has_date;          /* cancel: a one-shot's date and time were given */
 } Command;
 
 /* 0 and *ret on success; -EINVAL and *ret_error (for the customer) otherwise. */

@@ -12,7 +12,7 @@
 #define REFUSALS_MAX 4096
 
 /* An op answering msg: its transaction id comes from the message, so a repeat is deduplicated. */
-static Op *op_for(const SyncMessage *msg, OpKind kind) {
+Op *handler_op_for(const SyncMessage *msg, OpKind kind) {
         Op *op = op_new(kind, msg->room_id);
 
         if (!op)
@@ -25,8 +25,8 @@ static Op *op_for(const SyncMessage *msg, OpKind kind) {
         return op;
 }
 
-static int queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
-        Op *op = op_for(msg, OP_SEND);
+int handler_queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
+        Op *op = handler_op_for(msg, OP_SEND);
 
         if (!op || op_make_reply(op, msg->event_id, text) < 0) {
                 op_free(op);
@@ -37,7 +37,7 @@ static int queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
 }
 
 static int queue_run(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
-        Op *op = op_for(msg, OP_RUN);
+        Op *op = handler_op_for(msg, OP_RUN);
 
         if (!op || !(op->customer = strdup(cu->name)) || !(op->event_id = strdup(msg->event_id)) ||
             !(op->sender = strdup(msg->sender))) {
@@ -88,7 +88,7 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
         int r;
 
         if (c->task == TASK_PING || c->task == TASK_MAINTENANCE)
-                return queue_reply(m, msg, c->task == TASK_PING ? "`ping` is not available yet; send `help`" :
+                return handler_queue_reply(m, msg, c->task == TASK_PING ? "`ping` is not available yet; send `help`" :
                                    "`maintenance` is not available yet; send `help`");
 
         if (c->task == TASK_RESTART) {
@@ -98,25 +98,23 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
                         if (asprintf(&text, "`%s` is not a service I know; use a name like `slack` or a full "
                                      "`matrix-…` service name", c->service) < 0)
                                 return log_oom();
-                        return queue_reply(m, msg, text);
+                        return handler_queue_reply(m, msg, text);
                 }
         }
         return queue_run(m, cu, msg, c);
 }
 
-static int handle_list(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
+static int handle_list_runs(Manager *m, const Customer *cu, const SyncMessage *msg) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        if (c->list != LIST_RUNS)
-                return queue_reply(m, msg, "`list schedules` and `list recurring` are not available yet; send "
-                                   "`help`");
         r = journal_list_runs(cu->name, &text);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the runs of %s from the journal: %m", cu->name);
-                return queue_reply(m, msg, "The history of runs cannot be read right now; we have been told.");
+                return handler_queue_reply(m, msg, "The history of runs cannot be read right now; we have been "
+                                           "told.");
         }
-        return queue_reply(m, msg, text);
+        return handler_queue_reply(m, msg, text);
 }
 
 static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg) {
@@ -132,7 +130,7 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         if (r < 0 || c.mode == MODE_HELP) {
                 if ((r < 0 ? reply_error(why, &reply) : reply_help(&reply)) < 0)
                         return log_oom();
-                r = queue_reply(m, msg, reply.body);
+                r = handler_queue_reply(m, msg, reply.body);
                 reply_done(&reply);
                 return r;
         }
@@ -140,9 +138,11 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         case MODE_RUN:
                 return handle_run(m, cu, msg, &c);
         case MODE_LIST:
-                return handle_list(m, cu, msg, &c);
+                if (c.list == LIST_RUNS)
+                        return handle_list_runs(m, cu, msg);
+                return schedules_handle(m, cu, msg, &c);
         default:
-                return queue_reply(m, msg, "`schedule` and `recurring` are not available yet; send `help`");
+                return schedules_handle(m, cu, msg, &c);
         }
 }
 
@@ -166,7 +166,7 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                         return log_oom();
                 refusal = TAKE_PTR(reply.body);
                 reply_done(&reply);
-                return queue_reply(m, msg, refusal);
+                return handler_queue_reply(m, msg, refusal);
         }
 
         if (!streq_ptr(state_get_room(m->state, cu->name), msg->room_id) &&

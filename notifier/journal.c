@@ -62,8 +62,11 @@ static int journal_read_new(Manager *m) {
                 if (r >= 0 && !run_result_valid(&res))
                         log_warning("Ignoring a result entry not written by one of our runs (unit %s).",
                                     strempty(res.unit));
-                else if (r >= 0 && config_find_customer(m->config, res.customer))
+                else if (r >= 0 && config_find_customer(m->config, res.customer)) {
                         r = queue_result(m, &res, cursor);
+                        if (r >= 0 && !isempty(res.schedule))
+                                schedules_retire(m, res.customer, res.schedule);
+                }
                 run_result_done(&res);
                 if (r < 0)
                         return r;

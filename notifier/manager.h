@@ -11,12 +11,15 @@
 #include "matrix-sync.h"
 #include "matrix.h"
 #include "state.h"
+#include "unit.h"
 
 typedef enum OpKind {
         OP_SEND,
         OP_JOIN,
         OP_LEAVE,
         OP_RUN,                /* start a transient service, then becomes the OP_SEND of its reply */
+        OP_UNITS,              /* start a schedule's timer and/or stop others, then the reply */
+        OP_LIST_SCHEDULES,     /* ask systemd for the customer's timers, then the reply */
 } OpKind;
 
 /* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order;
@@ -34,6 +37,15 @@ typedef struct Op {
         char *sender;          /* OP_RUN */
         Command command;       /* OP_RUN */
         usec_t bus_start;      /* OP_RUN: when StartTransientUnit was sent, for the log */
+        UnitSpec *timer;       /* OP_UNITS: to start, with its service */
+        UnitSpec *service;
+        char **stop;           /* OP_UNITS: units to stop */
+        char *existing;        /* OP_UNITS: a timer that exists already (generated at boot): start it */
+        size_t step;           /* OP_UNITS: next of stop; OP_LIST_SCHEDULES: next of timers */
+        char *text;            /* OP_UNITS: the reply once done */
+        char *failure;         /* OP_UNITS: what systemd refused */
+        char **timers;         /* OP_LIST_SCHEDULES: name, object path pairs */
+        char **lines;          /* OP_LIST_SCHEDULES: "<usec>\t* …" */
         struct Op *next;
 } Op;
 
@@ -111,6 +123,17 @@ int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial);
 
 /* run.c: OP_RUN over sd-bus. */
 void run_start(Manager *m, Op *op);
+int op_finish_with_reply(Manager *m, Op *op, const char *text);
+
+/* handler.c, for the modules that answer commands */
+Op *handler_op_for(const SyncMessage *msg, OpKind kind);
+int handler_queue_reply(Manager *m, const SyncMessage *msg, const char *text);
+
+/* schedules.c: schedule, recurring, cancel, pause, resume, list schedules, list recurring. */
+int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c);
+void schedules_op_step(Manager *m, Op *op);
+/* A one-shot ran: it leaves the store. */
+void schedules_retire(Manager *m, const char *customer, const char *stem);
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);

@@ -30,6 +30,18 @@ void op_free(Op *op) {
         free(op->cursor);
         free(op->event_id);
         free(op->sender);
+        if (op->timer)
+                unit_spec_done(op->timer);
+        if (op->service)
+                unit_spec_done(op->service);
+        free(op->timer);
+        free(op->service);
+        strv_free(op->stop);
+        free(op->existing);
+        free(op->text);
+        free(op->failure);
+        strv_free(op->timers);
+        strv_free(op->lines);
         free(op);
 }
 
@@ -157,5 +169,7 @@ void ops_step(Manager *m) {
         }
         if (m->ops->kind == OP_RUN)
                 return run_start(m, m->ops);
+        if (m->ops->kind == OP_UNITS || m->ops->kind == OP_LIST_SCHEDULES)
+                return schedules_op_step(m, m->ops);
         ops_send(m, m->ops);
 }

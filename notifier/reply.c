@@ -4,7 +4,7 @@
 #include "util.h"
 
 static const char help_text[] =
-        "The Scheduler maintains your server from this chat. Four modes:\n"
+        "The Scheduler maintains your server from this chat. Modes:\n"
         "* `run <command>`: executes a command now. Example: `run ping`\n"
         "* `schedule <command> YYYY-MM-DD HH:MM`: plans a command for a date and time (UTC). "
         "Example: `schedule maintenance 2027-01-08 17:00`\n"
@@ -12,6 +12,10 @@ static const char help_text[] =
         "replaces the old. Example: `recurring maintenance Friday 15:00`\n"
         "* `list runs`, `list schedules`, `list recurring`: reviews executed commands, scheduled tasks and "
         "recurring schedules. Example: `list schedules`\n"
+        "* `cancel <command> [YYYY-MM-DD HH:MM]`: removes a recurring schedule, or the one-shot at that time. "
+        "Example: `cancel maintenance 2027-01-08 17:00`\n"
+        "* `pause <command>`, `resume <command>`: suspends a recurring schedule and brings it back. "
+        "Example: `pause maintenance`\n"
         "Commands:\n"
         "* `ping`: checks server reachability and disk utilization. Example: `run ping`\n"
         "* `disk`: disk utilization of common server components. Example: `run disk`\n"

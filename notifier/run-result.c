@@ -23,6 +23,7 @@ void run_result_done(RunResult *r) {
         free(r->room);
         free(r->reply_to);
         free(r->invocation);
+        free(r->schedule);
         *r = (RunResult) {};
 }
 
@@ -43,6 +44,7 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 { "SCHEDULER_ROOM", offsetof(RunResult, room) },
                 { "SCHEDULER_REPLY_TO", offsetof(RunResult, reply_to) },
                 { "SCHEDULER_INVOCATION", offsetof(RunResult, invocation) },
+                { "SCHEDULER_SCHEDULE", offsetof(RunResult, schedule) },
         };
         const char *eq = memchr(data, '=', size);
         size_t klen;

@@ -21,6 +21,7 @@ typedef struct RunResult {
         char *room;
         char *reply_to;
         char *invocation;
+        char *schedule;        /* SCHEDULER_SCHEDULE: the one-shot this run was, to retire it */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
         usec_t realtime;       /* when the entry was written */
 } RunResult;

@@ -17,7 +17,7 @@ int run_unit_name(const char *customer, TaskKind task, const char *event_id, cha
                         (unsigned long long) (hash_fnv1a(event_id) & 0xffffffffffffULL)) < 0 ? -ENOMEM : 0;
 }
 
-static int finish_with_reply(Manager *m, Op *op, const char *text) {
+int op_finish_with_reply(Manager *m, Op *op, const char *text) {
         op->kind = OP_SEND;
         if (op_make_reply(op, op->event_id, text) < 0) {
                 manager_fatal_oom(m);
@@ -42,11 +42,11 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                 log_error("Failed to start `run %s` for %s: %s", what, op->customer, e->message);
                 if (asprintf(&text, "`run %s` could not be started: %s", what, e->message) < 0)
                         return manager_fatal_oom(m), 0;
-                return finish_with_reply(m, op, text);
+                return op_finish_with_reply(m, op, text);
         }
         log_info("Started `run %s` for %s (StartTransientUnit took %.2f ms).", what, op->customer,
                  (double) (now_usec(CLOCK_MONOTONIC) - op->bus_start) / USEC_PER_MSEC);
-        return finish_with_reply(m, op, INITIATED);
+        return op_finish_with_reply(m, op, INITIATED);
 }
 
 static void start_transient(Manager *m, Op *op, const char *unit) {
@@ -71,7 +71,7 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_started, m, 0);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd to start %s: %m", unit);
-                (void) finish_with_reply(m, op, "The command could not be started; we have been told.");
+                (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
 }
 
@@ -89,7 +89,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 log_error("Failed to list the units of %s: %s", op->customer,
                           sd_bus_message_get_error(reply)->message);
-                return finish_with_reply(m, op, "The command could not be started; we have been told.");
+                return op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
         /* a(ssssssouso): the first field of each entry is the unit's name. */
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
@@ -98,7 +98,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                 if (!streq(name, unit)) {
                         if (asprintf(&text, "`%s` is already running", task_kind_to_string(op->command.task)) < 0)
                                 return manager_fatal_oom(m), 0;
-                        return finish_with_reply(m, op, text);
+                        return op_finish_with_reply(m, op, text);
                 }
         start_transient(m, op, unit);
         return 0;
@@ -126,6 +126,6 @@ void run_start(Manager *m, Op *op) {
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_listed, m, 0);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd for the units of %s: %m", op->customer);
-                (void) finish_with_reply(m, op, "The command could not be started; we have been told.");
+                (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
 }

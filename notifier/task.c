@@ -20,6 +20,7 @@
 #define EXIT_REPORTED_FAILURE 1
 #define EXIT_UNREPORTED 2
 #define LAST_LINES 5
+#define LATE_USEC (2 * 60 * USEC_PER_SEC)
 
 typedef struct Run {
         const char *customer;
@@ -58,12 +59,28 @@ static int report(const Run *run, bool success, const char *reason, const char *
                             "SCHEDULER_ROOM=%s", strempty(getenv("SCHEDULER_ROOM")),
                             "SCHEDULER_REPLY_TO=%s", strempty(getenv("SCHEDULER_REPLY_TO")),
                             "SCHEDULER_RUN=%s", strempty(getenv("SCHEDULER_RUN")),
+                            "SCHEDULER_SCHEDULE=%s", strempty(getenv("SCHEDULER_SCHEDULE")),
                             "SCHEDULER_INVOCATION=%s", strempty(getenv("INVOCATION_ID")),
                             "SCHEDULER_STARTED=%llu", started,
                             NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the result to the journal: %m");
         return 0;
+}
+
+/* A one-shot that was due while the host was down runs at boot; the customer should know. */
+static void report_lateness(FILE *f, usec_t started) {
+        const char *due_s = getenv("SCHEDULER_DUE");
+        unsigned long long due = due_s ? strtoull(due_s, NULL, 10) : 0;
+        time_t t = (time_t) (due / USEC_PER_SEC);
+        struct tm tm;
+        char when[32];
+
+        if (due == 0 || started < due + LATE_USEC || !gmtime_r(&t, &tm) ||
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
+                return;
+        fprintf(f, "This ran late: it was due at %s UTC, while the server running The Scheduler was down.\n",
+                when);
 }
 
 static int run_command(const Config *c, const Run *run) {
@@ -86,6 +103,7 @@ static int run_command(const Config *c, const Run *run) {
         t.report = open_memstream(&text, &size);
         if (!t.report)
                 return log_oom(), EXIT_UNREPORTED;
+        report_lateness(t.report, started);
 
         r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not available yet", run->command);
         if (fclose(t.report) != 0)
