@@ -20,7 +20,7 @@
 #define EXIT_REPORTED_FAILURE 1
 #define EXIT_UNREPORTED 2
 #define LAST_LINES 5
-#define LATE_USEC (2 * 60 * USEC_PER_SEC)
+#define LATE_USEC (30 * USEC_PER_SEC)
 
 typedef struct Run {
         const char *customer;

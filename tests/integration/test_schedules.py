@@ -1,0 +1,217 @@
+"""Schedules and recurrences as systemd timers, end to end: chat → store → timers in the real
+systemd container → the task → the result in chat; and across reboots of that container.
+
+Usage: /usr/bin/python3 tests/integration/test_schedules.py ENVFILE
+"""
+
+import datetime
+import os
+import subprocess
+import sys
+
+from harness import (SANDBOX, Sandbox, is_reply_to, replies_to, run_tests, wait_membership,
+                     wait_reply)
+
+ROOMS = {}
+
+
+def customer_room(sb, who="alice"):
+    if who not in ROOMS:
+        c = sb.client(who)
+        room = c.create_room(invite=[sb.env["BOT_USER"]], name=f"{who} schedules")
+        wait_membership(c, room, sb.env["BOT_USER"], "join")
+        ROOMS[who] = (c, room)
+    return ROOMS[who]
+
+
+def say(sb, text, who="alice"):
+    client, room = customer_room(sb, who)
+    event = client.send_text(room, text)
+    return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
+
+
+def soon(minutes=1):
+    """A whole minute at least `minutes` ahead (and 20 s at least), as "YYYY-MM-DD HH:MM"."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    t = (now + datetime.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    if (t - now).total_seconds() < 20:
+        t += datetime.timedelta(minutes=1)
+    return t.strftime("%Y-%m-%d %H:%M")
+
+
+def timers(sb, customer="acme"):
+    """The customer's timers that are running (waiting to elapse)."""
+    out = sb.run("control", "systemctl", "list-units", "--state=active", "--no-legend", "--plain",
+                 "--type=timer", f"scheduler-{customer}-*")
+    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
+
+
+def store(sb, customer="acme"):
+    path = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/schedules.d", f"{customer}.conf")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def result_of(sb, event, timeout_s, who="alice"):
+    client, room = customer_room(sb, who)
+    client.cursors[room] = 0
+    return client.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
+                                 and e["content"]["body"].startswith("Execution of"), timeout_s)
+
+
+def test_bad_dates_create_nothing(sb):
+    before = (timers(sb), store(sb))
+    for text, expected in (("schedule price 2001-01-01 10:00", "is in the past"),
+                           ("schedule price 2027-02-30 10:00", "2027-02-30 is not a date"),
+                           ("schedule price 2099-01-01 10:00", "at most 2 years ahead"),
+                           ("schedule price 2027-1-1 10:00", "needs a date and a time"),
+                           ("schedule price 2027-01-01 25:00", "needs a date and a time"),
+                           ("recurring price Someday 10:00", "needs a weekday and a time"),
+                           ("schedule restart 2027-01-08 17:00 sshd", "not a service I know"),
+                           ("cancel price", "Nothing to cancel"),
+                           ("pause price", "no recurring schedule of that command"),
+                           ("resume maintenance", "not paused")):
+        _, body = say(sb, text)
+        assert expected in body, (text, body)
+    assert (timers(sb), store(sb)) == before
+
+
+def test_default_maintenance_from_boot(sb):
+    _, body = say(sb, "list recurring")
+    lines = body.splitlines()
+    assert len(lines) == 1 and lines[0].endswith(": run maintenance"), lines
+    weekly = [t for t in timers(sb) if "-maintenance-weekly-" in t]
+    assert len(weekly) == 1, timers(sb)
+    desc = sb.run("control", "systemctl", "show", "-P", "Description", weekly[0]).strip()
+    assert desc.startswith("The Scheduler: recurring maintenance for acme, every "), desc
+
+
+def test_schedule_fires_and_reports(sb):
+    when = soon()
+    event, body = say(sb, f"schedule price {when}")
+    assert body == "Command scheduled.", body
+    stem = "scheduler-acme-price-at-" + when.replace("-", "").replace(" ", "").replace(":", "")
+    assert stem + ".timer" in timers(sb), timers(sb)
+    assert f"[{stem}]" in store(sb)
+    desc = sb.run("control", "systemctl", "show", "-P", "Description", stem + ".timer").strip()
+    assert desc == f"The Scheduler: schedule price for acme, at {when} UTC", desc
+    _, listing = say(sb, "list schedules")
+    assert f"* {when}: run price" in listing.splitlines(), listing
+    result = result_of(sb, event, 150)["content"]["body"]
+    assert result.startswith("Execution of `run price` command successful"), result
+    assert "ran late" not in result
+    assert f"[{stem}]" not in store(sb), "a done one-shot stays in the store"
+    _, listing = say(sb, "list schedules")
+    assert f"{when}: run price" not in listing, listing
+
+
+def test_recurring_replaces(sb):
+    _, body = say(sb, "recurring price Friday 15:00")
+    assert body == "Recurring schedule configured.", body
+    _, body = say(sb, "recurring price mon 16:00")
+    assert body == "Recurring schedule configured.", body
+    price = [t for t in timers(sb) if "-price-weekly-" in t]
+    assert price == ["scheduler-acme-price-weekly-mon-1600.timer"], price
+    _, body = say(sb, "list recurring")
+    assert "* Monday 16:00: run price" in body.splitlines(), body
+    assert "Friday 15:00: run price" not in body, body
+    _, listing = say(sb, "list schedules")
+    assert any(line.endswith("16:00: run price (recurring)") for line in listing.splitlines()), listing
+
+
+def test_recurring_maintenance_replaces_the_default(sb):
+    _, body = say(sb, "recurring maintenance Friday 15:00")
+    assert body == "Recurring schedule configured.", body
+    weekly = [t for t in timers(sb) if "-maintenance-weekly-" in t]
+    assert weekly == ["scheduler-acme-maintenance-weekly-fri-1500.timer"], weekly
+
+
+def test_pause_resume_cancel(sb):
+    _, body = say(sb, "pause maintenance")
+    assert body.startswith("Paused `recurring maintenance` (every Friday 15:00)"), body
+    assert not [t for t in timers(sb) if "-maintenance-weekly-" in t], timers(sb)
+    _, body = say(sb, "list recurring")
+    assert "* Friday 15:00: run maintenance (paused)" in body.splitlines(), body
+    _, body = say(sb, "resume maintenance")
+    assert body == "Resumed `recurring maintenance` (every Friday 15:00).", body
+    assert "scheduler-acme-maintenance-weekly-fri-1500.timer" in timers(sb)
+    _, body = say(sb, "schedule restart 2027-06-01 04:00 slack")
+    assert body == "Command scheduled.", body
+    _, body = say(sb, "cancel restart 2027-06-01 04:00")
+    assert body == "Cancelled `schedule restart slack` (at 2027-06-01 04:00).", body
+    assert not [t for t in timers(sb) if "-restart-at-" in t], timers(sb)
+
+
+def test_other_customers_schedules_are_apart(sb):
+    _, body = say(sb, "list schedules", who="bob")
+    assert "price" not in body and "restart" not in body, body
+    assert not [t for t in timers(sb, "globex") if "-price-" in t]
+
+
+def test_at_most_50_pending(sb):
+    existing = store(sb).count("\n[")
+    for i in range(50 - existing):
+        _, body = say(sb, f"schedule disk 2027-03-{1 + i // 24:02d} {i % 24:02d}:00")
+        assert body == "Command scheduled.", (i, body)
+    before = timers(sb)
+    _, body = say(sb, "schedule disk 2027-04-01 10:00")
+    assert "50 pending schedules" in body, body
+    assert timers(sb) == before
+    for i in range(50 - existing):
+        _, body = say(sb, f"cancel disk 2027-03-{1 + i // 24:02d} {i % 24:02d}:00")
+        assert body.startswith("Cancelled"), body
+
+
+def test_reboot_brings_everything_back(sb):
+    client, room = customer_room(sb)
+    _, before = say(sb, "list schedules")
+    timers_before = timers(sb)
+    results_before = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
+    subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, capture_output=True)
+    assert timers(sb) == timers_before, (timers_before, timers(sb))
+    _, after = say(sb, "list schedules")
+    assert after == before, (before, after)
+    results_after = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
+    assert results_after == results_before, "something ran at boot"
+
+
+def test_one_shot_missed_while_down_runs_once_after_boot(sb):
+    when = soon()
+    event, body = say(sb, f"schedule price {when}")
+    assert body == "Command scheduled.", body
+    due = datetime.datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=datetime.timezone.utc)
+    down = max(0, (due - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 5
+    env = dict(os.environ, SANDBOX_DOWN_SECONDS=str(int(down)))
+    # The host is down across the due time: that is the scenario.
+    subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, env=env,
+                   capture_output=True)
+    result = result_of(sb, event, 150)["content"]["body"]
+    assert result.startswith("Execution of `run price` command successful"), result
+    assert f"This ran late: it was due at {when} UTC" in result, result
+    client, room = customer_room(sb)
+    marker = client.send_text(room, "help")
+    wait_reply(client, room, marker, sb.env["BOT_USER"])
+    runs = [e for e in replies_to(client, room, event, sb.env["BOT_USER"])
+            if e["content"]["body"].startswith("Execution of")]
+    assert len(runs) == 1, runs
+    assert "-price-at-" not in store(sb)
+
+
+TESTS = [
+    test_bad_dates_create_nothing,
+    test_default_maintenance_from_boot,
+    test_schedule_fires_and_reports,
+    test_recurring_replaces,
+    test_recurring_maintenance_replaces_the_default,
+    test_pause_resume_cancel,
+    test_other_customers_schedules_are_apart,
+    test_at_most_50_pending,
+    test_reboot_brings_everything_back,
+    test_one_shot_missed_while_down_runs_once_after_boot,
+]
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
