@@ -61,6 +61,43 @@ TEST(schedule_and_recurring) {
         ASSERT_STREQ(c.service, "matrix-mautrix-slack");
 }
 
+TEST(cancel_pause_resume) {
+        Command c;
+        bool ok;
+
+        c = parse_ok("cancel maintenance", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_CANCEL);
+        ASSERT_FALSE(c.has_date);
+        c = parse_ok("cancel restart 2027-01-08 17:00", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_TRUE(c.has_date);
+        ASSERT_EQ(c.task, TASK_RESTART);
+        ASSERT_EQ(c.day, 8);
+        c = parse_ok("Pause maintenance", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_PAUSE);
+        c = parse_ok("resume ping", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_RESUME);
+        ASSERT_EQ(c.task, TASK_PING);
+}
+
+TEST(task_strings) {
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        Command c;
+        bool ok;
+
+        c = parse_ok("run restart slack", &ok);
+        ASSERT_TRUE(ok);
+        a = command_task_string(&c);
+        ASSERT_STREQ(a, "restart slack");
+        c = parse_ok("run disk", &ok);
+        ASSERT_TRUE(ok);
+        b = command_task_string(&c);
+        ASSERT_STREQ(b, "disk");
+}
+
 TEST(errors_say_what_is_wrong) {
         static const struct {
                 const char *text, *expected;
@@ -86,6 +123,10 @@ TEST(errors_say_what_is_wrong) {
                 { "list everything", "`list` takes one of" },
                 { "help me", "`help` takes no arguments" },
                 { "run ping a b c d e f g h i", "unknown command" },
+                { "cancel", "`cancel` needs a command, e.g. `cancel ping`" },
+                { "cancel maintenance tomorrow", "`cancel` takes a command, and for a one-shot its date" },
+                { "cancel maintenance 2027-01-08", "`cancel` takes a command, and for a one-shot its date" },
+                { "pause maintenance now", "`pause` takes only the command of a recurring schedule" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
