@@ -157,6 +157,9 @@ static Customer *customer_get(ParseState *st, const char *name) {
         Config *c = st->config;
         Customer *n;
 
+        /* Keys come section by section: the customer being read is almost always the last one. */
+        if (c->n_customers > 0 && streq(c->customers[c->n_customers - 1].name, name))
+                return &c->customers[c->n_customers - 1];
         for (size_t i = 0; i < c->n_customers; i++)
                 if (streq(c->customers[i].name, name))
                         return &c->customers[i];

@@ -187,9 +187,14 @@ static int store_handler(void *userdata, const char *section, const char *key, c
         }
         if (streq(key, "date")) {
                 char rest;
+                usec_t u;
+
                 s->kind = SCHEDULE_ONCE;
                 if (sscanf(value, "%4d-%2d-%2d%c", &s->year, &s->month, &s->day, &rest) != 3)
                         return store_fail(st, key, "'%s' is not YYYY-MM-DD", value);
+                /* Here, not in store_validate(), so that the error names the line. */
+                if (schedule_once_usec(s, &u) < 0)
+                        return store_fail(st, key, "'%s' does not exist", value);
                 return 1;
         }
         if (streq(key, "weekday")) {

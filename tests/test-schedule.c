@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include <sys/stat.h>
+
+#include "schedule.h"
+#include "tests.h"
+
+static Customer customer(const char *name, const char *maintenance) {
+        return (Customer) { .name = (char *) name, .maintenance = (char *) maintenance };
+}
+
+/* Loads the store of customer NAME from text and returns the error, or NULL when it loaded. */
+static char *store_error(const char *name, const char *text) {
+        _cleanup_free_ char *file = NULL;
+        Schedule *s = NULL;
+        size_t n = 0;
+        char *error = NULL;
+        int r;
+
+        if (asprintf(&file, "%s.conf", name) < 0)
+                abort();
+        (void) tests_write(file, text);
+        r = schedule_store_load(tests_tmpdir(), name, &s, &n, &error);
+        if (r >= 0) {
+                schedules_free(s, n);
+                return NULL;
+        }
+        return error ?: strdup("(no message)");
+}
+
+/* "DIR/NAME.conf:LINE: WHY" as the store reports it. */
+static char *where(const char *name, const char *rest) {
+        char *s;
+
+        if (asprintf(&s, "%s/%s.conf%s", tests_tmpdir(), name, rest) < 0)
+                abort();
+        return s;
+}
+
+TEST(store_round_trip) {
+        Schedule in[] = {
+                { .kind = SCHEDULE_ONCE, .command = (char *) "restart", .args = (char *) "matrix-synapse",
+                  .year = 2027, .month = 1, .day = 8, .hour = 17, .minute = 5,
+                  .room = (char *) "!room:example.com", .reply_to = (char *) "$event1:example.com" },
+                { .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_PAUSED, .command = (char *) "disk",
+                  .weekday = 6, .hour = 0, .minute = 0 },
+                { .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_CANCELLED, .command = (char *) "maintenance",
+                  .weekday = 4, .hour = 15, .minute = 0 },
+                { .kind = SCHEDULE_WEEKLY, .builtin = true, .command = (char *) "maintenance",
+                  .weekday = 1 },
+                { .kind = SCHEDULE_ONCE, .command = (char *) "ping", .year = 2028, .month = 2, .day = 29,
+                  .hour = 23, .minute = 59 },
+        };
+        _cleanup_free_ char *error = NULL, *path = where("round", "");
+        Schedule *out = NULL;
+        size_t n = 0;
+        struct stat st;
+
+        ASSERT_OK(schedule_store_save(tests_tmpdir(), "round", in, ELEMENTSOF(in)));
+        ASSERT_OK(stat(path, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        ASSERT_OK(schedule_store_load(tests_tmpdir(), "round", &out, &n, &error));
+        ASSERT_TRUE(error == NULL);
+        /* The builtin default maintenance is derived, never stored. */
+        ASSERT_EQ(n, 4);
+        for (size_t i = 0, j = 0; i < ELEMENTSOF(in); i++) {
+                const Schedule *a = &in[i], *b;
+
+                if (a->builtin)
+                        continue;
+                b = &out[j++];
+                ASSERT_EQ(b->kind, a->kind);
+                ASSERT_EQ(b->state, a->state);
+                ASSERT_STREQ(b->command, a->command);
+                ASSERT_STREQ(b->args, a->args);
+                ASSERT_STREQ(b->room, a->room);
+                ASSERT_STREQ(b->reply_to, a->reply_to);
+                ASSERT_EQ(b->hour, a->hour);
+                ASSERT_EQ(b->minute, a->minute);
+                ASSERT_FALSE(b->builtin);
+                if (a->kind == SCHEDULE_ONCE) {
+                        ASSERT_EQ(b->year, a->year);
+                        ASSERT_EQ(b->month, a->month);
+                        ASSERT_EQ(b->day, a->day);
+                } else
+                        ASSERT_EQ(b->weekday, a->weekday);
+        }
+        schedules_free(out, n);
+}
+
+TEST(store_save_replaces) {
+        Schedule one = { .kind = SCHEDULE_WEEKLY, .command = (char *) "ping", .weekday = 2, .hour = 8 };
+        _cleanup_free_ char *error = NULL;
+        Schedule *out = NULL;
+        size_t n = 0;
+
+        ASSERT_OK(schedule_store_save(tests_tmpdir(), "replace", &one, 1));
+        ASSERT_OK(schedule_store_save(tests_tmpdir(), "replace", NULL, 0));
+        ASSERT_OK(schedule_store_load(tests_tmpdir(), "replace", &out, &n, &error));
+        ASSERT_EQ(n, 0);
+        schedules_free(out, n);
+}
+
+TEST(store_missing_file_is_empty) {
+        char *error = (char *) "untouched";
+        Schedule *out = (Schedule *) &error;
+        size_t n = 42;
+
+        ASSERT_OK(schedule_store_load(tests_tmpdir(), "nobody", &out, &n, &error));
+        ASSERT_TRUE(out == NULL);
+        ASSERT_EQ(n, 0);
+        ASSERT_TRUE(error == NULL);
+}
+
+TEST(store_errors_name_file_line_and_reason) {
+        static const struct {
+                const char *text, *error;
+        } cases[] = {
+                { "[a]\ncommand = ping\ncolour = red\n", ":3: [a] colour: unknown key" },
+                { "[a]\ncommand = ping\ndate = 2027-02-30\ntime = 10:00\n",
+                  ":3: [a] date: '2027-02-30' does not exist" },
+                { "[a]\ncommand = ping\ndate = 2027-1-8x\n", ":3: [a] date: '2027-1-8x' is not YYYY-MM-DD" },
+                { "# c\n[a]\ncommand = ping\nweekday = Funday\ntime = 10:00\n",
+                  ":4: [a] weekday: 'Funday' is not a weekday" },
+                { "[a]\ncommand = ping\nweekday = Monday\ntime = 24:00\n",
+                  ":4: [a] time: '24:00' is not HH:MM" },
+                { "[a]\ncommand = ping pong\n", ":2: [a] command: 'ping pong' is not a command word" },
+                { "[a]\ncommand = ping\nroom = !a b:c\n", ":3: [a] room: '!a b:c' is not a Matrix id" },
+                { "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\nstate = gone\n",
+                  ":5: [a] state: 'gone' is not active, paused or cancelled" },
+                { "this is not a store\n", ":1: syntax error" },
+                /* Checks across keys name the schedule instead of a line. */
+                { "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\nstate = cancelled\n",
+                  ": schedule 1: only the weekly maintenance can be cancelled in place" },
+                { "[a]\ncommand = maintenance\ndate = 2027-01-08\ntime = 10:00\nstate = cancelled\n",
+                  ": schedule 1: only the weekly maintenance can be cancelled in place" },
+                { "[a]\ncommand = ping\nweekday = Monday\n[b]\nweekday = Monday\n",
+                  ": schedule 2: command= missing" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = store_error("broken", cases[i].text),
+                                    *expected = where("broken", cases[i].error);
+                ASSERT_STREQ(error, expected);
+        }
+}
+
+TEST(store_accepts_cancelled_weekly_maintenance) {
+        _cleanup_free_ char *error = store_error("cancel", "[a]\ncommand = maintenance\nweekday = fri\n"
+                                                           "time = 15:00\nstate = cancelled\n");
+        ASSERT_TRUE(error == NULL);
+}
+
+TEST(default_maintenance_spread) {
+        bool weekdays[7] = {};
+        unsigned per_weekday[7] = {};
+
+        for (unsigned i = 0; i < 1000; i++) {
+                char name[32];
+                Customer c;
+                Schedule a, b;
+
+                snprintf(name, sizeof(name), "customer-%u", i);
+                c = customer(name, NULL);
+                ASSERT_OK(schedule_default_maintenance(&c, &a));
+                ASSERT_OK(schedule_default_maintenance(&c, &b));
+                ASSERT_EQ(a.kind, SCHEDULE_WEEKLY);
+                ASSERT_EQ(a.state, SCHEDULE_ACTIVE);
+                ASSERT_TRUE(a.builtin);
+                ASSERT_STREQ(a.command, "maintenance");
+                ASSERT_TRUE(a.weekday >= 0 && a.weekday < 7);
+                ASSERT_TRUE(a.hour >= 0 && a.hour < 24);
+                ASSERT_TRUE(a.minute == 0 || a.minute == 15 || a.minute == 30 || a.minute == 45);
+                ASSERT_EQ(a.weekday, b.weekday);
+                ASSERT_EQ(a.hour, b.hour);
+                ASSERT_EQ(a.minute, b.minute);
+                weekdays[a.weekday] = true;
+                per_weekday[a.weekday]++;
+                schedule_done(&a);
+                schedule_done(&b);
+        }
+        for (int d = 0; d < 7; d++) {
+                ASSERT_TRUE(weekdays[d]);
+                /* 1000/7 ≈ 143 each: no day takes twice its share. */
+                ASSERT_TRUE(per_weekday[d] < 286);
+        }
+}
+
+TEST(default_maintenance_stable_and_configured) {
+        Customer acme = customer("acme", NULL), friday = customer("acme", "Friday 15:00");
+        Schedule s;
+
+        /* Pinned: a change here moves every customer's maintenance. */
+        ASSERT_OK(schedule_default_maintenance(&acme, &s));
+        ASSERT_EQ(s.weekday, 1);
+        ASSERT_EQ(s.hour, 11);
+        ASSERT_EQ(s.minute, 45);
+        schedule_done(&s);
+
+        ASSERT_OK(schedule_default_maintenance(&friday, &s));
+        ASSERT_EQ(s.weekday, 4);
+        ASSERT_EQ(s.hour, 15);
+        ASSERT_EQ(s.minute, 0);
+        ASSERT_TRUE(s.builtin);
+        schedule_done(&s);
+}
+
+TEST(unit_stem) {
+        Schedule weekly = { .kind = SCHEDULE_WEEKLY, .command = (char *) "maintenance", .weekday = 4,
+                            .hour = 15 },
+                 once = { .kind = SCHEDULE_ONCE, .command = (char *) "maintenance", .year = 2027, .month = 1,
+                          .day = 8, .hour = 17 },
+                 restart = once;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        ASSERT_OK(schedule_unit_stem("acme", &weekly, &a));
+        ASSERT_STREQ(a, "scheduler-acme-maintenance-weekly-fri-1500");
+        ASSERT_OK(schedule_unit_stem("acme", &once, &b));
+        ASSERT_STREQ(b, "scheduler-acme-maintenance-at-202701081700");
+
+        /* Two restarts at the same minute are two units: the service's hash tells them apart. */
+        restart.command = (char *) "restart";
+        restart.args = (char *) "matrix-synapse";
+        ASSERT_OK(schedule_unit_stem("acme", &restart, &c));
+        ASSERT_STREQ(c, "scheduler-acme-restart-at-202701081700-xea43c906");
+        restart.args = (char *) "matrix-postgres";
+        ASSERT_OK(schedule_unit_stem("acme", &restart, &d));
+        ASSERT_TRUE(startswith(d, "scheduler-acme-restart-at-202701081700-x"));
+        ASSERT_EQ(strlen(d), strlen(c));
+        ASSERT_FALSE(streq(c, d));
+}
+
+TEST(unit_is_customers) {
+        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-ping-at-202701081700.timer", "acme"));
+        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-maintenance-weekly-fri-1500.service",
+                                               "acme"));
+        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-restart-at-202701081700-xea43c906.timer",
+                                               "acme"));
+        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-corp-ping-at-202701081700.timer", "acme"));
+        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-corp-ping-at-202701081700.timer",
+                                               "acme-corp"));
+        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-ping-at-202701081700.timer", "acme-corp"));
+        /* Runs are not schedules. */
+        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-ping-run-00000000002a.service", "acme"));
+        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme.timer", "acme"));
+        ASSERT_FALSE(schedule_unit_is_customers("other-acme-ping-at-202701081700.timer", "acme"));
+}
+
+TEST(once_usec) {
+        Schedule s = { .kind = SCHEDULE_ONCE, .year = 2027, .month = 1, .day = 8, .hour = 17 };
+        usec_t u;
+
+        ASSERT_OK(schedule_once_usec(&s, &u));
+        ASSERT_EQ(u, 1799427600ULL * USEC_PER_SEC);
+        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2028, .month = 2, .day = 29 };
+        ASSERT_OK(schedule_once_usec(&s, &u));
+        s.year = 2027;
+        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2027, .month = 13, .day = 1 };
+        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 1969, .month = 12, .day = 31 };
+        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+}
+
+TEST(effective_adds_default_maintenance) {
+        Customer acme = customer("acme", "Friday 15:00");
+        Schedule once = { .kind = SCHEDULE_ONCE, .command = (char *) "maintenance", .year = 2027, .month = 1,
+                          .day = 8 },
+                 cancelled = { .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_CANCELLED,
+                               .command = (char *) "maintenance", .weekday = 4, .hour = 15 };
+        Schedule *all = NULL;
+        size_t n = 0;
+
+        /* A one-shot maintenance does not replace the weekly one. */
+        ASSERT_OK(schedule_effective(&acme, &once, 1, &all, &n));
+        ASSERT_EQ(n, 2);
+        ASSERT_FALSE(all[0].builtin);
+        ASSERT_EQ(all[0].kind, SCHEDULE_ONCE);
+        ASSERT_TRUE(all[1].builtin);
+        ASSERT_EQ(all[1].weekday, 4);
+        schedules_free(all, n);
+
+        /* A stored weekly maintenance, even a cancelled one, does. */
+        ASSERT_OK(schedule_effective(&acme, &cancelled, 1, &all, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(all[0].state, SCHEDULE_CANCELLED);
+        schedules_free(all, n);
+
+        ASSERT_OK(schedule_effective(&acme, NULL, 0, &all, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_TRUE(all[0].builtin);
+        schedules_free(all, n);
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "build-config.h"
+#include "unit.h"
+#include "tests.h"
+
+#define DUE_2027 (1799427600ULL * USEC_PER_SEC)   /* 2027-01-08 17:00 UTC */
+
+static const Customer acme = { .name = (char *) "acme" };
+
+/* The value of the first KEY, or NULL. */
+static const char *prop(const UnitSpec *u, UnitSection section, const char *key) {
+        for (size_t i = 0; i < u->n; i++)
+                if (u->props[i].section == section && streq(u->props[i].key, key))
+                        return u->props[i].value;
+        return NULL;
+}
+
+static bool has(const UnitSpec *u, const char *key, const char *value) {
+        for (size_t i = 0; i < u->n; i++)
+                if (streq(u->props[i].key, key) && streq(u->props[i].value, value))
+                        return true;
+        return false;
+}
+
+static char *write_text(const UnitSpec *u, const char *source_path) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f || unit_write(f, u, source_path) < 0 || fclose(f) != 0)
+                abort();
+        return text;
+}
+
+TEST(render_weekly) {
+        Schedule s = { .kind = SCHEDULE_WEEKLY, .command = (char *) "maintenance", .weekday = 4,
+                       .hour = 15 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+
+        ASSERT_OK(unit_render_schedule(&acme, &s, DUE_2027, &timer, &service));
+        ASSERT_STREQ(timer.name, "scheduler-acme-maintenance-weekly-fri-1500.timer");
+        ASSERT_STREQ(service.name, "scheduler-acme-maintenance-weekly-fri-1500.service");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnCalendar"), "Fri *-*-* 15:00:00 UTC");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "Persistent"), "yes");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "AccuracySec"), "1s");
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "OnBootSec") == NULL);
+        ASSERT_STREQ(prop(&timer, SECTION_UNIT, "Description"),
+                     "The Scheduler: recurring maintenance for acme, every Friday 15:00 UTC");
+
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStart"), SCHEDULER_TASK_PATH " acme maintenance");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStopPost"),
+                     SCHEDULER_TASK_PATH " --finish acme maintenance");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "10800");
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_MODE=recurring"));
+        ASSERT_TRUE(has(&service, "Environment",
+                        "SCHEDULER_RUN=scheduler-acme-maintenance-weekly-fri-1500"));
+        ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_CUSTOMER=acme"));
+        ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_COMMAND=maintenance"));
+        /* Only a one-shot retires itself and can be late. */
+        ASSERT_TRUE(prop(&service, SECTION_SERVICE, "Environment") != NULL);
+        for (size_t i = 0; i < service.n; i++) {
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SCHEDULE="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_DUE="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_ROOM="));
+        }
+}
+
+TEST(render_once_due) {
+        Schedule s = { .kind = SCHEDULE_ONCE, .command = (char *) "ping", .year = 2027, .month = 1, .day = 8,
+                       .hour = 17, .room = (char *) "!room:example.com",
+                       .reply_to = (char *) "$ev:example.com" };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+
+        ASSERT_OK(unit_render_schedule(&acme, &s, DUE_2027 - 1, &timer, &service));
+        ASSERT_STREQ(timer.name, "scheduler-acme-ping-at-202701081700.timer");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnCalendar"), "2027-01-08 17:00:00 UTC");
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "OnBootSec") == NULL);
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "Persistent") == NULL);
+        ASSERT_STREQ(prop(&timer, SECTION_UNIT, "Description"),
+                     "The Scheduler: schedule ping for acme, at 2027-01-08 17:00 UTC");
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_MODE=schedule"));
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_SCHEDULE=scheduler-acme-ping-at-202701081700"));
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_DUE=1799427600000000"));
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_ROOM=!room:example.com"));
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_REPLY_TO=$ev:example.com"));
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "600");
+}
+
+TEST(render_once_missed_fires_after_boot) {
+        Schedule s = { .kind = SCHEDULE_ONCE, .command = (char *) "ping", .year = 2027, .month = 1, .day = 8,
+                       .hour = 17 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+
+        /* Due this very µs counts as missed: a calendar time in the past would never fire. */
+        ASSERT_OK(unit_render_schedule(&acme, &s, DUE_2027, &timer, &service));
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnBootSec"), "30s");
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "OnCalendar") == NULL);
+        /* It still says when it was due, so the result can say it ran late. */
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_DUE=1799427600000000"));
+}
+
+TEST(render_once_bad_date) {
+        Schedule s = { .kind = SCHEDULE_ONCE, .command = (char *) "ping", .year = 2027, .month = 2,
+                       .day = 30 };
+        UnitSpec timer = {}, service = {};
+
+        ASSERT_EQ(unit_render_schedule(&acme, &s, 0, &timer, &service), -ERANGE);
+        ASSERT_TRUE(timer.name == NULL && service.name == NULL);
+}
+
+TEST(render_escapes_dollar) {
+        Schedule s = { .kind = SCHEDULE_ONCE, .command = (char *) "restart", .args = (char *) "a$b$$c",
+                       .year = 2027, .month = 1, .day = 8, .hour = 17 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+        _cleanup_free_ char *e = unit_exec_escape("$x$");
+
+        ASSERT_STREQ(e, "$$x$$");
+        ASSERT_OK(unit_render_schedule(&acme, &s, 0, &timer, &service));
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStart"),
+                     SCHEDULER_TASK_PATH " acme restart a$$b$$$$c");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStopPost"),
+                     SCHEDULER_TASK_PATH " --finish acme restart a$$b$$$$c");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "180");
+}
+
+TEST(render_run_service) {
+        RunSpec r = { .customer = "acme", .command = "price", .mode = "run",
+                      .sender = "@alice:example.com" };
+        _cleanup_(unit_spec_done) UnitSpec u = {};
+
+        ASSERT_TRUE(unit_render_service(&r, "scheduler-acme-price.timer", &u) < 0);
+        ASSERT_OK(unit_render_service(&r, "scheduler-acme-price-run-00000000002a.service", &u));
+        ASSERT_STREQ(prop(&u, SECTION_UNIT, "Description"),
+                     "The Scheduler: run price for acme, asked by @alice:example.com");
+        ASSERT_STREQ(prop(&u, SECTION_UNIT, "CollectMode"), "inactive-or-failed");
+        ASSERT_STREQ(prop(&u, SECTION_SERVICE, "Type"), "exec");
+        ASSERT_TRUE(has(&u, "Environment", "SCHEDULER_SENDER=@alice:example.com"));
+        ASSERT_TRUE(has(&u, "Environment", "SCHEDULER_RUN=scheduler-acme-price-run-00000000002a"));
+        ASSERT_EQ(unit_runtime_max_usec("price"), 60 * USEC_PER_SEC);
+        ASSERT_EQ(unit_runtime_max_usec("unknown"), 60 * USEC_PER_SEC);
+}
+
+TEST(write_text) {
+        UnitProperty props[] = {
+                { SECTION_TIMER, (char *) "OnCalendar", (char *) "Fri *-*-* 15:00:00 UTC" },
+                { SECTION_UNIT, (char *) "Description", (char *) "A test" },
+                { SECTION_TIMER, (char *) "AccuracySec", (char *) "1s" },
+        };
+        UnitSpec u = { .name = (char *) "x.timer", .props = props, .n = ELEMENTSOF(props) };
+        _cleanup_free_ char *with = write_text(&u, "/etc/scheduler/schedules.d/acme.conf"),
+                            *without = NULL, *empty = NULL;
+
+        ASSERT_STREQ(with,
+                     "# Automatically generated by scheduler-generator\n"
+                     "\n"
+                     "[Unit]\n"
+                     "SourcePath=/etc/scheduler/schedules.d/acme.conf\n"
+                     "Description=A test\n"
+                     "\n"
+                     "[Timer]\n"
+                     "OnCalendar=Fri *-*-* 15:00:00 UTC\n"
+                     "AccuracySec=1s\n");
+        without = write_text(&u, NULL);
+        ASSERT_STREQ(without,
+                     "# Automatically generated by scheduler-generator\n"
+                     "\n"
+                     "[Unit]\n"
+                     "Description=A test\n"
+                     "\n"
+                     "[Timer]\n"
+                     "OnCalendar=Fri *-*-* 15:00:00 UTC\n"
+                     "AccuracySec=1s\n");
+        u.n = 0;
+        empty = write_text(&u, NULL);
+        ASSERT_STREQ(empty, "# Automatically generated by scheduler-generator\n\n[Unit]\n");
+}
+
+TEST(write_rendered_service_sections) {
+        Schedule s = { .kind = SCHEDULE_WEEKLY, .command = (char *) "disk", .weekday = 0, .hour = 9 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+        _cleanup_free_ char *t = NULL, *v = NULL;
+
+        ASSERT_OK(unit_render_schedule(&acme, &s, 0, &timer, &service));
+        t = write_text(&timer, NULL);
+        v = write_text(&service, NULL);
+        ASSERT_CONTAINS(t, "\n[Timer]\nOnCalendar=Mon *-*-* 09:00:00 UTC\n");
+        ASSERT_TRUE(strstr(t, "[Service]") == NULL);
+        /* CollectMode= belongs to [Unit] in a file; systemd ignores it under [Service]. */
+        ASSERT_CONTAINS(v, "[Unit]\nDescription=The Scheduler: recurring disk for acme\nCollectMode=");
+        ASSERT_CONTAINS(v, "\n[Service]\nType=exec\nExecStart=" SCHEDULER_TASK_PATH " acme disk\n");
+        ASSERT_TRUE(strstr(v, "[Timer]") == NULL);
+}
