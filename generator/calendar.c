@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 #include <ctype.h>
+#include <stdio.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "calendar.h"
 #include "util.h"
@@ -59,5 +61,85 @@ int weekly_time_parse(const char *s, WeeklyTime *ret) {
         if (r < 0)
                 return r;
         *ret = w;
+        return 0;
+}
+
+bool zone_valid(const char *zone) {
+        _cleanup_free_ char *path = NULL;
+
+        if (isempty(zone) || strlen(zone) > 64 || zone[0] == '/' || strstr(zone, ".."))
+                return false;
+        for (const char *p = zone; *p; p++)
+                if (!isascii((unsigned char) *p) || !(isalnum((unsigned char) *p) || strchr("/_+-", *p)))
+                        return false;
+        if (asprintf(&path, "/usr/share/zoneinfo/%s", zone) < 0)
+                return false;
+        return access(path, R_OK) >= 0;
+}
+
+static bool is_utc(const char *zone) {
+        return !zone || streq(zone, "UTC") || streq(zone, "Etc/UTC");
+}
+
+/* The C library knows one zone at a time, the process's TZ: switch to zone, then back. */
+static char *zone_enter(const char *zone) {
+        const char *old = getenv("TZ");
+        char *saved = strdup(old ? old : "");
+
+        if (!saved)
+                return NULL;
+        if (!old)
+                saved[0] = '\1';   /* marks "TZ was unset" */
+        setenv("TZ", zone, 1);
+        tzset();
+        return saved;
+}
+
+static void zone_leave(char *saved) {
+        if (saved[0] == '\1')
+                unsetenv("TZ");
+        else
+                setenv("TZ", saved, 1);
+        tzset();
+        free(saved);
+}
+
+int zone_to_epoch(const char *zone, int year, int month, int day, int hour, int minute, time_t *ret) {
+        struct tm tm = { .tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = hour,
+                         .tm_min = minute, .tm_isdst = -1 };
+        char *saved;
+        time_t t;
+
+        if (year < 1970 || year > 9999)
+                return -ERANGE;
+        if (is_utc(zone))
+                t = timegm(&tm);
+        else {
+                saved = zone_enter(zone);
+                if (!saved)
+                        return -ENOMEM;
+                t = mktime(&tm);
+                zone_leave(saved);
+        }
+        /* Normalized into another day or hour: that wall-clock time does not exist. */
+        if (t == (time_t) -1 || tm.tm_mday != day || tm.tm_mon != month - 1 || tm.tm_hour != hour ||
+            tm.tm_min != minute)
+                return -ERANGE;
+        *ret = t;
+        return 0;
+}
+
+int zone_format(const char *zone, time_t t, char *buf, size_t size) {
+        struct tm tm;
+        char *saved = NULL;
+        bool ok;
+
+        if (!is_utc(zone) && !(saved = zone_enter(zone)))
+                return -ENOMEM;
+        ok = saved ? localtime_r(&t, &tm) != NULL : gmtime_r(&t, &tm) != NULL;
+        if (saved)
+                zone_leave(saved);
+        if (!ok || strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0)
+                return -EINVAL;
         return 0;
 }

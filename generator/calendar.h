@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* Weekdays and times of day as customers write them. Pure. */
+/* Weekdays, times of day and time zones as customers write them. Pure but for reading the tz
+ * database. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
 typedef struct WeeklyTime {
         int weekday;   /* 0 = Monday … 6 = Sunday */
@@ -16,3 +21,12 @@ const char *weekday_to_string(int weekday);
 int time_of_day_parse(const char *s, int *ret_hour, int *ret_minute);
 /* "Friday 15:00" */
 int weekly_time_parse(const char *s, WeeklyTime *ret);
+
+/* Time zones, by their tz database name ("Europe/Berlin", "UTC"). A valid name has a file under
+ * /usr/share/zoneinfo. */
+bool zone_valid(const char *zone);
+/* Local wall-clock time in zone → seconds since the epoch. -ERANGE if that time does not exist
+ * there (February 30th, or the hour skipped when clocks go forward). */
+int zone_to_epoch(const char *zone, int year, int month, int day, int hour, int minute, time_t *ret);
+/* Seconds since the epoch → "YYYY-MM-DD HH:MM" in zone. */
+int zone_format(const char *zone, time_t t, char *buf, size_t size);

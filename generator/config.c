@@ -323,6 +323,12 @@ static int handle_customer(ParseState *st, const char *section, const char *name
                 return handle_aliases(st, section, value, cu);
         if (streq(key, "disk_paths"))
                 return handle_disk_paths(st, section, value, cu);
+        if (streq(key, "timezone")) {
+                if (!zone_valid(value))
+                        return fail(st, section, key, "'%s' is not a time zone of the tz database (like "
+                                    "Europe/Berlin or UTC)", value);
+                return set_string(&cu->timezone, value);
+        }
         return fail(st, section, key, "unknown key");
 }
 
@@ -489,6 +495,7 @@ static void customer_done(Customer *cu) {
         free(cu->maintenance);
         strv_free(cu->aliases);
         strv_free(cu->disk_paths);
+        free(cu->timezone);
 }
 
 Config *config_free(Config *c) {

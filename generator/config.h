@@ -26,6 +26,7 @@ typedef struct Customer {
         char *maintenance;         /* "Friday 15:00"; NULL: derived from the name */
         char **aliases;            /* alternating: friendly name, unit name */
         char **disk_paths;         /* alternating: label, absolute path on the customer's server */
+        char *timezone;            /* tz database name; NULL: UTC */
 } Customer;
 
 typedef struct Component {
@@ -64,6 +65,10 @@ const Customer *config_find_owner(const Config *c, const char *matrix_user);
 const Component *config_find_component(const Config *c, const char *id);
 
 const char *branch_to_string(Branch b);
+/* The customer's time zone: what dates and times in chat mean. */
+static inline const char *customer_zone(const Customer *c) {
+        return c->timezone ? c->timezone : "UTC";
+}
 
 bool matrix_user_id_valid(const char *s);
 bool customer_name_valid(const char *s);

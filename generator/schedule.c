@@ -94,17 +94,13 @@ int schedule_default_maintenance(const Customer *c, Schedule *ret) {
         return 0;
 }
 
-int schedule_once_usec(const Schedule *s, usec_t *ret) {
-        struct tm tm = { .tm_year = s->year - 1900, .tm_mon = s->month - 1, .tm_mday = s->day,
-                         .tm_hour = s->hour, .tm_min = s->minute };
+int schedule_once_usec(const Schedule *s, const char *zone, usec_t *ret) {
         time_t t;
+        int r;
 
-        if (s->year < 1970 || s->year > 9999)
-                return -ERANGE;
-        t = timegm(&tm);
-        /* timegm() normalizes February 30th into March: such a date does not exist. */
-        if (t == (time_t) -1 || tm.tm_mday != s->day || tm.tm_mon != s->month - 1)
-                return -ERANGE;
+        r = zone_to_epoch(zone, s->year, s->month, s->day, s->hour, s->minute, &t);
+        if (r < 0)
+                return r;
         *ret = (usec_t) t * USEC_PER_SEC;
         return 0;
 }
@@ -193,7 +189,7 @@ static int store_handler(void *userdata, const char *section, const char *key, c
                 if (sscanf(value, "%4d-%2d-%2d%c", &s->year, &s->month, &s->day, &rest) != 3)
                         return store_fail(st, key, "'%s' is not YYYY-MM-DD", value);
                 /* Here, not in store_validate(), so that the error names the line. */
-                if (schedule_once_usec(s, &u) < 0)
+                if (schedule_once_usec(s, "UTC", &u) < 0)
                         return store_fail(st, key, "'%s' does not exist", value);
                 return 1;
         }
@@ -224,7 +220,7 @@ static int store_validate(const StoreParse *st, char **ret_why) {
 
                 if (!s->command)
                         return asprintf(ret_why, "schedule %zu: command= missing", i + 1);
-                if (s->kind == SCHEDULE_ONCE && schedule_once_usec(s, &u) < 0)
+                if (s->kind == SCHEDULE_ONCE && schedule_once_usec(s, "UTC", &u) < 0)
                         return asprintf(ret_why, "schedule %zu: the date does not exist", i + 1);
                 if (s->state == SCHEDULE_CANCELLED && (s->kind != SCHEDULE_WEEKLY || !streq(s->command, "maintenance")))
                         return asprintf(ret_why, "schedule %zu: only the weekly maintenance can be cancelled "

@@ -28,7 +28,7 @@ typedef struct Schedule {
         ScheduleState state;
         char *command;         /* "maintenance", "restart", … */
         char *args;            /* restart's service, else NULL */
-        int year, month, day;  /* SCHEDULE_ONCE, in UTC */
+        int year, month, day;  /* SCHEDULE_ONCE; date and time in the customer's time zone */
         int weekday;           /* SCHEDULE_WEEKLY, 0 = Monday */
         int hour, minute;
         bool builtin;          /* the default maintenance, derived from the customer's name */
@@ -50,8 +50,9 @@ bool schedule_unit_is_customers(const char *unit, const char *customer);
  * spread over the week). */
 int schedule_default_maintenance(const Customer *c, Schedule *ret);
 
-/* When a one-shot is due, in µs since the epoch (UTC). -ERANGE for dates that do not exist. */
-int schedule_once_usec(const Schedule *s, usec_t *ret);
+/* When a one-shot is due, in µs since the epoch, its date and time read in zone. -ERANGE for a
+ * date or time that does not exist there. */
+int schedule_once_usec(const Schedule *s, const char *zone, usec_t *ret);
 
 /* The store. A missing file is no schedules. Errors come back as text. */
 int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n, char **ret_error);

@@ -150,24 +150,25 @@ int schedule_when_string(const Schedule *s, char **ret) {
                        -ENOMEM : 0;
 }
 
-static int render_timer(const Schedule *s, const char *customer, const char *stem, bool missed, UnitSpec *u) {
+static int render_timer(const Schedule *s, const Customer *c, const char *stem, bool missed, UnitSpec *u) {
+        const char *zone = customer_zone(c);
         static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
         _cleanup_free_ char *when = NULL;
         int k = 0;
 
         if (schedule_when_string(s, &when) < 0 || asprintf(&u->name, "%s.timer", stem) < 0)
                 return -ENOMEM;
-        k |= add(u, SECTION_UNIT, "Description", "The Scheduler: %s %s%s%s for %s, %s %s UTC",
+        k |= add(u, SECTION_UNIT, "Description", "The Scheduler: %s %s%s%s for %s, %s %s %s",
                  s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule", s->command, s->args ? " " : "",
-                 strempty(s->args), customer, s->kind == SCHEDULE_WEEKLY ? "every" : "at", when);
+                 strempty(s->args), c->name, s->kind == SCHEDULE_WEEKLY ? "every" : "at", when, zone);
         if (missed)
                 k |= add(u, SECTION_TIMER, "OnBootSec", MISSED_DELAY);
         else if (s->kind == SCHEDULE_WEEKLY)
-                k |= add(u, SECTION_TIMER, "OnCalendar", "%s *-*-* %02d:%02d:00 UTC", days[s->weekday], s->hour,
-                         s->minute);
+                k |= add(u, SECTION_TIMER, "OnCalendar", "%s *-*-* %02d:%02d:00 %s", days[s->weekday], s->hour,
+                         s->minute, zone);
         else
-                k |= add(u, SECTION_TIMER, "OnCalendar", "%04d-%02d-%02d %02d:%02d:00 UTC", s->year, s->month,
-                         s->day, s->hour, s->minute);
+                k |= add(u, SECTION_TIMER, "OnCalendar", "%04d-%02d-%02d %02d:%02d:00 %s", s->year, s->month,
+                         s->day, s->hour, s->minute, zone);
         /* Timers fire up to a minute late by default; customers read the time they asked for. */
         k |= add(u, SECTION_TIMER, "AccuracySec", "1s");
         if (s->kind == SCHEDULE_WEEKLY)
@@ -192,7 +193,7 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
         };
         int r;
 
-        if (s->kind == SCHEDULE_ONCE && (r = schedule_once_usec(s, &due)) < 0)
+        if (s->kind == SCHEDULE_ONCE && (r = schedule_once_usec(s, customer_zone(c), &due)) < 0)
                 return r;
         if (schedule_unit_stem(c->name, s, &stem) < 0 || asprintf(&service, "%s.service", stem) < 0)
                 return -ENOMEM;
@@ -200,7 +201,7 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 run.schedule = stem;
                 run.due = due;
         }
-        r = render_timer(s, c->name, stem, s->kind == SCHEDULE_ONCE && due <= now, &timer);
+        r = render_timer(s, c, stem, s->kind == SCHEDULE_ONCE && due <= now, &timer);
         if (r >= 0)
                 r = unit_render_service(&run, service, &svc);
         if (r < 0) {

@@ -108,7 +108,7 @@ static int handle_list_runs(Manager *m, const Customer *cu, const SyncMessage *m
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = journal_list_runs(cu->name, &text);
+        r = journal_list_runs(cu->name, customer_zone(cu), &text);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the runs of %s from the journal: %m", cu->name);
                 return handler_queue_reply(m, msg, "The history of runs cannot be read right now; we have been "
@@ -128,7 +128,7 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
                 return log_oom();
         log_info("%s (%s) in %s: %s", msg->sender, cu->name, msg->room_id, why ?: mode_to_string(c.mode));
         if (r < 0 || c.mode == MODE_HELP) {
-                if ((r < 0 ? reply_error(why, &reply) : reply_help(&reply)) < 0)
+                if ((r < 0 ? reply_error(why, &reply) : reply_help(customer_zone(cu), &reply)) < 0)
                         return log_oom();
                 r = handler_queue_reply(m, msg, reply.body);
                 reply_done(&reply);

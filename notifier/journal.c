@@ -135,7 +135,7 @@ int journal_follow(Manager *m) {
         return journal_read_new(m);
 }
 
-int journal_list_runs(const char *customer, char **ret_text) {
+int journal_list_runs(const char *customer, const char *zone, char **ret_text) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_free_ char *match = NULL, *text = NULL;
         size_t size = 0, n = 0;
@@ -162,7 +162,7 @@ int journal_list_runs(const char *customer, char **ret_text) {
                 RunResult res;
 
                 if (read_result(j, &res) >= 0 && run_result_valid(&res) && streq(res.customer, customer) &&
-                    run_result_list_line(&res, &line) >= 0) {
+                    run_result_list_line(&res, zone, &line) >= 0) {
                         fprintf(f, "%s%s", n > 0 ? "\n" : "", line);
                         n++;
                 }

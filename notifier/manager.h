@@ -137,4 +137,4 @@ void schedules_retire(Manager *m, const char *customer, const char *stem);
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);
-int journal_list_runs(const char *customer, char **ret_text);
+int journal_list_runs(const char *customer, const char *zone, char **ret_text);

@@ -3,12 +3,13 @@
 #include "reply.h"
 #include "util.h"
 
+/* A format: both %s are the customer's time zone. */
 static const char help_text[] =
         "The Scheduler maintains your server from this chat. Modes:\n"
         "* `run <command>`: executes a command now. Example: `run ping`\n"
-        "* `schedule <command> YYYY-MM-DD HH:MM`: plans a command for a date and time (UTC). "
+        "* `schedule <command> YYYY-MM-DD HH:MM`: plans a command for a date and time (%s). "
         "Example: `schedule maintenance 2027-01-08 17:00`\n"
-        "* `recurring <command> <Weekday> HH:MM`: runs a command every week; one per command, a new one "
+        "* `recurring <command> <Weekday> HH:MM`: runs a command every week (%s); one per command, a new one "
         "replaces the old. Example: `recurring maintenance Friday 15:00`\n"
         "* `list runs`, `list schedules`, `list recurring`: reviews executed commands, scheduled tasks and "
         "recurring schedules. Example: `list schedules`\n"
@@ -96,8 +97,12 @@ int reply_from_text(const char *text, Reply *ret) {
         return 0;
 }
 
-int reply_help(Reply *ret) {
-        return reply_from_text(help_text, ret);
+int reply_help(const char *zone, Reply *ret) {
+        _cleanup_free_ char *text = NULL;
+
+        if (asprintf(&text, help_text, zone, zone) < 0)
+                return -ENOMEM;
+        return reply_from_text(text, ret);
 }
 
 int reply_refusal(Reply *ret) {

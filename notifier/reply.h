@@ -14,6 +14,7 @@ void reply_done(Reply *r);
 /* text → body and formatted_body. */
 int reply_from_text(const char *text, Reply *ret);
 
-int reply_help(Reply *ret);
+/* Dates and times in chat are in zone, the customer's time zone. */
+int reply_help(const char *zone, Reply *ret);
 int reply_refusal(Reply *ret);
 int reply_error(const char *why, Reply *ret);

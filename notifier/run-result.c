@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "run-result.h"
 
 /* A report longer than this is cut: a chat message is no place for megabytes of output. */
@@ -132,16 +133,16 @@ int run_result_message(const RunResult *r, char **ret) {
         return 0;
 }
 
-int run_result_list_line(const RunResult *r, char **ret) {
+int run_result_list_line(const RunResult *r, const char *zone, char **ret) {
         _cleanup_free_ char *w = what(r);
-        time_t t = (time_t) ((r->started ?: r->realtime) / USEC_PER_SEC);
-        struct tm tm;
         char when[32];
+        int k;
 
         if (!w)
                 return -ENOMEM;
-        if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
-                return -EINVAL;
+        k = zone_format(zone, (time_t) ((r->started ?: r->realtime) / USEC_PER_SEC), when, sizeof(when));
+        if (k < 0)
+                return k;
         if (asprintf(ret, "* %s: %s%s%s", when, w, run_result_success(r) ? "" : " failed: ",
                      run_result_success(r) ? "" : strempty(r->reason)) < 0)
                 return -ENOMEM;

@@ -34,5 +34,5 @@ bool run_result_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
 /* "Execution of `run ping` command successful" and the report, or "… failed: why". */
 int run_result_message(const RunResult *r, char **ret);
-/* "* 2022-06-19 16:03: run restart slack failed: exit status 1" (UTC). */
-int run_result_list_line(const RunResult *r, char **ret);
+/* "* 2022-06-19 16:03: run restart slack failed: exit status 1", the time in zone. */
+int run_result_list_line(const RunResult *r, const char *zone, char **ret);

@@ -6,6 +6,8 @@
 
 #include <time.h>
 
+#include "calendar.h"
+
 #include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
@@ -136,24 +138,25 @@ static size_t count_pending(const Schedules *s) {
         return n;
 }
 
-/* Why this one-shot cannot be, for the customer; NULL if it can. */
-static int check_once(const Schedule *s, char **ret_why) {
+/* Why this one-shot cannot be, for the customer; 0 and NULL if it can. */
+static int check_once(const Schedule *s, const char *zone, char **ret_why) {
         usec_t due, now = now_usec(CLOCK_REALTIME);
-        time_t t = (time_t) (now / USEC_PER_SEC);
-        struct tm tm;
         char when[32];
+        int year;
 
         *ret_why = NULL;
-        if (schedule_once_usec(s, &due) < 0)
-                return asprintf(ret_why, "%04d-%02d-%02d is not a date", s->year, s->month, s->day);
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+        if (schedule_once_usec(s, zone, &due) < 0)
+                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d does not exist in %s", s->year, s->month, s->day,
+                                s->hour, s->minute, zone);
+        if (zone_format(zone, (time_t) (now / USEC_PER_SEC), when, sizeof(when)) < 0)
+                return asprintf(ret_why, "the time in %s cannot be told", zone);
         if (due <= now)
-                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d UTC is in the past; it is now %s UTC", s->year,
-                                s->month, s->day, s->hour, s->minute, when);
-        if (s->year > tm.tm_year + 1900 + YEARS_AHEAD)
+                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d %s is in the past; it is now %s %s", s->year,
+                                s->month, s->day, s->hour, s->minute, zone, when, zone);
+        year = atoi(when);
+        if (s->year > year + YEARS_AHEAD)
                 return asprintf(ret_why, "schedules go at most %i years ahead, to the end of %i", YEARS_AHEAD,
-                                tm.tm_year + 1900 + YEARS_AHEAD);
+                                year + YEARS_AHEAD);
         return 0;
 }
 
@@ -171,7 +174,7 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
         _cleanup_free_ char *why = NULL, *stem = NULL, *old_stem = NULL;
         const Schedule *stop = NULL;
 
-        if (s->kind == SCHEDULE_ONCE && check_once(s, &why) != 0)
+        if (s->kind == SCHEDULE_ONCE && check_once(s, customer_zone(cu), &why) != 0)
                 return reply_why(m, msg, TAKE_PTR(why));
         if (schedules_load(m, cu, &all) < 0)
                 return handler_queue_reply(m, msg, "Your schedules cannot be read right now; we have been told.");
@@ -533,11 +536,9 @@ static int on_elapse(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                             streq(unit + strlen(stem), ".timer") && all.all[i].args)
                                 args = strdup(all.all[i].args);
                 }
-        time_t t = (time_t) (next / USEC_PER_SEC);
-        struct tm tm;
         char when[32];
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+        if (zone_format(customer_zone(cu), (time_t) (next / USEC_PER_SEC), when, sizeof(when)) < 0)
+                return manager_step(m), 0;
         if (asprintf(&line, "%020llu* %s: run %s%s%s%s", (unsigned long long) next, when, command, args ? " " : "",
                      strempty(args), weekly ? " (recurring)" : "") < 0 || strv_push(&op->lines, line) < 0)
                 return manager_fatal_oom(m), 0;

@@ -43,3 +43,34 @@ TEST(weekly_time) {
         ASSERT_TRUE(weekly_time_parse("Friday 15:00 extra", &w) < 0);
         ASSERT_TRUE(weekly_time_parse("Someday 15:00", &w) < 0);
 }
+
+TEST(zones) {
+        char buf[32];
+        time_t t;
+
+        ASSERT_TRUE(zone_valid("Europe/Berlin"));
+        ASSERT_TRUE(zone_valid("UTC"));
+        ASSERT_FALSE(zone_valid("Europe/Nowhere"));
+        ASSERT_FALSE(zone_valid("../../etc/passwd"));
+        ASSERT_FALSE(zone_valid("/etc/localtime"));
+        ASSERT_FALSE(zone_valid("Europe/Berlin;reboot"));
+        ASSERT_FALSE(zone_valid(""));
+
+        ASSERT_OK(zone_to_epoch("UTC", 2027, 1, 8, 17, 0, &t));
+        ASSERT_EQ(t, 1799427600);
+        /* Berlin is UTC+1 in January and UTC+2 in July. */
+        ASSERT_OK(zone_to_epoch("Europe/Berlin", 2027, 1, 8, 17, 0, &t));
+        ASSERT_EQ(t, 1799427600 - 3600);
+        ASSERT_OK(zone_format("Europe/Berlin", 1799427600, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "2027-01-08 18:00");
+        ASSERT_OK(zone_format("UTC", 1799427600, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "2027-01-08 17:00");
+        ASSERT_OK(zone_to_epoch("Europe/Berlin", 2027, 7, 1, 12, 0, &t));
+        ASSERT_OK(zone_format("UTC", t, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "2027-07-01 10:00");
+        /* The hour skipped when clocks go forward, and February 30th, do not exist. */
+        ASSERT_EQ(zone_to_epoch("Europe/Berlin", 2027, 3, 28, 2, 30, &t), -ERANGE);
+        ASSERT_EQ(zone_to_epoch("UTC", 2027, 2, 30, 10, 0, &t), -ERANGE);
+        /* The process's own TZ is left as it was. */
+        ASSERT_TRUE(getenv("TZ") == NULL);
+}

@@ -69,6 +69,8 @@ TEST(good_file_has_every_key) {
         ASSERT_EQ(g->ssh_port, 22);
         ASSERT_STREQ(g->ssh_user, "root");
         ASSERT_EQ(g->branch, BRANCH_STABLE);
+        ASSERT_STREQ(customer_zone(g), "UTC");
+        ASSERT_STREQ(customer_zone(a), "Europe/Berlin");
         ASSERT_TRUE(config_find_owner(c, "@mallory:example.org") == NULL);
         config_free(c);
 }
@@ -122,6 +124,7 @@ TEST(errors_name_line_key_and_why) {
                 { "disk_paths = Media=/srv/$(reboot)\n", "disk_paths: 'Media=/srv/$(reboot)': the label" },
                 { "disk_paths = Media=relative\n", "disk_paths: 'Media=relative'" },
                 { "disk_paths = /srv\n", "disk_paths: '/srv' is not of the form Label=/path" },
+                { "timezone = Mars/Olympus\n", "timezone: 'Mars/Olympus' is not a time zone of the tz database" },
                 { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",
                   "[scheduler] price_catalogue: /nonexistent/prices.conf: cannot open" },
         };

@@ -6,7 +6,9 @@
 TEST(help_has_every_mode_and_command_with_examples) {
         Reply r = {};
 
-        ASSERT_OK(reply_help(&r));
+        ASSERT_OK(reply_help("Europe/Berlin", &r));
+        ASSERT_CONTAINS(r.body, "for a date and time (Europe/Berlin)");
+        ASSERT_CONTAINS(r.body, "every week (Europe/Berlin)");
         ASSERT_CONTAINS(r.body, "`run ping`");
         ASSERT_CONTAINS(r.body, "`schedule maintenance 2027-01-08 17:00`");
         ASSERT_CONTAINS(r.body, "`recurring maintenance Friday 15:00`");

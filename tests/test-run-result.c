@@ -45,8 +45,11 @@ TEST(failure_message_and_list_line) {
 
         ASSERT_OK(run_result_message(&r, &text));
         ASSERT_STREQ(text, "Execution of `run restart slack` command failed: exit status 1\nline one\n* item <b>");
-        ASSERT_OK(run_result_list_line(&r, &line));
+        ASSERT_OK(run_result_list_line(&r, "UTC", &line));
         ASSERT_STREQ(line, "* 2022-06-19 16:43: run restart slack failed: exit status 1");
+        line = mfree(line);
+        ASSERT_OK(run_result_list_line(&r, "Europe/Berlin", &line));
+        ASSERT_STREQ(line, "* 2022-06-19 18:43: run restart slack failed: exit status 1");
         run_result_done(&r);
 }
 
@@ -57,7 +60,7 @@ TEST(list_line_of_a_success_without_args) {
         set(&r, "SCHEDULER_COMMAND=ping");
         set(&r, "SCHEDULER_RESULT=success");
         r.realtime = 1655051760ULL * USEC_PER_SEC;   /* 2022-06-12 16:36 */
-        ASSERT_OK(run_result_list_line(&r, &line));
+        ASSERT_OK(run_result_list_line(&r, "UTC", &line));
         ASSERT_STREQ(line, "* 2022-06-12 16:36: run ping");
         run_result_done(&r);
 }

@@ -250,16 +250,16 @@ TEST(once_usec) {
         Schedule s = { .kind = SCHEDULE_ONCE, .year = 2027, .month = 1, .day = 8, .hour = 17 };
         usec_t u;
 
-        ASSERT_OK(schedule_once_usec(&s, &u));
+        ASSERT_OK(schedule_once_usec(&s, "UTC", &u));
         ASSERT_EQ(u, 1799427600ULL * USEC_PER_SEC);
         s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2028, .month = 2, .day = 29 };
-        ASSERT_OK(schedule_once_usec(&s, &u));
+        ASSERT_OK(schedule_once_usec(&s, "UTC", &u));
         s.year = 2027;
-        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
         s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2027, .month = 13, .day = 1 };
-        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
         s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 1969, .month = 12, .day = 31 };
-        ASSERT_EQ(schedule_once_usec(&s, &u), -ERANGE);
+        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
 }
 
 TEST(effective_adds_default_maintenance) {

@@ -71,8 +71,10 @@ def test_stranger_is_refused_once_and_nothing_runs(sb):
     assert len(refusal) == 1, refusal
     assert "only from the customers I serve" in refusal[0]["content"]["body"]
     assert replies_to(alice, room, second, sb.env["BOT_USER"]) == []
-    units = sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "scheduler-*")
-    assert "scheduler-notifier.service" in units and units.count("scheduler-") == 1, units
+    runs = sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "scheduler-*-run-*")
+    assert runs.strip() == "", runs
+    results = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager")
+    assert results.strip() == "", results
 
 
 def assert_answered_once(sb, alice, room, commands):

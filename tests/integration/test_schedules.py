@@ -65,7 +65,7 @@ def result_of(sb, event, timeout_s, who="alice"):
 def test_bad_dates_create_nothing(sb):
     before = (timers(sb), store(sb))
     for text, expected in (("schedule price 2001-01-01 10:00", "is in the past"),
-                           ("schedule price 2027-02-30 10:00", "2027-02-30 is not a date"),
+                           ("schedule price 2027-02-30 10:00", "2027-02-30 10:00 does not exist in UTC"),
                            ("schedule price 2099-01-01 10:00", "at most 2 years ahead"),
                            ("schedule price 2027-1-1 10:00", "needs a date and a time"),
                            ("schedule price 2027-01-01 25:00", "needs a date and a time"),
@@ -151,6 +151,28 @@ def test_other_customers_schedules_are_apart(sb):
     assert not [t for t in timers(sb, "globex") if "-price-" in t]
 
 
+def test_customer_time_zone(sb):
+    """globex is configured with timezone = Europe/Berlin: its dates and times are Berlin's."""
+    _, body = say(sb, "schedule price 2027-01-08 17:00", who="bob")
+    assert body == "Command scheduled.", body
+    timer = "scheduler-globex-price-at-202701081700.timer"
+    assert timer in timers(sb, "globex"), timers(sb, "globex")
+    nxt = sb.run("control", "systemctl", "show", "-P", "NextElapseUSecRealtime", timer).strip()
+    assert nxt == "Fri 2027-01-08 16:00:00 UTC", nxt
+    desc = sb.run("control", "systemctl", "show", "-P", "Description", timer).strip()
+    assert desc.endswith("at 2027-01-08 17:00 Europe/Berlin"), desc
+    _, listing = say(sb, "list schedules", who="bob")
+    assert "* 2027-01-08 17:00: run price" in listing.splitlines(), listing
+    _, body = say(sb, "schedule price 2027-03-28 02:30", who="bob")
+    assert body == "2027-03-28 02:30 does not exist in Europe/Berlin", body
+    _, body = say(sb, "schedule price 2001-01-01 10:00", who="bob")
+    assert "Europe/Berlin is in the past; it is now " in body, body
+    _, body = say(sb, "help", who="bob")
+    assert "for a date and time (Europe/Berlin)" in body, body
+    _, body = say(sb, "cancel price", who="bob")
+    assert body == "Cancelled `schedule price` (at 2027-01-08 17:00).", body
+
+
 def test_at_most_50_pending(sb):
     existing = store(sb).count("\n[")
     for i in range(50 - existing):
@@ -208,6 +230,7 @@ TESTS = [
     test_recurring_maintenance_replaces_the_default,
     test_pause_resume_cancel,
     test_other_customers_schedules_are_apart,
+    test_customer_time_zone,
     test_at_most_50_pending,
     test_reboot_brings_everything_back,
     test_one_shot_missed_while_down_runs_once_after_boot,
