@@ -14,7 +14,8 @@ static const char *const weekdays[] = {
 
 int weekday_from_string(const char *s) {
         for (int i = 0; i < (int) ELEMENTSOF(weekdays); i++)
-                if (strcasecmp(s, weekdays[i]) == 0 || (strlen(s) == 3 && strncasecmp(s, weekdays[i], 3) == 0))
+                if (strcasecmp(s, weekdays[i]) == 0 ||
+                    (strlen(s) == 3 && strncasecmp(s, weekdays[i], 3) == 0))
                         return i;
         return -EINVAL;
 }

@@ -40,23 +40,6 @@ int price_parse(const char *s, unsigned *ret_cents) {
         return 0;
 }
 
-static int fail(ParseState *st, const char *section, const char *key, const char *format, ...)
-        _printf_(4, 5);
-static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) {
-        _cleanup_free_ char *why = NULL;
-        va_list ap;
-        int r;
-
-        if (st->error)
-                return 0;
-        va_start(ap, format);
-        r = vasprintf(&why, format, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", section, key, why) < 0)
-                st->error = NULL;
-        return 0;
-}
-
 static Component *component_get(ParseState *st, const char *id) {
         Component *n;
 
@@ -83,21 +66,23 @@ static int handler(void *userdata, const char *section, const char *key, const c
         Component *c;
 
         if (!id || !customer_name_valid(id))
-                return fail(st, section, key, "sections are [component ID], ID lower-case letters, digits, '-'");
+                return ini_fail(&st->error, section, key,
+                                "sections are [component ID], ID lower-case letters, digits, '-'");
         c = component_get(st, id);
         if (!c)
-                return fail(st, section, key, "too many components");
+                return ini_fail(&st->error, section, key, "too many components");
         if (streq(key, "price")) {
                 if (price_parse(value, &c->price_cents) < 0)
-                        return fail(st, section, key, "'%s' is not a price in dollars, like 5 or 2.50", value);
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a price in dollars, like 5 or 2.50", value);
                 return 1;
         }
         if (streq(key, "name") || streq(key, "description")) {
                 if (strlen(value) > 500 || strpbrk(value, "`\n"))
-                        return fail(st, section, key, "at most 500 characters, no backticks");
+                        return ini_fail(&st->error, section, key, "at most 500 characters, no backticks");
                 return free_and_strdup(streq(key, "name") ? &c->name : &c->description, value) < 0 ? 0 : 1;
         }
-        return fail(st, section, key, "unknown key");
+        return ini_fail(&st->error, section, key, "unknown key");
 }
 
 int catalogue_load(const char *path, Component **ret, size_t *ret_n, char **ret_error) {
@@ -114,11 +99,13 @@ int catalogue_load(const char *path, Component **ret, size_t *ret_n, char **ret_
         }
         line = ini_parse_file(f, handler, &st);
         if (line != 0)
-                r = asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error") < 0 ? -ENOMEM : -EINVAL;
+                r = asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error") < 0 ? -ENOMEM
+                                                                                                 : -EINVAL;
         for (size_t i = 0; r == 0 && i < st.n; i++)
                 if (!st.items[i].name)
-                        r = asprintf(ret_error, "%s: [component %s] name: missing", path, st.items[i].id) < 0 ?
-                                -ENOMEM : -EINVAL;
+                        r = asprintf(ret_error, "%s: [component %s] name: missing", path, st.items[i].id) < 0
+                                    ? -ENOMEM
+                                    : -EINVAL;
         free(st.error);
         if (r < 0) {
                 catalogue_free(st.items, st.n);

@@ -76,7 +76,8 @@ static bool path_valid(const char *s) {
 static bool host_key_valid(const char *s) {
         const char *space = strchr(s, ' ');
         static const char *const types[] = {
-                "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+                "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                "ssh-rsa",
         };
         bool known = false;
 
@@ -91,22 +92,6 @@ static bool alias_unit_valid(const char *s) {
         return startswith(s, "matrix-") && strlen(s) <= 200 && chars_valid(s, "-_.@:");
 }
 
-static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) _printf_(4, 5);
-static int fail(ParseState *st, const char *section, const char *key, const char *format, ...) {
-        _cleanup_free_ char *why = NULL;
-        va_list ap;
-        int r;
-
-        if (st->error)
-                return 0;
-        va_start(ap, format);
-        r = vasprintf(&why, format, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", section, key, why) < 0)
-                st->error = NULL;
-        return 0;
-}
-
 static int set_string(char **field, const char *value) {
         return free_and_strdup(field, value) < 0 ? 0 : 1;
 }
@@ -116,7 +101,8 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
 
         if (streq(key, "homeserver")) {
                 if (!startswith(value, "https://") && !startswith(value, "http://"))
-                        return fail(st, "matrix", key, "'%s' is not an http:// or https:// URL", value);
+                        return ini_fail(&st->error, "matrix", key, "'%s' is not an http:// or https:// URL",
+                                        value);
                 if (set_string(&c->homeserver, value) == 0)
                         return 0;
                 for (size_t n = strlen(c->homeserver); n > 0 && c->homeserver[n - 1] == '/'; n--)
@@ -125,18 +111,19 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
         }
         if (streq(key, "user_id")) {
                 if (!matrix_user_id_valid(value))
-                        return fail(st, "matrix", key, "'%s' is not a Matrix user id (@name:server)", value);
+                        return ini_fail(&st->error, "matrix", key,
+                                        "'%s' is not a Matrix user id (@name:server)", value);
                 return set_string(&c->user_id, value);
         }
         if (streq(key, "password_file") || streq(key, "access_token_file")) {
                 if (!path_valid(value))
-                        return fail(st, "matrix", key, "'%s' is not an absolute path", value);
+                        return ini_fail(&st->error, "matrix", key, "'%s' is not an absolute path", value);
                 return set_string(streq(key, "password_file") ? &c->password_file : &c->access_token_file,
                                   value);
         }
         if (streq(key, "device_name"))
                 return set_string(&c->device_name, value);
-        return fail(st, "matrix", key, "unknown key");
+        return ini_fail(&st->error, "matrix", key, "unknown key");
 }
 
 static int handle_scheduler(ParseState *st, const char *key, const char *value) {
@@ -146,10 +133,10 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                        streq(key, "price_catalogue") ? &c->price_catalogue : NULL;
 
         if (!field)
-                return fail(st, "scheduler", key, "unknown key");
+                return ini_fail(&st->error, "scheduler", key, "unknown key");
         /* The catalogue may sit next to the configuration, named relative to it. */
         if (!path_valid(value) && (field != &c->price_catalogue || isempty(value) || strpbrk(value, "\n\r")))
-                return fail(st, "scheduler", key, "'%s' is not an absolute path", value);
+                return ini_fail(&st->error, "scheduler", key, "'%s' is not an absolute path", value);
         return set_string(field, value);
 }
 
@@ -185,7 +172,8 @@ static int handle_user_list(ParseState *st, const char *section, const char *key
                 return 0;
         for (char **i = l; *i; i++)
                 if (!matrix_user_id_valid(*i))
-                        return fail(st, section, key, "'%s' is not a Matrix user id (@name:server)", *i);
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a Matrix user id (@name:server)", *i);
         strv_free(*field);
         *field = TAKE_PTR(l);
         return 1;
@@ -198,33 +186,13 @@ static int handle_components(ParseState *st, const char *section, const char *va
                 return 0;
         for (char **i = l; *i; i++)
                 if (!customer_name_valid(*i))
-                        return fail(st, section, "components", "'%s' is not a component name", *i);
+                        return ini_fail(&st->error, section, "components", "'%s' is not a component name",
+                                        *i);
         strv_free(cu->components);
         cu->components = TAKE_PTR(l);
         return 1;
 }
 
-static int handle_aliases(ParseState *st, const char *section, const char *value, Customer *cu) {
-        _cleanup_strv_free_ char **l = NULL, **pairs = NULL;
-
-        if (strv_split_comma(value, &l) < 0)
-                return 0;
-        for (char **i = l; *i; i++) {
-                char *eq = strchr(*i, '=');
-                if (!eq)
-                        return fail(st, section, "aliases", "'%s' is not of the form name=unit", *i);
-                *eq = 0;
-                if (!customer_name_valid(strstrip(*i)) || !alias_unit_valid(strstrip(eq + 1)))
-                        return fail(st, section, "aliases",
-                                    "'%s=%s': the name must be lower-case letters, digits and '-', "
-                                    "the unit a matrix-* service", *i, eq + 1);
-                if (strv_extend(&pairs, strstrip(*i)) < 0 || strv_extend(&pairs, strstrip(eq + 1)) < 0)
-                        return 0;
-        }
-        strv_free(cu->aliases);
-        cu->aliases = TAKE_PTR(pairs);
-        return 1;
-}
 
 static bool disk_label_valid(const char *s) {
         return !isempty(s) && strlen(s) <= 40 && isalpha((unsigned char) s[0]) && chars_valid(s, " ()-");
@@ -235,7 +203,17 @@ static bool disk_path_valid(const char *s) {
         return path_valid(s) && strlen(s) <= 200 && chars_valid(s, "/._-") && !strstr(s, "..");
 }
 
-static int handle_disk_paths(ParseState *st, const char *section, const char *value, Customer *cu) {
+/* "name=value, name=value" into alternating name, value; form and rule say what is expected. */
+typedef struct PairRule {
+        const char *key;
+        const char *form;
+        const char *rule;
+        bool (*name_ok)(const char *s);
+        bool (*value_ok)(const char *s);
+} PairRule;
+
+static int handle_pairs(ParseState *st, const char *section, const PairRule *p, const char *value,
+                        char ***field) {
         _cleanup_strv_free_ char **l = NULL, **pairs = NULL;
 
         if (strv_split_comma(value, &l) < 0)
@@ -243,44 +221,63 @@ static int handle_disk_paths(ParseState *st, const char *section, const char *va
         for (char **i = l; *i; i++) {
                 char *eq = strchr(*i, '=');
                 if (!eq)
-                        return fail(st, section, "disk_paths", "'%s' is not of the form Label=/path", *i);
+                        return ini_fail(&st->error, section, p->key, "'%s' is not of the form %s", *i,
+                                        p->form);
                 *eq = 0;
-                if (!disk_label_valid(strstrip(*i)) || !disk_path_valid(strstrip(eq + 1)))
-                        return fail(st, section, "disk_paths", "'%s=%s': the label must be letters, digits, "
-                                    "blanks and ()-, the path absolute with letters, digits and /._- only",
-                                    *i, eq + 1);
+                if (!p->name_ok(strstrip(*i)) || !p->value_ok(strstrip(eq + 1)))
+                        return ini_fail(&st->error, section, p->key, "'%s=%s': %s", *i, eq + 1, p->rule);
                 if (strv_extend(&pairs, strstrip(*i)) < 0 || strv_extend(&pairs, strstrip(eq + 1)) < 0)
                         return 0;
         }
-        strv_free(cu->disk_paths);
-        cu->disk_paths = TAKE_PTR(pairs);
+        strv_free(*field);
+        *field = TAKE_PTR(pairs);
         return 1;
 }
+
+static const PairRule alias_rule = {
+        "aliases",
+        "name=unit",
+        "the name must be lower-case letters, digits and '-', the unit a matrix-* service",
+        customer_name_valid,
+        alias_unit_valid,
+};
+
+static const PairRule disk_rule = {
+        "disk_paths",
+        "Label=/path",
+        "the label must be letters, digits, blanks and ()-, the path absolute with letters, digits and /._- "
+        "only",
+        disk_label_valid,
+        disk_path_valid,
+};
 
 static int handle_customer_ssh(ParseState *st, const char *section, const char *key, const char *value,
                                Customer *cu) {
         if (streq(key, "ssh_host")) {
                 if (!hostname_valid(value))
-                        return fail(st, section, key, "'%s' is not a host name or address", value);
+                        return ini_fail(&st->error, section, key, "'%s' is not a host name or address",
+                                        value);
                 return set_string(&cu->ssh_host, value);
         }
         if (streq(key, "ssh_port")) {
                 if (safe_atou(value, &cu->ssh_port) < 0 || cu->ssh_port == 0 || cu->ssh_port > 65535)
-                        return fail(st, section, key, "'%s' is not a port number (1-65535)", value);
+                        return ini_fail(&st->error, section, key, "'%s' is not a port number (1-65535)",
+                                        value);
                 return 1;
         }
         if (streq(key, "ssh_user")) {
                 if (!isalpha((unsigned char) value[0]) || !chars_valid(value, "-_") || strlen(value) > 32)
-                        return fail(st, section, key, "'%s' is not a user name", value);
+                        return ini_fail(&st->error, section, key, "'%s' is not a user name", value);
                 return set_string(&cu->ssh_user, value);
         }
         if (streq(key, "ssh_key_file")) {
                 if (!path_valid(value))
-                        return fail(st, section, key, "'%s' is not an absolute path", value);
+                        return ini_fail(&st->error, section, key, "'%s' is not an absolute path", value);
                 return set_string(&cu->ssh_key_file, value);
         }
         if (!host_key_valid(value))
-                return fail(st, section, key, "'%s' is not a public host key (\"ssh-ed25519 AAAA…\")", value);
+                return ini_fail(&st->error, section, key,
+                                "'%s' is not a public host key (\"ssh-ed25519 AAAA…\")", value);
         return set_string(&cu->ssh_known_host_key, value);
 }
 
@@ -289,8 +286,10 @@ static int handle_customer(ParseState *st, const char *section, const char *name
         Customer *cu;
 
         if (!customer_name_valid(name))
-                return fail(st, section, key, "customer name '%s' must be 1-32 lower-case letters, digits "
-                            "and '-'", name);
+                return ini_fail(&st->error, section, key,
+                                "customer name '%s' must be 1-32 lower-case letters, digits "
+                                "and '-'",
+                                name);
         cu = customer_get(st, name);
         if (!cu)
                 return 0;
@@ -298,7 +297,7 @@ static int handle_customer(ParseState *st, const char *section, const char *name
                 return handle_user_list(st, section, key, value, &cu->owners);
         if (streq(key, "domain")) {
                 if (!hostname_valid(value) || !strchr(value, '.'))
-                        return fail(st, section, key, "'%s' is not a domain name", value);
+                        return ini_fail(&st->error, section, key, "'%s' is not a domain name", value);
                 return set_string(&cu->domain, value);
         }
         if (startswith(key, "ssh_") && (streq(key, "ssh_host") || streq(key, "ssh_port") ||
@@ -307,7 +306,8 @@ static int handle_customer(ParseState *st, const char *section, const char *name
                 return handle_customer_ssh(st, section, key, value, cu);
         if (streq(key, "branch")) {
                 if (branch_from_string(value, &cu->branch) < 0)
-                        return fail(st, section, key, "'%s' is neither 'stable' nor 'fresh'", value);
+                        return ini_fail(&st->error, section, key, "'%s' is neither 'stable' nor 'fresh'",
+                                        value);
                 return 1;
         }
         if (streq(key, "components"))
@@ -315,21 +315,23 @@ static int handle_customer(ParseState *st, const char *section, const char *name
         if (streq(key, "maintenance")) {
                 WeeklyTime w;
                 if (weekly_time_parse(value, &w) < 0)
-                        return fail(st, section, key, "'%s' is not a weekday and time, like 'Friday 15:00'",
-                                    value);
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a weekday and time, like 'Friday 15:00'", value);
                 return set_string(&cu->maintenance, value);
         }
         if (streq(key, "aliases"))
-                return handle_aliases(st, section, value, cu);
+                return handle_pairs(st, section, &alias_rule, value, &cu->aliases);
         if (streq(key, "disk_paths"))
-                return handle_disk_paths(st, section, value, cu);
+                return handle_pairs(st, section, &disk_rule, value, &cu->disk_paths);
         if (streq(key, "timezone")) {
                 if (!zone_valid(value))
-                        return fail(st, section, key, "'%s' is not a time zone of the tz database (like "
-                                    "Europe/Berlin or UTC)", value);
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a time zone of the tz database (like "
+                                        "Europe/Berlin or UTC)",
+                                        value);
                 return set_string(&cu->timezone, value);
         }
-        return fail(st, section, key, "unknown key");
+        return ini_fail(&st->error, section, key, "unknown key");
 }
 
 static int handler(void *userdata, const char *section, const char *key, const char *value) {
@@ -343,7 +345,8 @@ static int handler(void *userdata, const char *section, const char *key, const c
         name = startswith(section, "customer ");
         if (name)
                 return handle_customer(st, section, name, key, value);
-        return fail(st, section, key, "unknown section (expected [matrix], [scheduler] or [customer NAME])");
+        return ini_fail(&st->error, section, key,
+                        "unknown section (expected [matrix], [scheduler] or [customer NAME])");
 }
 
 static int validate_customer(const Config *c, const Customer *cu, char **ret_why) {
@@ -405,8 +408,10 @@ static int config_load_catalogue(Config *c, char **ret_why) {
         for (size_t i = 0; i < c->n_customers; i++)
                 for (char **k = c->customers[i].components; k && *k; k++)
                         if (!config_find_component(c, *k))
-                                return asprintf(ret_why, "[customer %s] components: '%s' is not in the price "
-                                                "catalogue %s", c->customers[i].name, *k, c->price_catalogue);
+                                return asprintf(ret_why,
+                                                "[customer %s] components: '%s' is not in the price "
+                                                "catalogue %s",
+                                                c->customers[i].name, *k, c->price_catalogue);
         return 0;
 }
 

@@ -51,9 +51,13 @@ int schedule_unit_stem(const char *customer, const Schedule *s, char **ret) {
         if (s->args)
                 return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d-x%08llx", customer, s->command,
                                 s->year, s->month, s->day, s->hour, s->minute,
-                                (unsigned long long) (hash_fnv1a(s->args) & 0xffffffffULL)) < 0 ? -ENOMEM : 0;
-        return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d", customer, s->command, s->year, s->month,
-                        s->day, s->hour, s->minute) < 0 ? -ENOMEM : 0;
+                                (unsigned long long) (hash_fnv1a(s->args) & 0xffffffffULL)) < 0
+                               ? -ENOMEM
+                               : 0;
+        return asprintf(ret, "scheduler-%s-%s-at-%04d%02d%02d%02d%02d", customer, s->command, s->year,
+                        s->month, s->day, s->hour, s->minute) < 0
+                       ? -ENOMEM
+                       : 0;
 }
 
 bool schedule_unit_is_customers(const char *unit, const char *customer) {
@@ -112,22 +116,6 @@ typedef struct StoreParse {
         char *error;
 } StoreParse;
 
-static int store_fail(StoreParse *st, const char *key, const char *format, ...) _printf_(3, 4);
-static int store_fail(StoreParse *st, const char *key, const char *format, ...) {
-        _cleanup_free_ char *why = NULL;
-        va_list ap;
-        int r;
-
-        if (st->error)
-                return 0;
-        va_start(ap, format);
-        r = vasprintf(&why, format, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&st->error, "[%s] %s: %s", strempty(st->section), key, why) < 0)
-                st->error = NULL;
-        return 0;
-}
-
 static Schedule *store_current(StoreParse *st, const char *section) {
         Schedule *n;
 
@@ -170,15 +158,18 @@ static int store_handler(void *userdata, const char *section, const char *key, c
         int h, m;
 
         if (!s)
-                return store_fail(st, key, "too many schedules or out of memory");
+                return ini_fail(&st->error, strempty(st->section), key,
+                                "too many schedules or out of memory");
         if (streq(key, "command") || streq(key, "args")) {
                 if (!word_valid(value))
-                        return store_fail(st, key, "'%s' is not a command word", value);
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not a command word",
+                                        value);
                 return free_and_strdup(streq(key, "command") ? &s->command : &s->args, value) < 0 ? 0 : 1;
         }
         if (streq(key, "room") || streq(key, "reply_to")) {
                 if (!matrix_id_valid(value))
-                        return store_fail(st, key, "'%s' is not a Matrix id", value);
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not a Matrix id",
+                                        value);
                 return free_and_strdup(streq(key, "room") ? &s->room : &s->reply_to, value) < 0 ? 0 : 1;
         }
         if (streq(key, "date")) {
@@ -187,30 +178,38 @@ static int store_handler(void *userdata, const char *section, const char *key, c
 
                 s->kind = SCHEDULE_ONCE;
                 if (sscanf(value, "%4d-%2d-%2d%c", &s->year, &s->month, &s->day, &rest) != 3)
-                        return store_fail(st, key, "'%s' is not YYYY-MM-DD", value);
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not YYYY-MM-DD",
+                                        value);
                 /* Here, not in store_validate(), so that the error names the line. */
                 if (schedule_once_usec(s, "UTC", &u) < 0)
-                        return store_fail(st, key, "'%s' does not exist", value);
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' does not exist",
+                                        value);
                 return 1;
         }
         if (streq(key, "weekday")) {
                 s->kind = SCHEDULE_WEEKLY;
                 s->weekday = weekday_from_string(value);
-                return s->weekday < 0 ? store_fail(st, key, "'%s' is not a weekday", value) : 1;
+                return s->weekday < 0 ? ini_fail(&st->error, strempty(st->section), key,
+                                                 "'%s' is not a weekday", value)
+                                      : 1;
         }
         if (streq(key, "time")) {
                 if (time_of_day_parse(value, &h, &m) < 0)
-                        return store_fail(st, key, "'%s' is not HH:MM", value);
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not HH:MM", value);
                 s->hour = h;
                 s->minute = m;
                 return 1;
         }
         if (streq(key, "state")) {
-                s->state = streq(value, "active") ? SCHEDULE_ACTIVE : streq(value, "paused") ? SCHEDULE_PAUSED :
-                           streq(value, "cancelled") ? SCHEDULE_CANCELLED : (ScheduleState) -1;
-                return (int) s->state < 0 ? store_fail(st, key, "'%s' is not active, paused or cancelled", value) : 1;
+                s->state = streq(value, "active")      ? SCHEDULE_ACTIVE
+                           : streq(value, "paused")    ? SCHEDULE_PAUSED
+                           : streq(value, "cancelled") ? SCHEDULE_CANCELLED
+                                                       : (ScheduleState) -1;
+                return (int) s->state < 0 ? ini_fail(&st->error, strempty(st->section), key,
+                                                     "'%s' is not active, paused or cancelled", value)
+                                          : 1;
         }
-        return store_fail(st, key, "unknown key");
+        return ini_fail(&st->error, strempty(st->section), key, "unknown key");
 }
 
 static int store_validate(const StoreParse *st, char **ret_why) {
@@ -222,14 +221,18 @@ static int store_validate(const StoreParse *st, char **ret_why) {
                         return asprintf(ret_why, "schedule %zu: command= missing", i + 1);
                 if (s->kind == SCHEDULE_ONCE && schedule_once_usec(s, "UTC", &u) < 0)
                         return asprintf(ret_why, "schedule %zu: the date does not exist", i + 1);
-                if (s->state == SCHEDULE_CANCELLED && (s->kind != SCHEDULE_WEEKLY || !streq(s->command, "maintenance")))
-                        return asprintf(ret_why, "schedule %zu: only the weekly maintenance can be cancelled "
-                                        "in place", i + 1);
+                if (s->state == SCHEDULE_CANCELLED &&
+                    (s->kind != SCHEDULE_WEEKLY || !streq(s->command, "maintenance")))
+                        return asprintf(ret_why,
+                                        "schedule %zu: only the weekly maintenance can be cancelled "
+                                        "in place",
+                                        i + 1);
         }
         return 0;
 }
 
-int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n, char **ret_error) {
+int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
+                        char **ret_error) {
         _cleanup_free_ char *path = NULL, *text = NULL, *why = NULL;
         StoreParse st = {};
         int r, line;

@@ -55,7 +55,8 @@ int schedule_default_maintenance(const Customer *c, Schedule *ret);
 int schedule_once_usec(const Schedule *s, const char *zone, usec_t *ret);
 
 /* The store. A missing file is no schedules. Errors come back as text. */
-int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n, char **ret_error);
+int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
+                        char **ret_error);
 int schedule_store_save(const char *dir, const char *customer, const Schedule *s, size_t n);
 
 /* What the customer has: the store's schedules plus the default maintenance unless the store

@@ -99,7 +99,8 @@ static int add_environment(UnitSpec *u, const RunSpec *r, const char *stem) {
         if (r->schedule)
                 k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_SCHEDULE=%s", r->schedule);
         if (r->due)
-                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_DUE=%llu", (unsigned long long) r->due);
+                k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_DUE=%llu",
+                         (unsigned long long) r->due);
         k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_RUN=%s", stem);
         k |= add(u, SECTION_SERVICE, "Environment", "SCHEDULER_MODE=%s", r->mode);
         k |= add(u, SECTION_SERVICE, "LogExtraFields", "SCHEDULER_CUSTOMER=%s", r->customer);
@@ -164,8 +165,8 @@ static int render_timer(const Schedule *s, const Customer *c, const char *stem, 
         if (missed)
                 k |= add(u, SECTION_TIMER, "OnBootSec", MISSED_DELAY);
         else if (s->kind == SCHEDULE_WEEKLY)
-                k |= add(u, SECTION_TIMER, "OnCalendar", "%s *-*-* %02d:%02d:00 %s", days[s->weekday], s->hour,
-                         s->minute, zone);
+                k |= add(u, SECTION_TIMER, "OnCalendar", "%s *-*-* %02d:%02d:00 %s", days[s->weekday],
+                         s->hour, s->minute, zone);
         else
                 k |= add(u, SECTION_TIMER, "OnCalendar", "%04d-%02d-%02d %02d:%02d:00 %s", s->year, s->month,
                          s->day, s->hour, s->minute, zone);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -83,6 +84,21 @@ int strv_split_comma(const char *s, char ***ret) {
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int ini_fail(char **error, const char *section, const char *key, const char *format, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int r;
+
+        if (*error)
+                return 0;
+        va_start(ap, format);
+        r = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (r < 0 || asprintf(error, "[%s] %s: %s", section, key, why) < 0)
+                *error = NULL;
         return 0;
 }
 

@@ -120,6 +120,9 @@ bool strv_contains(char * const *l, const char *s);
 int strv_split_comma(const char *s, char ***ret);
 
 char *strstrip(char *s);
+/* For inih handlers: keeps the first error of a parse as "[section] key: why" in *error and
+ * returns 0, inih's "this line is wrong". */
+int ini_fail(char **error, const char *section, const char *key, const char *format, ...) _printf_(4, 5);
 /* FNV-1a: stable across restarts, builds and hosts, which is all our derived ids need. */
 uint64_t hash_fnv1a(const char *s);
 int safe_atou(const char *s, unsigned *ret);

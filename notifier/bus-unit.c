@@ -73,8 +73,8 @@ static int append_list(sd_bus_message *m, const UnitSpec *u, const char *key) {
         for (size_t i = 0; r >= 0 && i < u->n; i++) {
                 if (!streq(u->props[i].key, key))
                         continue;
-                r = bytes ? sd_bus_message_append_array(m, 'y', u->props[i].value, strlen(u->props[i].value)) :
-                            sd_bus_message_append(m, "s", u->props[i].value);
+                r = bytes ? sd_bus_message_append_array(m, 'y', u->props[i].value, strlen(u->props[i].value))
+                          : sd_bus_message_append(m, "s", u->props[i].value);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
@@ -162,4 +162,21 @@ int bus_message_start_transient(sd_bus *bus, const UnitSpec *u, const UnitSpec *
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+int bus_list_units_async(sd_bus *bus, sd_bus_slot **slot, char **states, const char *pattern,
+                         sd_bus_message_handler_t callback, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char *none[] = { NULL }, *patterns[] = { (char *) pattern, NULL };
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "ListUnitsByPatterns");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, states ?: none);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, patterns);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, slot, m, callback, userdata, 0);
+        return r;
 }

@@ -108,8 +108,8 @@ static int parse_args(Command *c, const char *mode, char *args[], size_t n, char
         if (n > 1)
                 return error(ret_error, "`restart` takes one service name");
         if (!service_name_valid(args[0]))
-                return error(ret_error, "`%.40s` is not a service name: use letters, digits and - _ . @ only",
-                             args[0]);
+                return error(ret_error,
+                             "`%.40s` is not a service name: use letters, digits and - _ . @ only", args[0]);
         strcpy(c->service, args[0]);
         return 0;
 }
@@ -130,7 +130,8 @@ static int parse_date(const char *s, Command *c) {
 
 static int parse_when(Command *c, char *words[], size_t n, char **ret_error) {
         if (c->mode == MODE_SCHEDULE) {
-                if (n < 2 || parse_date(words[0], c) < 0 || time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
+                if (n < 2 || parse_date(words[0], c) < 0 ||
+                    time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
                         return error(ret_error, "a schedule needs a date and a time in UTC, e.g. "
                                      "`schedule %s 2027-01-08 17:00`", task_table[c->task]);
                 return 0;
@@ -147,8 +148,10 @@ static int parse_cancel(Command *c, char *words[], size_t n, char **ret_error) {
                 return 0;
         c->has_date = true;
         if (n != 2 || parse_date(words[0], c) < 0 || time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
-                return error(ret_error, "`cancel` takes a command, and for a one-shot its date and time, e.g. "
-                             "`cancel %s 2027-01-08 17:00`", task_table[c->task]);
+                return error(ret_error,
+                             "`cancel` takes a command, and for a one-shot its date and time, e.g. "
+                             "`cancel %s 2027-01-08 17:00`",
+                             task_table[c->task]);
         return 0;
 }
 

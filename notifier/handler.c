@@ -88,15 +88,19 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
         int r;
 
         if (c->task == TASK_PING || c->task == TASK_MAINTENANCE)
-                return handler_queue_reply(m, msg, c->task == TASK_PING ? "`ping` is not available yet; send `help`" :
-                                   "`maintenance` is not available yet; send `help`");
+                return handler_queue_reply(m, msg,
+                                           c->task == TASK_PING
+                                                   ? "`ping` is not available yet; send `help`"
+                                                   : "`maintenance` is not available yet; send `help`");
 
         if (c->task == TASK_RESTART) {
                 r = service_resolve(cu, c->service, &unit);
                 if (r < 0) {
                         _cleanup_free_ char *text = NULL;
-                        if (asprintf(&text, "`%s` is not a service I know; use a name like `slack` or a full "
-                                     "`matrix-…` service name", c->service) < 0)
+                        if (asprintf(&text,
+                                     "`%s` is not a service I know; use a name like `slack` or a full "
+                                     "`matrix-…` service name",
+                                     c->service) < 0)
                                 return log_oom();
                         return handler_queue_reply(m, msg, text);
                 }
@@ -111,7 +115,8 @@ static int handle_list_runs(Manager *m, const Customer *cu, const SyncMessage *m
         r = journal_list_runs(cu->name, customer_zone(cu), &text);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the runs of %s from the journal: %m", cu->name);
-                return handler_queue_reply(m, msg, "The history of runs cannot be read right now; we have been "
+                return handler_queue_reply(m, msg,
+                                           "The history of runs cannot be read right now; we have been "
                                            "told.");
         }
         return handler_queue_reply(m, msg, text);
@@ -198,7 +203,8 @@ int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial) {
         int r;
 
         if (batch->limited)
-                log_warning("The homeserver left out part of a room's timeline; some messages were not seen.");
+                log_warning(
+                        "The homeserver left out part of a room's timeline; some messages were not seen.");
         for (size_t i = 0; i < batch->n_invites; i++) {
                 r = handle_invite(m, &batch->invites[i]);
                 if (r < 0)

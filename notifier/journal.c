@@ -32,7 +32,8 @@ static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
         Op *op;
 
         if (!room) {
-                log_warning("No room known for customer %s; dropping the result of %s.", res->customer, res->unit);
+                log_warning("No room known for customer %s; dropping the result of %s.", res->customer,
+                            res->unit);
                 return 0;
         }
         op = op_new(OP_SEND, room);

@@ -91,8 +91,8 @@ int main(int argc, char *argv[]) {
         }
         r = manager_new(config, &m);
         if (r >= 0) {
-                log_info("The Scheduler %s: %zu customers, homeserver %s.", PACKAGE_VERSION, config->n_customers,
-                         config->homeserver);
+                log_info("The Scheduler %s: %zu customers, homeserver %s.", PACKAGE_VERSION,
+                         config->n_customers, config->homeserver);
                 r = manager_run(m);
                 if (r < 0)
                         log_error_errno(r, "Event loop failed: %m");

@@ -43,12 +43,14 @@ static void on_login(MatrixRequest *req, const MatrixResponse *resp, void *userd
 static void sync_login(Manager *m) {
         json_auto_t *body = NULL;
 
-        body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*, s:s}", "type", "m.login.password", "identifier", "type",
-                         "m.id.user", "user", m->config->user_id, "password", m->password, "device_id",
-                         m->state->device_id, "initial_device_display_name", m->config->device_name);
+        body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*, s:s}", "type", "m.login.password", "identifier",
+                         "type", "m.id.user", "user", m->config->user_id, "password", m->password,
+                         "device_id", m->state->device_id, "initial_device_display_name",
+                         m->config->device_name);
         if (!body)
                 return manager_fatal_oom(m);
-        (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/login", body, REQUEST_TIMEOUT_MS, on_login);
+        (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/login", body, REQUEST_TIMEOUT_MS,
+                            on_login);
 }
 
 void sync_commit(Manager *m) {
@@ -108,7 +110,8 @@ static void sync_start(Manager *m) {
         if (asprintf(&path, "/_matrix/client/v3/sync?set_presence=offline&filter=%s&timeout=%u%s%s", filter,
                      m->ready ? SYNC_TIMEOUT_MS : 0, initial ? "" : "&since=", since) < 0)
                 return manager_fatal_oom(m);
-        (void) lane_request(m, &m->sync, "GET", path, NULL, SYNC_TIMEOUT_MS + 4 * REQUEST_TIMEOUT_MS, on_sync);
+        (void) lane_request(m, &m->sync, "GET", path, NULL, SYNC_TIMEOUT_MS + 4 * REQUEST_TIMEOUT_MS,
+                            on_sync);
 }
 
 void sync_step(Manager *m) {

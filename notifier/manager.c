@@ -70,8 +70,8 @@ void lane_retry_later(Manager *m, Lane *l, const MatrixResponse *resp) {
         int r;
 
         if (resp->error < 0)
-                log_warning_errno(resp->error, "%s: homeserver unreachable (%m), retrying in %.1f s.", l->name,
-                                  (double) d / USEC_PER_SEC);
+                log_warning_errno(resp->error, "%s: homeserver unreachable (%m), retrying in %.1f s.",
+                                  l->name, (double) d / USEC_PER_SEC);
         else
                 log_warning("%s: HTTP %li %s, retrying in %.1f s.", l->name, resp->status,
                             strempty(resp->errcode), (double) d / USEC_PER_SEC);
@@ -92,8 +92,8 @@ void lane_succeeded(Manager *m, Lane *l) {
         l->failures = 0;
 }
 
-int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body, unsigned timeout_ms,
-                 matrix_callback_t cb) {
+int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body,
+                 unsigned timeout_ms, matrix_callback_t cb) {
         int r;
 
         r = matrix_request(m->matrix, method, path, body, timeout_ms, cb, m, &l->request);

@@ -101,8 +101,8 @@ void manager_fatal_oom(Manager *m);
 bool lane_busy(const Lane *l);
 void lane_retry_later(Manager *m, Lane *l, const MatrixResponse *resp);
 void lane_succeeded(Manager *m, Lane *l);
-int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body, unsigned timeout_ms,
-                 matrix_callback_t cb);
+int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body,
+                 unsigned timeout_ms, matrix_callback_t cb);
 bool manager_token_rejected(Manager *m, const MatrixResponse *resp);
 
 /* manager-sync.c: log in, /sync, save the position. */

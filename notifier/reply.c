@@ -9,11 +9,13 @@ static const char help_text[] =
         "* `run <command>`: executes a command now. Example: `run ping`\n"
         "* `schedule <command> YYYY-MM-DD HH:MM`: plans a command for a date and time (%s). "
         "Example: `schedule maintenance 2027-01-08 17:00`\n"
-        "* `recurring <command> <Weekday> HH:MM`: runs a command every week (%s); one per command, a new one "
+        "* `recurring <command> <Weekday> HH:MM`: runs a command every week (%s); one per command, a new "
+        "one "
         "replaces the old. Example: `recurring maintenance Friday 15:00`\n"
         "* `list runs`, `list schedules`, `list recurring`: reviews executed commands, scheduled tasks and "
         "recurring schedules. Example: `list schedules`\n"
-        "* `cancel <command> [YYYY-MM-DD HH:MM]`: removes a recurring schedule, or the one-shot at that time. "
+        "* `cancel <command> [YYYY-MM-DD HH:MM]`: removes a recurring schedule, or the one-shot at that "
+        "time. "
         "Example: `cancel maintenance 2027-01-08 17:00`\n"
         "* `pause <command>`, `resume <command>`: suspends a recurring schedule and brings it back. "
         "Example: `pause maintenance`\n"
@@ -22,7 +24,8 @@ static const char help_text[] =
         "* `disk`: disk utilization of common server components. Example: `run disk`\n"
         "* `price`: your server's cost, with a breakdown by components. Example: `run price`\n"
         "* `maintenance`: the maintenance process, typically 15-30 minutes. Example: `run maintenance`\n"
-        "* `restart <service>`: restarts a service, e.g. an unresponsive bridge. Example: `run restart slack`; "
+        "* `restart <service>`: restarts a service, e.g. an unresponsive bridge. Example: `run restart "
+        "slack`; "
         "in the schedule and recurring modes the service comes after the time: "
         "`schedule restart 2027-01-08 17:00 slack`";
 
@@ -107,7 +110,8 @@ int reply_help(const char *zone, Reply *ret) {
 
 int reply_refusal(Reply *ret) {
         return reply_from_text("Sorry, I take commands only from the customers I serve. "
-                               "If this is your server, ask your hosting operator to add your Matrix ID.", ret);
+                               "If this is your server, ask your hosting operator to add your Matrix ID.",
+                               ret);
 }
 
 int reply_error(const char *why, Reply *ret) {
@@ -115,7 +119,8 @@ int reply_error(const char *why, Reply *ret) {
 
         if (isempty(why))
                 return reply_from_text("Something went wrong; send `help`", ret);
-        if (asprintf(&text, "%c%s", why[0] >= 'a' && why[0] <= 'z' ? why[0] - 'a' + 'A' : why[0], why + 1) < 0)
+        if (asprintf(&text, "%c%s", why[0] >= 'a' && why[0] <= 'z' ? why[0] - 'a' + 'A' : why[0], why + 1) <
+            0)
                 return -ENOMEM;
         return reply_from_text(text, ret);
 }

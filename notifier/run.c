@@ -96,7 +96,8 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
                                                  NULL, NULL, NULL, NULL)) > 0)
                 if (!streq(name, unit)) {
-                        if (asprintf(&text, "`%s` is already running", task_kind_to_string(op->command.task)) < 0)
+                        if (asprintf(&text, "`%s` is already running",
+                                     task_kind_to_string(op->command.task)) < 0)
                                 return manager_fatal_oom(m), 0;
                         return op_finish_with_reply(m, op, text);
                 }
@@ -105,25 +106,15 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
 }
 
 void run_start(Manager *m, Op *op) {
-        _cleanup_free_ char *pattern = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         char *states[] = { (char *) "active", (char *) "activating", (char *) "deactivating",
                            (char *) "reloading", NULL };
-        char *patterns[] = { NULL, NULL };
+        _cleanup_free_ char *pattern = NULL;
         int r;
 
         if (asprintf(&pattern, "scheduler-%s-%s-*.service", op->customer,
                      task_kind_to_string(op->command.task)) < 0)
                 return manager_fatal_oom(m);
-        patterns[0] = pattern;
-        r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "ListUnitsByPatterns");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(msg, states);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(msg, patterns);
-        if (r >= 0)
-                r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_listed, m, 0);
+        r = bus_list_units_async(m->bus, &m->send.slot, states, pattern, on_listed, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd for the units of %s: %m", op->customer);
                 (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");

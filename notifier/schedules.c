@@ -146,17 +146,17 @@ static int check_once(const Schedule *s, const char *zone, char **ret_why) {
 
         *ret_why = NULL;
         if (schedule_once_usec(s, zone, &due) < 0)
-                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d does not exist in %s", s->year, s->month, s->day,
-                                s->hour, s->minute, zone);
+                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d does not exist in %s", s->year, s->month,
+                                s->day, s->hour, s->minute, zone);
         if (zone_format(zone, (time_t) (now / USEC_PER_SEC), when, sizeof(when)) < 0)
                 return asprintf(ret_why, "the time in %s cannot be told", zone);
         if (due <= now)
-                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d %s is in the past; it is now %s %s", s->year,
-                                s->month, s->day, s->hour, s->minute, zone, when, zone);
+                return asprintf(ret_why, "%04d-%02d-%02d %02d:%02d %s is in the past; it is now %s %s",
+                                s->year, s->month, s->day, s->hour, s->minute, zone, when, zone);
         year = atoi(when);
         if (s->year > year + YEARS_AHEAD)
-                return asprintf(ret_why, "schedules go at most %i years ahead, to the end of %i", YEARS_AHEAD,
-                                year + YEARS_AHEAD);
+                return asprintf(ret_why, "schedules go at most %i years ahead, to the end of %i",
+                                YEARS_AHEAD, year + YEARS_AHEAD);
         return 0;
 }
 
@@ -177,7 +177,8 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
         if (s->kind == SCHEDULE_ONCE && check_once(s, customer_zone(cu), &why) != 0)
                 return reply_why(m, msg, TAKE_PTR(why));
         if (schedules_load(m, cu, &all) < 0)
-                return handler_queue_reply(m, msg, "Your schedules cannot be read right now; we have been told.");
+                return handler_queue_reply(m, msg,
+                                           "Your schedules cannot be read right now; we have been told.");
         if (schedule_unit_stem(cu->name, s, &stem) < 0)
                 return log_oom();
         /* The same one-shot again replaces itself; a weekly one replaces the command's weekly one. */
@@ -190,7 +191,8 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
                         store_remove(&all, i--);
         }
         if (count_pending(&all) >= SCHEDULES_MAX)
-                return handler_queue_reply(m, msg, "You have 50 pending schedules, the most there can be; cancel "
+                return handler_queue_reply(m, msg,
+                                           "You have 50 pending schedules, the most there can be; cancel "
                                            "one first (see `list schedules`)");
         if (s->kind == SCHEDULE_WEEKLY) {
                 ssize_t old = find_weekly(all.all, all.n_all, s->command),
@@ -208,10 +210,12 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
         if (store_add(&all, s) < 0)
                 return log_oom();
         if (schedules_save(m, cu, &all) < 0)
-                return handler_queue_reply(m, msg, "Your schedule could not be saved, so nothing was scheduled; "
+                return handler_queue_reply(m, msg,
+                                           "Your schedule could not be saved, so nothing was scheduled; "
                                            "we have been told.");
         return queue_units(m, cu, msg, s, stop,
-                           s->kind == SCHEDULE_WEEKLY ? "Recurring schedule configured." : "Command scheduled.");
+                           s->kind == SCHEDULE_WEEKLY ? "Recurring schedule configured."
+                                                      : "Command scheduled.");
 }
 
 /* "`recurring maintenance` (every Friday 15:00)" / "`schedule restart slack` (at 2027-01-08 17:00)" */
@@ -220,17 +224,20 @@ static char *describe(const Schedule *s) {
         char *t;
 
         if (schedule_when_string(s, &when) < 0 ||
-            asprintf(&t, "`%s %s%s%s` (%s %s)", s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule", s->command,
-                     s->args ? " " : "", strempty(s->args), s->kind == SCHEDULE_WEEKLY ? "every" : "at",
-                     when) < 0)
+            asprintf(&t, "`%s %s%s%s` (%s %s)", s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule",
+                     s->command, s->args ? " " : "", strempty(s->args),
+                     s->kind == SCHEDULE_WEEKLY ? "every" : "at", when) < 0)
                 return NULL;
         return t;
 }
 
-static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, Schedules *all, const Command *c) {
+static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, Schedules *all,
+                       const Command *c) {
         _cleanup_free_ char *d = NULL, *text = NULL;
+        Schedule gone = {};
         ssize_t found = -1;
         size_t count = 0;
+        int r;
 
         for (size_t i = 0; i < all->n_stored; i++) {
                 const Schedule *s = &all->stored[i];
@@ -246,25 +253,20 @@ static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, S
                         strdup("There is no such one-shot to cancel; see `list schedules`") :
                         strdup("Nothing to cancel: that command has no recurring schedule and no one-shot"));
         if (!c->has_date && count > 1)
-                return handler_queue_reply(m, msg, "There are several one-shots of that command; say which, e.g. "
+                return handler_queue_reply(m, msg,
+                                           "There are several one-shots of that command; say which, e.g. "
                                            "`cancel maintenance 2027-01-08 17:00` (see `list schedules`)");
         d = describe(&all->stored[found]);
-        if (!d || asprintf(&text, "Cancelled %s.", d) < 0)
+        if (!d || asprintf(&text, "Cancelled %s.", d) < 0 || schedule_copy(&all->stored[found], &gone) < 0)
                 return log_oom();
-        {
-                Schedule gone;
-                int r;
-
-                if (schedule_copy(&all->stored[found], &gone) < 0)
-                        return log_oom();
-                store_remove(all, (size_t) found);
-                r = schedules_save(m, cu, all) < 0 ?
-                        handler_queue_reply(m, msg, "Your schedules could not be saved, so nothing was cancelled; "
-                                            "we have been told.") :
-                        queue_units(m, cu, msg, NULL, &gone, text);
-                schedule_done(&gone);
-                return r;
-        }
+        store_remove(all, (size_t) found);
+        if (schedules_save(m, cu, all) < 0)
+                r = handler_queue_reply(m, msg, "Your schedules could not be saved, so nothing was cancelled; "
+                                        "we have been told.");
+        else
+                r = queue_units(m, cu, msg, NULL, &gone, text);
+        schedule_done(&gone);
+        return r;
 }
 
 /* cancel (of a weekly), pause and resume: the weekly schedule changes state in the store. */
@@ -276,9 +278,10 @@ static int change_weekly(Manager *m, const Customer *cu, const SyncMessage *msg,
         ssize_t k;
         int r;
 
-        if (!d || (c->mode == MODE_CANCEL ? asprintf(&text, "Cancelled %s.", d) :
-                   c->mode == MODE_PAUSE ? asprintf(&text, "Paused %s; `resume %s` brings it back.", d, command) :
-                   asprintf(&text, "Resumed %s.", d)) < 0)
+        if (!d ||
+            (c->mode == MODE_CANCEL  ? asprintf(&text, "Cancelled %s.", d)
+             : c->mode == MODE_PAUSE ? asprintf(&text, "Paused %s; `resume %s` brings it back.", d, command)
+                                     : asprintf(&text, "Resumed %s.", d)) < 0)
                 return log_oom();
         if (schedule_copy(cur, &next) < 0)
                 return log_oom();
@@ -292,7 +295,8 @@ static int change_weekly(Manager *m, const Customer *cu, const SyncMessage *msg,
         if (r >= 0)
                 r = schedules_save(m, cu, all);
         if (r < 0)
-                r = handler_queue_reply(m, msg, "Your schedules could not be saved, so nothing changed; we have "
+                r = handler_queue_reply(m, msg,
+                                        "Your schedules could not be saved, so nothing changed; we have "
                                         "been told.");
         else
                 r = queue_units(m, cu, msg, c->mode == MODE_RESUME ? &next : NULL,
@@ -308,7 +312,8 @@ static int handle_weekly_change(Manager *m, const Customer *cu, const SyncMessag
         ssize_t w;
 
         if (schedules_load(m, cu, &all) < 0)
-                return handler_queue_reply(m, msg, "Your schedules cannot be read right now; we have been told.");
+                return handler_queue_reply(m, msg,
+                                           "Your schedules cannot be read right now; we have been told.");
         w = find_weekly(all.all, all.n_all, command);
         if (w >= 0 && all.all[w].state == SCHEDULE_CANCELLED)
                 w = -1;
@@ -328,7 +333,8 @@ static int handle_weekly_change(Manager *m, const Customer *cu, const SyncMessag
 static int compare_weekly(const void *a, const void *b) {
         const Schedule *x = a, *y = b;
 
-        return (x->weekday * 1440 + x->hour * 60 + x->minute) - (y->weekday * 1440 + y->hour * 60 + y->minute);
+        return (x->weekday * 1440 + x->hour * 60 + x->minute) -
+               (y->weekday * 1440 + y->hour * 60 + y->minute);
 }
 
 static int handle_list_recurring(Manager *m, const Customer *cu, const SyncMessage *msg) {
@@ -338,7 +344,8 @@ static int handle_list_recurring(Manager *m, const Customer *cu, const SyncMessa
         FILE *f;
 
         if (schedules_load(m, cu, &all) < 0)
-                return handler_queue_reply(m, msg, "Your schedules cannot be read right now; we have been told.");
+                return handler_queue_reply(m, msg,
+                                           "Your schedules cannot be read right now; we have been told.");
         qsort(all.all, all.n_all, sizeof(Schedule), compare_weekly);
         f = open_memstream(&text, &size);
         if (!f)
@@ -353,7 +360,8 @@ static int handle_list_recurring(Manager *m, const Customer *cu, const SyncMessa
         }
         if (fclose(f) != 0)
                 return log_oom();
-        return handler_queue_reply(m, msg, n ? text : "No recurring schedules; try `recurring maintenance Friday 15:00`");
+        return handler_queue_reply(
+                m, msg, n ? text : "No recurring schedules; try `recurring maintenance Friday 15:00`");
 }
 
 static int queue_list_schedules(Manager *m, const Customer *cu, const SyncMessage *msg) {
@@ -376,7 +384,8 @@ int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, con
                 if (c->task == TASK_RESTART) {
                         const char *unit;
                         if (service_resolve(cu, c->service, &unit) < 0)
-                                return handler_queue_reply(m, msg, "That is not a service I know; use a name like "
+                                return handler_queue_reply(m, msg,
+                                                           "That is not a service I know; use a name like "
                                                            "`slack` or a full `matrix-…` service name");
                 }
                 s = schedule_from_command(c, msg);
@@ -404,7 +413,8 @@ void schedules_retire(Manager *m, const char *customer, const char *stem) {
         for (size_t i = 0; i < all.n_stored; i++) {
                 _cleanup_free_ char *other = NULL;
 
-                if (all.stored[i].kind != SCHEDULE_ONCE || schedule_unit_stem(customer, &all.stored[i], &other) < 0)
+                if (all.stored[i].kind != SCHEDULE_ONCE ||
+                    schedule_unit_stem(customer, &all.stored[i], &other) < 0)
                         continue;
                 if (streq(other, stem)) {
                         store_remove(&all, i--);
@@ -447,8 +457,8 @@ static int on_unit_job(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
 
 static int call_job(Manager *m, const char *method, const char *unit) {
         return sd_bus_call_method_async(m->bus, &m->send.slot, "org.freedesktop.systemd1",
-                                        "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", method,
-                                        on_unit_job, m, "ss", unit, "replace");
+                                        "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                        method, on_unit_job, m, "ss", unit, "replace");
 }
 
 static void units_step(Manager *m, Op *op) {
@@ -471,8 +481,9 @@ static void units_step(Manager *m, Op *op) {
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to talk to systemd: %m");
-                (void) op_finish_with_reply(m, op, "Your schedule is saved, but systemd could not be told; it "
-                                                   "takes effect at the next boot. We have been told.");
+                (void) op_finish_with_reply(m, op,
+                                            "Your schedule is saved, but systemd could not be told; it "
+                                            "takes effect at the next boot. We have been told.");
         }
 }
 
@@ -486,12 +497,13 @@ static int on_timers_listed(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 log_error("Failed to list the timers of %s: %s", op->customer,
                           sd_bus_message_get_error(reply)->message);
-                return op_finish_with_reply(m, op, "Your schedules cannot be read right now; we have been told.");
+                return op_finish_with_reply(m, op,
+                                            "Your schedules cannot be read right now; we have been told.");
         }
         op->timers = calloc(1, sizeof(char *));
         r = op->timers ? sd_bus_message_enter_container(reply, 'a', "(ssssssouso)") : -ENOMEM;
-        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path,
-                                                 NULL, NULL, NULL)) > 0)
+        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
+                                                 &path, NULL, NULL, NULL)) > 0)
                 if (schedule_unit_is_customers(name, op->customer) &&
                     (strv_extend(&op->timers, name) < 0 || strv_extend(&op->timers, path) < 0))
                         r = -ENOMEM;
@@ -519,6 +531,7 @@ static int on_elapse(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         const Customer *cu = config_find_customer(m->config, op->customer);
         _cleanup_(schedules_done) Schedules all = {};
         uint64_t next = 0;
+        char when[32];
         bool weekly;
 
         m->send.slot = sd_bus_slot_unref(m->send.slot);
@@ -532,15 +545,16 @@ static int on_elapse(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         if (schedules_load(m, cu, &all) >= 0)
                 for (size_t i = 0; i < all.n_all && !args; i++) {
                         _cleanup_free_ char *stem = NULL;
-                        if (schedule_unit_stem(cu->name, &all.all[i], &stem) >= 0 && startswith(unit, stem) &&
-                            streq(unit + strlen(stem), ".timer") && all.all[i].args)
+                        if (schedule_unit_stem(cu->name, &all.all[i], &stem) >= 0 &&
+                            startswith(unit, stem) && streq(unit + strlen(stem), ".timer") &&
+                            all.all[i].args)
                                 args = strdup(all.all[i].args);
                 }
-        char when[32];
         if (zone_format(customer_zone(cu), (time_t) (next / USEC_PER_SEC), when, sizeof(when)) < 0)
                 return manager_step(m), 0;
-        if (asprintf(&line, "%020llu* %s: run %s%s%s%s", (unsigned long long) next, when, command, args ? " " : "",
-                     strempty(args), weekly ? " (recurring)" : "") < 0 || strv_push(&op->lines, line) < 0)
+        if (asprintf(&line, "%020llu* %s: run %s%s%s%s", (unsigned long long) next, when, command,
+                     args ? " " : "", strempty(args), weekly ? " (recurring)" : "") < 0 ||
+            strv_push(&op->lines, line) < 0)
                 return manager_fatal_oom(m), 0;
         TAKE_PTR(line);
         manager_step(m);
@@ -574,34 +588,23 @@ static void list_finish(Manager *m, Op *op) {
 
 static void list_step(Manager *m, Op *op) {
         _cleanup_free_ char *pattern = NULL;
-        char *patterns[] = { NULL, NULL }, *states[] = { NULL };
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
         if (op->timers && !op->timers[2 * op->step])
                 return list_finish(m, op);
         if (op->timers)
                 r = sd_bus_call_method_async(m->bus, &m->send.slot, "org.freedesktop.systemd1",
-                                             op->timers[2 * op->step + 1], "org.freedesktop.DBus.Properties", "Get",
-                                             on_elapse, m, "ss", "org.freedesktop.systemd1.Timer",
+                                             op->timers[2 * op->step + 1], "org.freedesktop.DBus.Properties",
+                                             "Get", on_elapse, m, "ss", "org.freedesktop.systemd1.Timer",
                                              "NextElapseUSecRealtime");
-        else {
-                if (asprintf(&pattern, "scheduler-%s-*.timer", op->customer) < 0)
-                        return manager_fatal_oom(m);
-                patterns[0] = pattern;
-                r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1",
-                                                   "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                                   "ListUnitsByPatterns");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(msg, states);
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(msg, patterns);
-                if (r >= 0)
-                        r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_timers_listed, m, 0);
-        }
+        else if (asprintf(&pattern, "scheduler-%s-*.timer", op->customer) < 0)
+                return manager_fatal_oom(m);
+        else
+                r = bus_list_units_async(m->bus, &m->send.slot, NULL, pattern, on_timers_listed, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd for the timers of %s: %m", op->customer);
-                (void) op_finish_with_reply(m, op, "Your schedules cannot be read right now; we have been told.");
+                (void) op_finish_with_reply(m, op,
+                                            "Your schedules cannot be read right now; we have been told.");
         }
 }
 

@@ -98,8 +98,8 @@ int state_save(const State *s) {
         json_auto_t *root = NULL;
 
         root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O}", "homeserver", s->homeserver, "user_id",
-                         s->user_id, "device_id", s->device_id, "access_token", s->access_token, "since", s->since,
-                         "journal_cursor", s->journal_cursor, "rooms", s->rooms);
+                         s->user_id, "device_id", s->device_id, "access_token", s->access_token, "since",
+                         s->since, "journal_cursor", s->journal_cursor, "rooms", s->rooms);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -44,25 +44,20 @@ static const struct {
 static int report(const Run *run, bool success, const char *reason, const char *text, usec_t started) {
         int r;
 
-        r = sd_journal_send("MESSAGE=%s %s%s%s for %s: %s%s%s", getenv("SCHEDULER_MODE") ?: "run", run->command,
-                            isempty(run->args_joined) ? "" : " ", run->args_joined, run->customer,
-                            success ? "success" : "failure", reason ? ": " : "", strempty(reason),
-                            "PRIORITY=%i", success ? LOG_INFO : LOG_WARNING,
-                            "SCHEDULER_EVENT=result",
-                            "SCHEDULER_CUSTOMER=%s", run->customer,
-                            "SCHEDULER_COMMAND=%s", run->command,
-                            "SCHEDULER_ARGS=%s", run->args_joined,
-                            "SCHEDULER_MODE=%s", getenv("SCHEDULER_MODE") ?: "run",
-                            "SCHEDULER_RESULT=%s", success ? "success" : "failure",
-                            "SCHEDULER_REASON=%s", strempty(reason),
-                            "SCHEDULER_REPORT=%s", strempty(text),
-                            "SCHEDULER_ROOM=%s", strempty(getenv("SCHEDULER_ROOM")),
-                            "SCHEDULER_REPLY_TO=%s", strempty(getenv("SCHEDULER_REPLY_TO")),
-                            "SCHEDULER_RUN=%s", strempty(getenv("SCHEDULER_RUN")),
-                            "SCHEDULER_SCHEDULE=%s", strempty(getenv("SCHEDULER_SCHEDULE")),
-                            "SCHEDULER_INVOCATION=%s", strempty(getenv("INVOCATION_ID")),
-                            "SCHEDULER_STARTED=%llu", started,
-                            NULL);
+        r = sd_journal_send("MESSAGE=%s %s%s%s for %s: %s%s%s", getenv("SCHEDULER_MODE") ?: "run",
+                            run->command, isempty(run->args_joined) ? "" : " ", run->args_joined,
+                            run->customer, success ? "success" : "failure", reason ? ": " : "",
+                            strempty(reason), "PRIORITY=%i", success ? LOG_INFO : LOG_WARNING,
+                            "SCHEDULER_EVENT=result", "SCHEDULER_CUSTOMER=%s", run->customer,
+                            "SCHEDULER_COMMAND=%s", run->command, "SCHEDULER_ARGS=%s", run->args_joined,
+                            "SCHEDULER_MODE=%s", getenv("SCHEDULER_MODE") ?: "run", "SCHEDULER_RESULT=%s",
+                            success ? "success" : "failure", "SCHEDULER_REASON=%s", strempty(reason),
+                            "SCHEDULER_REPORT=%s", strempty(text), "SCHEDULER_ROOM=%s",
+                            strempty(getenv("SCHEDULER_ROOM")), "SCHEDULER_REPLY_TO=%s",
+                            strempty(getenv("SCHEDULER_REPLY_TO")), "SCHEDULER_RUN=%s",
+                            strempty(getenv("SCHEDULER_RUN")), "SCHEDULER_SCHEDULE=%s",
+                            strempty(getenv("SCHEDULER_SCHEDULE")), "SCHEDULER_INVOCATION=%s",
+                            strempty(getenv("INVOCATION_ID")), "SCHEDULER_STARTED=%llu", started, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the result to the journal: %m");
         return 0;
@@ -200,7 +195,8 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
                 switch (c) {
                 case 'h':
                         printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
-                               "Runs one command of The Scheduler for one customer and reports the result to\n"
+                               "Runs one command of The Scheduler for one customer and reports the result "
+                               "to\n"
                                "the journal (under systemd). Commands: price, disk, restart SERVICE.\n",
                                program_invocation_short_name);
                         return 0;

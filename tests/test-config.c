@@ -112,19 +112,25 @@ TEST(errors_name_line_key_and_why) {
                 { "ssh_user = root;reboot\n", "ssh_user: 'root;reboot' is not a user name" },
                 { "domain = acme\n", "domain: 'acme' is not a domain name" },
                 { "components = Matrix!\n", "components: 'Matrix!' is not a component name" },
-                { "[customer Acme]\nowners = @x:test\n", ":12: [customer Acme] owners: customer name 'Acme'" },
+                { "[customer Acme]\nowners = @x:test\n",
+                  ":12: [customer Acme] owners: customer name 'Acme'" },
                 { "[weird]\nkey = 1\n", ":12: [weird] key: unknown section" },
-                { "[matrix]\nhomeserver = ftp://x\n", "homeserver: 'ftp://x' is not an http:// or https:// URL" },
-                { "[matrix]\naccess_token_file = /token\n", "set exactly one of password_file and access_token_file" },
-                { "[customer b]\nowners = @alice:test\n", "[customer b] owners: @alice:test already owns customer acme" },
+                { "[matrix]\nhomeserver = ftp://x\n",
+                  "homeserver: 'ftp://x' is not an http:// or https:// URL" },
+                { "[matrix]\naccess_token_file = /token\n",
+                  "set exactly one of password_file and access_token_file" },
+                { "[customer b]\nowners = @alice:test\n",
+                  "[customer b] owners: @alice:test already owns customer acme" },
                 { "[customer b]\nowners = @bob:test\n", "[customer b] domain: missing" },
                 { "[customer c]\ndomain = c.test\n", "[customer c] owners: missing" },
                 { "not an ini line\n", ":11: syntax error" },
-                { "components = matrix, yacht\n", "[customer acme] components: 'yacht' is not in the price catalogue" },
+                { "components = matrix, yacht\n",
+                  "[customer acme] components: 'yacht' is not in the price catalogue" },
                 { "disk_paths = Media=/srv/$(reboot)\n", "disk_paths: 'Media=/srv/$(reboot)': the label" },
                 { "disk_paths = Media=relative\n", "disk_paths: 'Media=relative'" },
                 { "disk_paths = /srv\n", "disk_paths: '/srv' is not of the form Label=/path" },
-                { "timezone = Mars/Olympus\n", "timezone: 'Mars/Olympus' is not a time zone of the tz database" },
+                { "timezone = Mars/Olympus\n",
+                  "timezone: 'Mars/Olympus' is not a time zone of the tz database" },
                 { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",
                   "[scheduler] price_catalogue: /nonexistent/prices.conf: cannot open" },
         };
@@ -142,7 +148,8 @@ TEST(missing_matrix_keys) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
 
-        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), &c, &error) < 0);
+        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), &c, &error) <
+                    0);
         ASSERT_CONTAINS(error, "[matrix] homeserver: missing");
 }
 

@@ -11,7 +11,8 @@ static MatrixResponse parse(long status, const char *body) {
 }
 
 TEST(rate_limited_asks_to_wait) {
-        MatrixResponse r = parse(429, "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":2000}");
+        MatrixResponse r = parse(
+                429, "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":2000}");
 
         ASSERT_STREQ(r.errcode, "M_LIMIT_EXCEEDED");
         ASSERT_STREQ(r.errmsg, "Too many");

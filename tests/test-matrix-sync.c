@@ -51,7 +51,8 @@ TEST(rooms_of_the_wrong_shape_are_ignored) {
                 "{\"next_batch\":\"a\",\"rooms\":[]}",
                 "{\"next_batch\":\"a\",\"rooms\":{\"join\":[1,2]}}",
                 "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":{}}}}}}",
-                "{\"next_batch\":\"a\",\"rooms\":{\"invite\":{\"!r\":{\"invite_state\":{\"events\":[null]}}}}}",
+                "{\"next_batch\":\"a\",\"rooms\":{\"invite\":{\"!r\":{\"invite_state\":{\"events\":[null]}}}"
+                "}}",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(odd); i++) {
@@ -73,10 +74,12 @@ TEST(long_bodies_are_cut) {
         ASSERT_TRUE(body);
         memset(body, 'x', 100000);
         body[100000] = 0;
-        ASSERT_TRUE(asprintf(&text, "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":"
-                                    "[{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\","
-                                    "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"%s\"}}]"
-                                    "}}}}}", body) > 0);
+        ASSERT_TRUE(asprintf(&text,
+                             "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":"
+                             "[{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"%s\"}}]"
+                             "}}}}}",
+                             body) > 0);
         root = load(text);
         ASSERT_TRUE(root);
         ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));

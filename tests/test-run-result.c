@@ -44,7 +44,8 @@ TEST(failure_message_and_list_line) {
         RunResult r = sample("failure");
 
         ASSERT_OK(run_result_message(&r, &text));
-        ASSERT_STREQ(text, "Execution of `run restart slack` command failed: exit status 1\nline one\n* item <b>");
+        ASSERT_STREQ(text,
+                     "Execution of `run restart slack` command failed: exit status 1\nline one\n* item <b>");
         ASSERT_OK(run_result_list_line(&r, "UTC", &line));
         ASSERT_STREQ(line, "* 2022-06-19 16:43: run restart slack failed: exit status 1");
         line = mfree(line);

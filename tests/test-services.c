@@ -26,8 +26,10 @@ TEST(aliases_and_full_names) {
 
 TEST(everything_else_is_refused) {
         static const char *const unknown[] = { "sshd", "ssh.service", "systemd-journald", "matrix-", "foo" };
-        static const char *const invalid[] = { "", "slack;reboot", "$(reboot)", "matrix-a b", "matrix-a/../b",
-                                                "matrix-a'b", "matrix-\xc3\xa4" };
+        static const char *const invalid[] = {
+                "",           "slack;reboot",   "$(reboot)", "matrix-a b", "matrix-a/../b",
+                "matrix-a'b", "matrix-\xc3\xa4"
+        };
         Customer plain = {};
         const char *unit;
 

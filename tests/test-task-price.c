@@ -44,14 +44,15 @@ TEST(free_items_cents_and_no_components) {
 
         tests_write("prices.conf", "[component a]\nname = A\nprice = 2.50\n"
                                    "[component free]\nname = Free\nprice = 0\n");
-        ASSERT_OK(config_load(tests_write("scheduler.conf",
-                                          "[matrix]\nhomeserver = http://h\nuser_id = @b:t\npassword_file = /p\n"
-                                          "[customer x]\nowners = @x:t\ndomain = x.t\nssh_host = h\n"
-                                          "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"
-                                          "components = a, free, a\n"
-                                          "[customer y]\nowners = @y:t\ndomain = y.t\nssh_host = h\n"
-                                          "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"),
-                              &c, &error));
+        ASSERT_OK(config_load(
+                tests_write("scheduler.conf",
+                            "[matrix]\nhomeserver = http://h\nuser_id = @b:t\npassword_file = /p\n"
+                            "[customer x]\nowners = @x:t\ndomain = x.t\nssh_host = h\n"
+                            "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"
+                            "components = a, free, a\n"
+                            "[customer y]\nowners = @y:t\ndomain = y.t\nssh_host = h\n"
+                            "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"),
+                &c, &error));
         text = run_price(c, "x", no_args, &r, &f1);
         ASSERT_OK(r);
         ASSERT_STREQ(text, "The total price for your server is $5\n"

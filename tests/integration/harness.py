@@ -18,6 +18,7 @@ class Sandbox:
     def __init__(self, env_path):
         self.env = load_env(env_path)
         self.name = self.env["SANDBOX_NAME"]
+        self.rooms = {}
 
     def run(self, *args, check=True, input_text=None):
         """Runs `sandbox ARGS… --name NAME` and returns its stdout."""
@@ -28,6 +29,15 @@ class Sandbox:
     def client(self, who):
         who = who.upper()
         return Client(self.env["HS_URL"], self.env[who + "_USER"], self.env[who + "_PASSWORD"]).login()
+
+    def customer_room(self, who="alice"):
+        """A room of one customer's user with the bot in it, made once per user: (client, room)."""
+        if who not in self.rooms:
+            client = self.client(who)
+            room = client.create_room(invite=[self.env["BOT_USER"]], name=f"{who} and the scheduler")
+            wait_membership(client, room, self.env["BOT_USER"], "join")
+            self.rooms[who] = (client, room)
+        return self.rooms[who]
 
     def notifier_property(self, prop):
         out = self.run("control", "systemctl", "show", "-P", prop, "scheduler-notifier.service")

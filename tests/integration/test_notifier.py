@@ -9,21 +9,8 @@ import time
 
 from harness import Sandbox, replies_to, run_tests, wait_membership, wait_reply
 
-ROOMS = {}
-
-
-def customer_room(sb, who="alice"):
-    """A room of one customer with the bot in it, made once per customer."""
-    if who not in ROOMS:
-        c = sb.client(who)
-        room = c.create_room(invite=[sb.env["BOT_USER"]], name=f"{who} and the scheduler")
-        wait_membership(c, room, sb.env["BOT_USER"], "join")
-        ROOMS[who] = (c, room)
-    return ROOMS[who]
-
-
 def test_help_is_a_reply_in_the_same_room(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     cmd = alice.send_text(room, "help")
     reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
     content = reply["content"]
@@ -36,14 +23,14 @@ def test_help_is_a_reply_in_the_same_room(sb):
 
 
 def test_unknown_command(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     cmd = alice.send_text(room, "make me a sandwich")
     reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
     assert reply["content"]["body"] == "Unknown command, send `help`", reply["content"]
 
 
 def test_bad_arguments_get_a_specific_error(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     cmd = alice.send_text(room, "run restart slack;reboot")
     reply = wait_reply(alice, room, cmd, sb.env["BOT_USER"])
     assert "`slack;reboot` is not a service name" in reply["content"]["body"], reply["content"]
@@ -57,7 +44,7 @@ def test_invite_from_a_stranger_is_declined(sb):
 
 
 def test_stranger_is_refused_once_and_nothing_runs(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     alice.invite(room, sb.env["MALLORY_USER"])
     mallory = sb.client("mallory")
     mallory.join(room)
@@ -89,7 +76,7 @@ def assert_answered_once(sb, alice, room, commands):
 
 
 def test_homeserver_away_for_20_s(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     pid = sb.notifier_property("MainPID")
     before = alice.send_text(room, "help")
     sb.run("synapse", "stop")
@@ -104,7 +91,7 @@ def test_homeserver_away_for_20_s(sb):
 
 
 def test_restart_does_not_reanswer(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     old = alice.send_text(room, "list runs")
     wait_reply(alice, room, old, sb.env["BOT_USER"])
     sb.restart_notifier()
@@ -112,7 +99,7 @@ def test_restart_does_not_reanswer(sb):
 
 
 def test_sigkill_mid_conversation_answers_each_once(sb):
-    alice, room = customer_room(sb)
+    alice, room = sb.customer_room()
     pid = sb.notifier_property("MainPID")
     cmds = [alice.send_text(room, "help") for _ in range(3)]
     sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
@@ -122,8 +109,8 @@ def test_sigkill_mid_conversation_answers_each_once(sb):
 
 
 def test_customers_are_kept_apart(sb):
-    alice, room_a = customer_room(sb, "alice")
-    bob, room_b = customer_room(sb, "bob")
+    alice, room_a = sb.customer_room("alice")
+    bob, room_b = sb.customer_room("bob")
     cmd = bob.send_text(room_b, "help")
     wait_reply(bob, room_b, cmd, sb.env["BOT_USER"])
     assert sb.env["ALICE_USER"] not in bob.joined_members(room_b)

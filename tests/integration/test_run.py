@@ -6,12 +6,10 @@ Usage: /usr/bin/python3 tests/integration/test_run.py ENVFILE
 
 import sys
 
-from harness import (Sandbox, is_reply_to, replies_to, run_tests, wait_membership,
-                     wait_reply)
+from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply
 
 INITIATED = ("Command execution initiated. Please be patient, as this may take some time. "
              "You'll receive a notification upon completion.")
-ROOMS = {}
 
 # A service on the customer's server whose stop takes a while, so a run is still going when
 # the test does something to the notifier.
@@ -21,15 +19,6 @@ Description=slow dummy Matrix service
 ExecStart=/bin/sleep infinity
 ExecStop=/bin/sleep 3
 """
-
-
-def customer_room(sb, who="alice"):
-    if who not in ROOMS:
-        c = sb.client(who)
-        room = c.create_room(invite=[sb.env["BOT_USER"]], name=f"{who} runs")
-        wait_membership(c, room, sb.env["BOT_USER"], "join")
-        ROOMS[who] = (c, room)
-    return ROOMS[who]
 
 
 def result_of(client, room, event_id, bot, timeout_s=60):
@@ -42,7 +31,7 @@ def result_of(client, room, event_id, bot, timeout_s=60):
 
 def run(sb, text, who="alice"):
     """Sends a run command; returns (event id, initiated reply, result reply)."""
-    client, room = customer_room(sb, who)
+    client, room = sb.customer_room(who)
     bot = sb.env["BOT_USER"]
     event = client.send_text(room, text)
     first = wait_reply(client, room, event, bot)
@@ -99,7 +88,7 @@ def test_failure_is_reported_and_listed(sb):
     _, _, result = run(sb, "run restart matrix-no-such-bridge")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run restart matrix-no-such-bridge` command failed: "), body
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     event = client.send_text(room, "list runs")
     listing = wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"].splitlines()
     assert len(listing) >= 4, listing
@@ -109,7 +98,7 @@ def test_failure_is_reported_and_listed(sb):
 
 
 def test_customers_do_not_see_each_others_runs(sb):
-    bob, room = customer_room(sb, "bob")
+    bob, room = sb.customer_room("bob")
     event = bob.send_text(room, "list runs")
     body = wait_reply(bob, room, event, sb.env["BOT_USER"])["content"]["body"]
     assert body == "No runs yet; try `run ping`.", body
@@ -121,7 +110,7 @@ def test_customers_do_not_see_each_others_runs(sb):
 
 
 def test_injection_is_refused_and_nothing_runs(sb):
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     bot = sb.env["BOT_USER"]
     before = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
     units_before = scheduler_units(sb)
@@ -148,7 +137,7 @@ def install_slow_unit(sb):
 
 def test_one_run_of_a_command_at_a_time(sb):
     install_slow_unit(sb)
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     bot = sb.env["BOT_USER"]
     first = client.send_text(room, "run restart matrix-slow")
     second = client.send_text(room, "run restart slack")
@@ -160,7 +149,7 @@ def test_one_run_of_a_command_at_a_time(sb):
 
 def test_sigkill_while_a_task_runs_posts_the_result_once(sb):
     install_slow_unit(sb)
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     bot = sb.env["BOT_USER"]
     pid = sb.notifier_property("MainPID")
     event = client.send_text(room, "run restart matrix-slow")
@@ -178,7 +167,7 @@ def test_sigkill_while_a_task_runs_posts_the_result_once(sb):
 
 def test_a_killed_run_is_still_reported(sb):
     install_slow_unit(sb)
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     bot = sb.env["BOT_USER"]
     event = client.send_text(room, "run restart matrix-slow")
     assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED

@@ -9,23 +9,11 @@ import os
 import subprocess
 import sys
 
-from harness import (SANDBOX, Sandbox, is_reply_to, replies_to, run_tests, wait_membership,
-                     wait_reply)
-
-ROOMS = {}
-
-
-def customer_room(sb, who="alice"):
-    if who not in ROOMS:
-        c = sb.client(who)
-        room = c.create_room(invite=[sb.env["BOT_USER"]], name=f"{who} schedules")
-        wait_membership(c, room, sb.env["BOT_USER"], "join")
-        ROOMS[who] = (c, room)
-    return ROOMS[who]
+from harness import SANDBOX, Sandbox, is_reply_to, replies_to, run_tests, wait_reply
 
 
 def say(sb, text, who="alice"):
-    client, room = customer_room(sb, who)
+    client, room = sb.customer_room(who)
     event = client.send_text(room, text)
     return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
 
@@ -56,7 +44,7 @@ def store(sb, customer="acme"):
 
 
 def result_of(sb, event, timeout_s, who="alice"):
-    client, room = customer_room(sb, who)
+    client, room = sb.customer_room(who)
     client.cursors[room] = 0
     return client.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
                                  and e["content"]["body"].startswith("Execution of"), timeout_s)
@@ -188,7 +176,7 @@ def test_at_most_50_pending(sb):
 
 
 def test_reboot_brings_everything_back(sb):
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     _, before = say(sb, "list schedules")
     timers_before = timers(sb)
     results_before = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
@@ -213,7 +201,7 @@ def test_one_shot_missed_while_down_runs_once_after_boot(sb):
     result = result_of(sb, event, 150)["content"]["body"]
     assert result.startswith("Execution of `run price` command successful"), result
     assert f"This ran late: it was due at {when} UTC" in result, result
-    client, room = customer_room(sb)
+    client, room = sb.customer_room()
     marker = client.send_text(room, "help")
     wait_reply(client, room, marker, sb.env["BOT_USER"])
     runs = [e for e in replies_to(client, room, event, sb.env["BOT_USER"])
