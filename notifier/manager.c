@@ -252,6 +252,9 @@ int manager_new(Config *config, Manager **ret) {
         r = journal_follow(m);
         if (r < 0)
                 goto fail;
+        r = schedules_reconcile(m);
+        if (r < 0)
+                goto fail;
         *ret = m;
         return 0;
 

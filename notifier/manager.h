@@ -44,6 +44,7 @@ typedef struct Op {
         size_t step;           /* OP_UNITS: next of stop; OP_LIST_SCHEDULES: next of timers */
         char *text;            /* OP_UNITS: the reply once done */
         char *failure;         /* OP_UNITS: what systemd refused */
+        bool silent;           /* OP_UNITS: nobody asked, nobody is told */
         char **timers;         /* OP_LIST_SCHEDULES: name, object path pairs */
         char **lines;          /* OP_LIST_SCHEDULES: "<usec>\t* …" */
         struct Op *next;
@@ -134,6 +135,9 @@ int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, con
 void schedules_op_step(Manager *m, Op *op);
 /* A one-shot ran: it leaves the store. */
 void schedules_retire(Manager *m, const char *customer, const char *stem);
+/* At start: every active schedule in the stores gets its timer, if systemd lacks it (a customer
+ * added since boot, a unit lost); the ones that are there stay as they are. */
+int schedules_reconcile(Manager *m);
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);

@@ -475,7 +475,10 @@ static void units_step(Manager *m, Op *op) {
                 r = call_job(m, "StartUnit", existing);
         } else if (op->stop && op->stop[op->step])
                 r = call_job(m, "StopUnit", op->stop[op->step++]);
-        else {
+        else if (op->silent) {
+                ops_done(m);
+                return;
+        } else {
                 (void) op_finish_with_reply(m, op, op->failure ?: op->text);
                 return;
         }
@@ -613,4 +616,41 @@ void schedules_op_step(Manager *m, Op *op) {
                 list_step(m, op);
         else
                 units_step(m, op);
+}
+
+static int reconcile_one(Manager *m, const Customer *cu, const Schedule *s, usec_t now) {
+        Op *op;
+        usec_t due;
+
+        if (s->state != SCHEDULE_ACTIVE ||
+            (s->kind == SCHEDULE_ONCE && (schedule_once_usec(s, customer_zone(cu), &due) < 0 || due <= now)))
+                return 0;
+        op = op_new(OP_UNITS, "");
+        if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) || !(op->service = calloc(1, sizeof(UnitSpec))) ||
+            unit_render_schedule(cu, s, now, op->timer, op->service) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        op->silent = true;
+        ops_queue(m, op);
+        return 0;
+}
+
+int schedules_reconcile(Manager *m) {
+        usec_t now = now_usec(CLOCK_REALTIME);
+        int r;
+
+        for (size_t i = 0; i < m->config->n_customers; i++) {
+                const Customer *cu = &m->config->customers[i];
+                _cleanup_(schedules_done) Schedules all = {};
+
+                if (schedules_load(m, cu, &all) < 0)
+                        continue;   /* logged; the others still get theirs */
+                for (size_t k = 0; k < all.n_all; k++) {
+                        r = reconcile_one(m, cu, &all.all[k], now);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
 }

@@ -188,6 +188,19 @@ def test_reboot_brings_everything_back(sb):
     assert results_after == results_before, "something ran at boot"
 
 
+def test_notifier_start_restores_lost_timers(sb):
+    before = timers(sb)
+    assert before, "no timers to lose"
+    for timer in before:
+        sb.run("control", "systemctl", "stop", timer)
+    assert timers(sb) == []
+    sb.restart_notifier()
+    client, room = sb.customer_room()
+    marker = client.send_text(room, "help")
+    wait_reply(client, room, marker, sb.env["BOT_USER"])   # the start's own work is done by now
+    assert timers(sb) == before, (before, timers(sb))
+
+
 def test_one_shot_missed_while_down_runs_once_after_boot(sb):
     when = soon()
     event, body = say(sb, f"schedule price {when}")
@@ -221,6 +234,7 @@ TESTS = [
     test_customer_time_zone,
     test_at_most_50_pending,
     test_reboot_brings_everything_back,
+    test_notifier_start_restores_lost_timers,
     test_one_shot_missed_while_down_runs_once_after_boot,
 ]
 
