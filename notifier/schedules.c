@@ -261,7 +261,8 @@ static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, S
                 return log_oom();
         store_remove(all, (size_t) found);
         if (schedules_save(m, cu, all) < 0)
-                r = handler_queue_reply(m, msg, "Your schedules could not be saved, so nothing was cancelled; "
+                r = handler_queue_reply(m, msg,
+                                        "Your schedules could not be saved, so nothing was cancelled; "
                                         "we have been told.");
         else
                 r = queue_units(m, cu, msg, NULL, &gone, text);
@@ -530,36 +531,22 @@ static int on_elapse(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         Manager *m = userdata;
         Op *op = m->ops;
         const char *unit = op->timers[2 * op->step];
-        _cleanup_free_ char *command = NULL, *line = NULL, *args = NULL;
-        const Customer *cu = config_find_customer(m->config, op->customer);
-        _cleanup_(schedules_done) Schedules all = {};
         uint64_t next = 0;
-        char when[32];
-        bool weekly;
+        char *line;
 
         m->send.slot = sd_bus_slot_unref(m->send.slot);
         op->step++;
+        /* Elapsed for good, or never: nothing to list. */
         if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "v", "t", &next) < 0 ||
-            next == 0 || next == UINT64_MAX || !cu)
+            next == 0 || next == UINT64_MAX)
                 return manager_step(m), 0;
-        if (command_of(unit, op->customer, &command, &weekly) < 0)
+        /* Fixed-width time first, so the lines sort by it. */
+        if (asprintf(&line, "%020llu %s", (unsigned long long) next, unit) < 0)
                 return manager_fatal_oom(m), 0;
-        /* The arguments are not in the name; the store has them. */
-        if (schedules_load(m, cu, &all) >= 0)
-                for (size_t i = 0; i < all.n_all && !args; i++) {
-                        _cleanup_free_ char *stem = NULL;
-                        if (schedule_unit_stem(cu->name, &all.all[i], &stem) >= 0 &&
-                            startswith(unit, stem) && streq(unit + strlen(stem), ".timer") &&
-                            all.all[i].args)
-                                args = strdup(all.all[i].args);
-                }
-        if (zone_format(customer_zone(cu), (time_t) (next / USEC_PER_SEC), when, sizeof(when)) < 0)
-                return manager_step(m), 0;
-        if (asprintf(&line, "%020llu* %s: run %s%s%s%s", (unsigned long long) next, when, command,
-                     args ? " " : "", strempty(args), weekly ? " (recurring)" : "") < 0 ||
-            strv_push(&op->lines, line) < 0)
+        if (strv_push(&op->lines, line) < 0) {
+                free(line);
                 return manager_fatal_oom(m), 0;
-        TAKE_PTR(line);
+        }
         manager_step(m);
         return 0;
 }
@@ -568,24 +555,61 @@ static int compare_lines(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
+/* The arguments are not in a unit's name; the store has them. */
+static const char *args_of(const Customer *cu, const Schedules *all, const char *unit) {
+        for (size_t i = 0; i < all->n_all; i++) {
+                _cleanup_free_ char *stem = NULL;
+
+                if (all->all[i].args && schedule_unit_stem(cu->name, &all->all[i], &stem) >= 0 &&
+                    startswith(unit, stem) && streq(unit + strlen(stem), ".timer"))
+                        return all->all[i].args;
+        }
+        return NULL;
+}
+
+/* "* 2027-01-08 17:00: run restart slack (recurring)", from "<next µs> <unit>". */
+static int list_line(FILE *f, const Customer *cu, const Schedules *all, const char *line) {
+        _cleanup_free_ char *command = NULL;
+        const char *unit = line + 21, *args = args_of(cu, all, unit);
+        char when[32];
+        bool weekly;
+
+        if (command_of(unit, cu->name, &command, &weekly) < 0)
+                return -ENOMEM;
+        if (zone_format(customer_zone(cu), (time_t) (strtoull(line, NULL, 10) / USEC_PER_SEC), when,
+                        sizeof(when)) < 0)
+                return 0;
+        fprintf(f, "* %s: run %s%s%s%s\n", when, command, args ? " " : "", strempty(args),
+                weekly ? " (recurring)" : "");
+        return 0;
+}
+
 static void list_finish(Manager *m, Op *op) {
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        _cleanup_(schedules_done) Schedules all = {};
         _cleanup_free_ char *text = NULL;
         size_t size = 0, n = strv_length(op->lines);
         FILE *f;
 
-        if (n == 0) {
+        if (n == 0 || !cu) {
                 (void) op_finish_with_reply(m, op, "No schedules; try `schedule ping 2027-01-08 17:00` or "
                                                    "`recurring maintenance Friday 15:00`");
                 return;
         }
+        (void) schedules_load(m, cu, &all);   /* without it, the lines just lack restart's service */
         qsort(op->lines, n, sizeof(char *), compare_lines);
         f = open_memstream(&text, &size);
         if (!f)
                 return manager_fatal_oom(m);
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s%s", i ? "\n" : "", op->lines[i] + 20);
+                if (list_line(f, cu, &all, op->lines[i]) < 0) {
+                        fclose(f);
+                        return manager_fatal_oom(m);
+                }
         if (fclose(f) != 0)
                 return manager_fatal_oom(m);
+        if (size > 0 && text[size - 1] == '\n')
+                text[size - 1] = 0;
         (void) op_finish_with_reply(m, op, text);
 }
 
@@ -626,7 +650,8 @@ static int reconcile_one(Manager *m, const Customer *cu, const Schedule *s, usec
             (s->kind == SCHEDULE_ONCE && (schedule_once_usec(s, customer_zone(cu), &due) < 0 || due <= now)))
                 return 0;
         op = op_new(OP_UNITS, "");
-        if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) || !(op->service = calloc(1, sizeof(UnitSpec))) ||
+        if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) ||
+            !(op->service = calloc(1, sizeof(UnitSpec))) ||
             unit_render_schedule(cu, s, now, op->timer, op->service) < 0) {
                 op_free(op);
                 return log_oom();
