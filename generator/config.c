@@ -128,12 +128,17 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
 
 static int handle_scheduler(ParseState *st, const char *key, const char *value) {
         Config *c = st->config;
-        char **field = streq(key, "state_dir") ? &c->state_dir :
+        char **field = streq(key, "state_dir") ? &c->state_dir : streq(key, "help_url") ? &c->help_url :
                        streq(key, "schedules_dir") ? &c->schedules_dir :
                        streq(key, "price_catalogue") ? &c->price_catalogue : NULL;
 
         if (!field)
                 return ini_fail(&st->error, "scheduler", key, "unknown key");
+        if (field == &c->help_url) {
+                if (!startswith(value, "https://") && !startswith(value, "http://"))
+                        return ini_fail(&st->error, "scheduler", key, "'%s' is not an http(s):// URL", value);
+                return set_string(field, value);
+        }
         /* The catalogue may sit next to the configuration, named relative to it. */
         if (!path_valid(value) && (field != &c->price_catalogue || isempty(value) || strpbrk(value, "\n\r")))
                 return ini_fail(&st->error, "scheduler", key, "'%s' is not an absolute path", value);
@@ -157,7 +162,8 @@ static Customer *customer_get(ParseState *st, const char *name) {
                 return NULL;
         c->customers = n;
         n = &c->customers[c->n_customers];
-        *n = (Customer) { .ssh_port = 22, .branch = BRANCH_STABLE, .name = strdup(name) };
+        *n = (Customer) { .ssh_port = 22, .branch = BRANCH_STABLE, .name = strdup(name), .cpu_threshold = 90,
+                          .ram_threshold = 90, .disk_threshold = 80 };
         if (!n->name)
                 return NULL;
         c->n_customers++;
@@ -323,6 +329,13 @@ static int handle_customer(ParseState *st, const char *section, const char *name
                 return handle_pairs(st, section, &alias_rule, value, &cu->aliases);
         if (streq(key, "disk_paths"))
                 return handle_pairs(st, section, &disk_rule, value, &cu->disk_paths);
+        if (streq(key, "cpu_threshold") || streq(key, "ram_threshold") || streq(key, "disk_threshold")) {
+                unsigned *t = streq(key, "cpu_threshold") ? &cu->cpu_threshold :
+                              streq(key, "ram_threshold") ? &cu->ram_threshold : &cu->disk_threshold;
+                if (safe_atou(value, t) < 0 || *t == 0 || *t > 100)
+                        return ini_fail(&st->error, section, key, "'%s' is not a percentage (1-100)", value);
+                return 1;
+        }
         if (streq(key, "timezone")) {
                 if (!zone_valid(value))
                         return ini_fail(&st->error, section, key,
@@ -518,6 +531,7 @@ Config *config_free(Config *c) {
         free(c->state_dir);
         free(c->schedules_dir);
         free(c->price_catalogue);
+        free(c->help_url);
         catalogue_free(c->catalogue, c->n_catalogue);
         free(c);
         return NULL;

@@ -27,6 +27,9 @@ typedef struct Customer {
         char **aliases;            /* alternating: friendly name, unit name */
         char **disk_paths;         /* alternating: label, absolute path on the customer's server */
         char *timezone;            /* tz database name; NULL: UTC */
+        unsigned cpu_threshold;    /* ping: red at or above this %, default 90 */
+        unsigned ram_threshold;    /* default 90 */
+        unsigned disk_threshold;   /* default 80 */
 } Customer;
 
 typedef struct Component {
@@ -48,6 +51,7 @@ typedef struct Config {
         char *state_dir;
         char *schedules_dir;
         char *price_catalogue;
+        char *help_url;            /* base of the checks' help links; NULL: none */
 
         Component *catalogue;
         size_t n_catalogue;

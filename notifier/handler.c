@@ -87,12 +87,8 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
         const char *unit;
         int r;
 
-        if (c->task == TASK_PING || c->task == TASK_MAINTENANCE)
-                return handler_queue_reply(m, msg,
-                                           c->task == TASK_PING
-                                                   ? "`ping` is not available yet; send `help`"
-                                                   : "`maintenance` is not available yet; send `help`");
-
+        if (c->task == TASK_MAINTENANCE)
+                return handler_queue_reply(m, msg, "`maintenance` is not available yet; send `help`");
         if (c->task == TASK_RESTART) {
                 r = service_resolve(cu, c->service, &unit);
                 if (r < 0) {

@@ -36,6 +36,7 @@ static const struct {
         const char *name;
         int (*func)(TaskContext *t);
 } commands[] = {
+        { "ping", task_ping },
         { "price", task_price },
         { "disk", task_disk },
         { "restart", task_restart },
@@ -197,7 +198,7 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
                         printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
                                "Runs one command of The Scheduler for one customer and reports the result "
                                "to\n"
-                               "the journal (under systemd). Commands: price, disk, restart SERVICE.\n",
+                               "the journal (under systemd). Commands: ping, price, disk, restart SERVICE.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'c':

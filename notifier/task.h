@@ -21,6 +21,7 @@ typedef struct TaskContext {
 /* Sets t->failure (first call wins) and returns -abs(error), or -EIO if error is 0. */
 int task_fail(TaskContext *t, int error, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
+int task_ping(TaskContext *t);
 int task_price(TaskContext *t);
 int task_disk(TaskContext *t);
 int task_restart(TaskContext *t);

@@ -70,6 +70,9 @@ TEST(good_file_has_every_key) {
         ASSERT_STREQ(g->ssh_user, "root");
         ASSERT_EQ(g->branch, BRANCH_STABLE);
         ASSERT_STREQ(customer_zone(g), "UTC");
+        ASSERT_EQ(g->disk_threshold, 80);
+        ASSERT_EQ(g->ram_threshold, 90);
+        ASSERT_EQ(g->cpu_threshold, 90);
         ASSERT_STREQ(customer_zone(a), "Europe/Berlin");
         ASSERT_TRUE(config_find_owner(c, "@mallory:example.org") == NULL);
         config_free(c);
@@ -129,6 +132,9 @@ TEST(errors_name_line_key_and_why) {
                 { "disk_paths = Media=/srv/$(reboot)\n", "disk_paths: 'Media=/srv/$(reboot)': the label" },
                 { "disk_paths = Media=relative\n", "disk_paths: 'Media=relative'" },
                 { "disk_paths = /srv\n", "disk_paths: '/srv' is not of the form Label=/path" },
+                { "disk_threshold = 0\n", "disk_threshold: '0' is not a percentage (1-100)" },
+                { "ram_threshold = 101\n", "ram_threshold: '101' is not a percentage (1-100)" },
+                { "[scheduler]\nhelp_url = docs\n", "[scheduler] help_url: 'docs' is not an http(s):// URL" },
                 { "timezone = Mars/Olympus\n",
                   "timezone: 'Mars/Olympus' is not a time zone of the tz database" },
                 { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",

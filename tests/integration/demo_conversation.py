@@ -40,7 +40,7 @@ def main(env_path):
     room = alice.create_room(invite=[bot], name="acme maintenance")
     wait_membership(alice, room, bot, "join")
     print(f"{bot} joined {room}\n")
-    for text in ("help", "run price", "run disk", "run restart slack", "run restart sshd",
+    for text in ("help", "run price", "run ping", "run disk", "run restart slack", "run restart sshd",
                  "run restart slack;reboot", "list runs", "what can you do?"):
         say(alice, room, bot, text)
 

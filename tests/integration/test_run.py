@@ -55,6 +55,28 @@ def test_price(sb):
     assert "<code>run price</code>" in result["content"]["formatted_body"]
 
 
+def test_ping(sb):
+    _, _, result = run(sb, "run ping")
+    body = result["content"]["body"]
+    assert body.startswith("Execution of `run ping` command successful\n"), body
+    df = sb.run("customer", "df", "-P", "/").splitlines()[1].split()[4]
+    assert f"INFO [acme.sandbox.test] disk usage: {df}" in body, (df, body)
+    lines = body.splitlines()
+    for what in ("CPU", "Disk", "RAM"):
+        assert any(line.startswith("* ") and f" {what} utilization is ~" in line for line in lines), body
+    assert f"* 🟩 Disk utilization is ~{df[:-1]}%" in lines, body
+
+
+def test_ping_red_check_comes_first_with_help(sb):
+    # globex is configured with disk_threshold = 1: its disk check is red.
+    _, _, result = run(sb, "run ping", who="bob")
+    lines = result["content"]["body"].splitlines()
+    assert lines[0] == "Execution of `run ping` command successful", lines
+    assert lines[1].startswith("INFO [globex.sandbox.test] disk usage: "), lines
+    assert lines[2].startswith("* 🟥 Disk utilization is ~"), lines
+    assert lines[2].endswith("%: recommended is below 1% (help: https://scheduler.example/help#disk)"), lines
+
+
 def test_result_is_in_the_journal_with_our_fields(sb):
     out = sb.run("journal", "SCHEDULER_CUSTOMER=acme", "SCHEDULER_EVENT=result", "-o", "verbose",
                  "--no-pager")
@@ -180,11 +202,13 @@ def test_a_killed_run_is_still_reported(sb):
 
 TESTS = [
     test_price,
+    test_ping,
     test_result_is_in_the_journal_with_our_fields,
     test_restart_really_restarts,
     test_disk,
     test_failure_is_reported_and_listed,
     test_customers_do_not_see_each_others_runs,
+    test_ping_red_check_comes_first_with_help,
     test_injection_is_refused_and_nothing_runs,
     test_one_run_of_a_command_at_a_time,
     test_sigkill_while_a_task_runs_posts_the_result_once,
