@@ -136,7 +136,8 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                 return ini_fail(&st->error, "scheduler", key, "unknown key");
         if (field == &c->help_url) {
                 if (!startswith(value, "https://") && !startswith(value, "http://"))
-                        return ini_fail(&st->error, "scheduler", key, "'%s' is not an http(s):// URL", value);
+                        return ini_fail(&st->error, "scheduler", key, "'%s' is not an http(s):// URL",
+                                        value);
                 return set_string(field, value);
         }
         /* The catalogue may sit next to the configuration, named relative to it. */

@@ -116,7 +116,8 @@ int resources_parse(const char *text, Resources *ret, const char **ret_why) {
         *ret_why = NULL;
         if (!copy)
                 return -ENOMEM;
-        for (char *l = strtok_r(copy, "\n", &state); l && n < ELEMENTSOF(lines); l = strtok_r(NULL, "\n", &state))
+        for (char *l = strtok_r(copy, "\n", &state); l && n < ELEMENTSOF(lines);
+             l = strtok_r(NULL, "\n", &state))
                 lines[n++] = l;
         if (n != 6)
                 return *ret_why = "expected six lines", -EBADMSG;

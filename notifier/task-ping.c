@@ -15,8 +15,8 @@ static int threshold_check(CheckList *l, const char *anchor, const char *label, 
                            unsigned threshold) {
         if (value < threshold)
                 return checks_add(l, true, anchor, "%s utilization is ~%u%%", label, value);
-        return checks_add(l, false, anchor, "%s utilization is ~%u%%: recommended is below %u%%", label, value,
-                          threshold);
+        return checks_add(l, false, anchor, "%s utilization is ~%u%%: recommended is below %u%%", label,
+                          value, threshold);
 }
 
 static int check_resources(TaskContext *t, CheckList *l) {

@@ -196,9 +196,9 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
                 switch (c) {
                 case 'h':
                         printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
-                               "Runs one command of The Scheduler for one customer and reports the result "
-                               "to\n"
-                               "the journal (under systemd). Commands: ping, price, disk, restart SERVICE.\n",
+                               "Runs one command of The Scheduler for one customer and reports the\n"
+                               "result to the journal (under systemd).\n"
+                               "Commands: ping, price, disk, restart SERVICE.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'c':

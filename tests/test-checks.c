@@ -25,13 +25,20 @@ TEST(resources_from_a_real_shape) {
 TEST(hostile_output) {
         static const char *const bad[] = {
                 "",
-                "cpu  1 2 3\ncpu  1 2 3\nMemTotal: 1 kB\nMemAvailable: 1 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
-                "cpu  9 0 0 9\ncpu  1 0 0 1\nMemTotal: 10 kB\nMemAvailable: 1 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
-                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 0 kB\nMemAvailable: 0 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
-                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 1 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
-                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 MB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
-                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 999% /\n",
-                "cpu  x 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 1% /\n",
+                "cpu  1 2 3\ncpu  1 2 3\nMemTotal: 1 kB\nMemAvailable: 1 kB\nFilesystem\n/dev/x 1 1 1 1% "
+                "/\n",
+                "cpu  9 0 0 9\ncpu  1 0 0 1\nMemTotal: 10 kB\nMemAvailable: 1 kB\nFilesystem\n/dev/x 1 1 1 "
+                "1% /\n",
+                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 0 kB\nMemAvailable: 0 kB\nFilesystem\n/dev/x 1 1 1 "
+                "1% /\n",
+                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 1 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 "
+                "1% /\n",
+                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 MB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 "
+                "1% /\n",
+                "cpu  1 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 "
+                "999% /\n",
+                "cpu  x 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 kB\nMemAvailable: 5 kB\nFilesystem\n/dev/x 1 1 1 "
+                "1% /\n",
                 "cpu  99999999999999999999999 0 0 1\ncpu  2 0 0 2\nMemTotal: 9 kB\nMemAvailable: 5 kB\n"
                 "Filesystem\n/dev/x 1 1 1 1% /\n",
                 "<html>proxy error</html>\n",
@@ -53,7 +60,8 @@ TEST(failures_first_with_help_links) {
         FILE *f;
 
         ASSERT_OK(checks_add(&l, true, "cpu", "CPU utilization is ~%u%%", 7u));
-        ASSERT_OK(checks_add(&l, false, "disk", "Disk utilization is ~%u%%: recommended is below %u%%", 85u, 80u));
+        ASSERT_OK(checks_add(&l, false, "disk", "Disk utilization is ~%u%%: recommended is below %u%%", 85u,
+                             80u));
         ASSERT_OK(checks_add(&l, true, "ram", "RAM utilization is ~%u%%", 77u));
         ASSERT_EQ(checks_failed(&l), 1);
         f = open_memstream(&text, &size);
