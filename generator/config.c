@@ -252,8 +252,8 @@ static const PairRule alias_rule = {
 static const PairRule disk_rule = {
         "disk_paths",
         "Label=/path",
-        "the label must be letters, digits, blanks and ()-, the path absolute with letters, digits and /._- "
-        "only",
+        "the label must be letters, digits, blanks and ()-, "
+        "the path absolute with letters, digits and /._- only",
         disk_label_valid,
         disk_path_valid,
 };
