@@ -429,7 +429,7 @@ static int config_load_catalogue(Config *c, char **ret_why) {
         return 0;
 }
 
-static int config_validate(Config *c, char **ret_why) {
+static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
         if (!c->homeserver)
                 return asprintf(ret_why, "[matrix] homeserver: missing");
         if (!c->user_id)
@@ -449,7 +449,7 @@ static int config_validate(Config *c, char **ret_why) {
                 if (validate_customer(c, &c->customers[i], ret_why) != 0)
                         return 1;
         }
-        if (config_load_catalogue(c, ret_why) != 0)
+        if (!(flags & CONFIG_LOAD_NO_CATALOGUE) && config_load_catalogue(c, ret_why) != 0)
                 return 1;
         if ((!c->state_dir && set_string(&c->state_dir, SCHEDULER_STATE_DIR) == 0) ||
             (!c->schedules_dir && set_string(&c->schedules_dir, SCHEDULER_SCHEDULES_DIR) == 0) ||
@@ -458,7 +458,7 @@ static int config_validate(Config *c, char **ret_why) {
         return 0;
 }
 
-int config_load(const char *path, Config **ret, char **ret_error) {
+int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error) {
         _cleanup_fclose_ FILE *f = NULL;
         ParseState st = {};
         int r, line;
@@ -486,7 +486,7 @@ int config_load(const char *path, Config **ret, char **ret_error) {
                 return r < 0 ? -ENOMEM : -EINVAL;
         }
 
-        r = config_validate(st.config, &st.error);
+        r = config_validate(st.config, flags, &st.error);
         if (r != 0) {
                 if (r > 0 && st.error && asprintf(ret_error, "%s: %s", path, st.error) < 0)
                         *ret_error = NULL;

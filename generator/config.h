@@ -60,8 +60,14 @@ typedef struct Config {
         size_t n_customers;
 } Config;
 
+typedef enum ConfigLoadFlags {
+        CONFIG_LOAD_DEFAULT = 0,
+        /* The generator needs no prices: a broken catalogue must not cost the schedules. */
+        CONFIG_LOAD_NO_CATALOGUE = 1 << 0,
+} ConfigLoadFlags;
+
 /* On failure *ret_error says what is wrong, where: "FILE:LINE: [section] key: why". */
-int config_load(const char *path, Config **ret, char **ret_error);
+int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error);
 Config *config_free(Config *c);
 
 const Customer *config_find_customer(const Config *c, const char *name);

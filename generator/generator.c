@@ -128,7 +128,7 @@ static void generate(Generator *g) {
         int r;
 
         path = getenv("SCHEDULER_CONFIG") ?: SCHEDULER_CONFIG_PATH;
-        r = config_load(path, &config, &error);
+        r = config_load(path, CONFIG_LOAD_NO_CATALOGUE, &config, &error);
         if (r == -ENOENT) {
                 log_debug("%s does not exist, nothing to generate.", path);
                 return;

@@ -72,7 +72,7 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
-        r = config_load(arg_config, &config, &error);
+        r = config_load(arg_config, CONFIG_LOAD_DEFAULT, &config, &error);
         if (r < 0) {
                 log_error("Bad configuration: %s", error ?: "out of memory");
                 return EXIT_FAILURE;

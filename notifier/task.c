@@ -247,7 +247,7 @@ int main(int argc, char *argv[]) {
 
         if (arg_finish)
                 r = finish(&run);
-        else if (config_load(arg_config, &c, &error) < 0) {
+        else if (config_load(arg_config, CONFIG_LOAD_DEFAULT, &c, &error) < 0) {
                 log_error("Bad configuration: %s", error ?: "out of memory");
                 r = EXIT_UNREPORTED;
         } else

@@ -25,7 +25,7 @@ static char *load_error(const char *extra) {
 
         if (asprintf(&text, "%s%s%s", minimal, customer, extra) < 0)
                 abort();
-        if (config_load(tests_write("case.conf", text), &c, &error) >= 0) {
+        if (config_load(tests_write("case.conf", text), CONFIG_LOAD_DEFAULT, &c, &error) >= 0) {
                 config_free(c);
                 return NULL;
         }
@@ -37,7 +37,7 @@ TEST(good_file_has_every_key) {
         const Customer *a, *g;
         Config *c = NULL;
 
-        ASSERT_OK(config_load(tests_data("good.conf"), &c, &error));
+        ASSERT_OK(config_load(tests_data("good.conf"), CONFIG_LOAD_DEFAULT, &c, &error));
         ASSERT_STREQ(c->homeserver, "https://matrix.example.com");
         ASSERT_STREQ(c->user_id, "@scheduler:example.com");
         ASSERT_STREQ(c->device_name, "Scheduler (test)");
@@ -82,7 +82,7 @@ TEST(defaults) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
 
-        ASSERT_OK(config_load(tests_write("minimal.conf", minimal), &c, &error));
+        ASSERT_OK(config_load(tests_write("minimal.conf", minimal), CONFIG_LOAD_DEFAULT, &c, &error));
         ASSERT_STREQ(c->state_dir, "/var/lib/scheduler");
         ASSERT_STREQ(c->schedules_dir, "/etc/scheduler/schedules.d");
         ASSERT_STREQ(c->device_name, "The Scheduler");
@@ -94,7 +94,7 @@ TEST(missing_file_is_named) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
 
-        ASSERT_EQ(config_load("/nonexistent/scheduler.conf", &c, &error), -ENOENT);
+        ASSERT_EQ(config_load("/nonexistent/scheduler.conf", CONFIG_LOAD_DEFAULT, &c, &error), -ENOENT);
         ASSERT_CONTAINS(error, "/nonexistent/scheduler.conf: cannot open");
 }
 
@@ -155,9 +155,26 @@ TEST(missing_matrix_keys) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
 
-        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), &c, &error) <
-                    0);
+        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), CONFIG_LOAD_DEFAULT,
+                                &c, &error) < 0);
         ASSERT_CONTAINS(error, "[matrix] homeserver: missing");
+}
+
+/* The generator needs no prices: a broken catalogue must not cost everyone their schedules. */
+TEST(catalogue_left_out_for_the_generator) {
+        _cleanup_free_ char *error = NULL, *text = NULL;
+        Config *c = NULL;
+
+        if (asprintf(&text, "%s%scomponents = matrix\n", minimal, customer) < 0)
+                abort();
+        tests_write("prices.conf", "this is not a catalogue\n");
+        ASSERT_TRUE(config_load(tests_write("cat.conf", text), CONFIG_LOAD_DEFAULT, &c, &error) < 0);
+        ASSERT_CONTAINS(error, "[scheduler] price_catalogue:");
+        error = mfree(error);
+        ASSERT_OK(config_load(tests_write("cat.conf", text), CONFIG_LOAD_NO_CATALOGUE, &c, &error));
+        ASSERT_EQ(c->n_customers, 1);
+        ASSERT_EQ(c->n_catalogue, 0);
+        config_free(c);
 }
 
 TEST(name_predicates) {

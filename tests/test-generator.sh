@@ -138,6 +138,15 @@ check "missing config: exit 0" [ "$rc" -eq 0 ]
 check "missing config: nothing written" empty_dir "$D/out"
 check "missing config: nothing said" stderr_is "" "$D/stderr"
 
+# A broken price catalogue is no business of the generator's: every unit still as expected.
+D=$TMP/prices
+setup "$D"
+echo "this is not a catalogue" >"$D/prices.conf"
+sed -i 's/^\[customer acme\]$/[customer acme]\ncomponents = matrix/' "$D/scheduler.conf"
+run "$D" "$D/out"
+check "broken catalogue: exit 0" [ "$rc" -eq 0 ]
+check "broken catalogue: every unit and link as expected" same_tree "$D"
+
 # A broken config: one line naming file, line and what is wrong; nothing written.
 D=$TMP/broken
 setup "$D"

@@ -23,7 +23,7 @@ TEST(breakdown_as_on_the_page) {
         Config *c = NULL;
         int r;
 
-        ASSERT_OK(config_load(tests_data("good.conf"), &c, &error));
+        ASSERT_OK(config_load(tests_data("good.conf"), CONFIG_LOAD_DEFAULT, &c, &error));
         text = run_price(c, "acme", no_args, &r, &failure);
         ASSERT_OK(r);
         ASSERT_STREQ(text, "The total price for your server is $35\n"
@@ -52,7 +52,7 @@ TEST(free_items_cents_and_no_components) {
                             "components = a, free, a\n"
                             "[customer y]\nowners = @y:t\ndomain = y.t\nssh_host = h\n"
                             "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"),
-                &c, &error));
+                CONFIG_LOAD_DEFAULT, &c, &error));
         text = run_price(c, "x", no_args, &r, &f1);
         ASSERT_OK(r);
         ASSERT_STREQ(text, "The total price for your server is $5\n"
