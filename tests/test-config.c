@@ -152,11 +152,11 @@ TEST(errors_name_line_key_and_why) {
 }
 
 TEST(missing_matrix_keys) {
+        const char *path = tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n");
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
 
-        ASSERT_TRUE(config_load(tests_write("nohs.conf", "[matrix]\nuser_id = @bot:test\n"), CONFIG_LOAD_DEFAULT,
-                                &c, &error) < 0);
+        ASSERT_TRUE(config_load(path, CONFIG_LOAD_DEFAULT, &c, &error) < 0);
         ASSERT_CONTAINS(error, "[matrix] homeserver: missing");
 }
 
