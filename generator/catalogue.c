@@ -40,6 +40,54 @@ int price_parse(const char *s, unsigned *ret_cents) {
         return 0;
 }
 
+/* Where the common components live and what they need open, unless the catalogue says otherwise:
+ * "matrix" is the homeserver (matrix.DOMAIN), "email" needs SMTP and submission. */
+static const struct {
+        const char *id;
+        const char *subdomain;
+        unsigned short ports[COMPONENT_PORTS_MAX];
+} component_defaults[] = {
+        { "matrix", "matrix", {} },
+        { "element-web", "element", {} },
+        { "gotosocial", "social", {} },
+        { "ntfy", "ntfy", {} },
+        { "miniflux", "miniflux", {} },
+        { "radicale", "radicale", {} },
+        { "buscarron", "buscarron", {} },
+        { "sso", "auth", {} },
+        { "email", NULL, { 25, 587 } },
+};
+
+static int component_set_defaults(Component *c) {
+        for (size_t i = 0; i < ELEMENTSOF(component_defaults); i++) {
+                if (!streq(component_defaults[i].id, c->id))
+                        continue;
+                memcpy(c->ports, component_defaults[i].ports, sizeof(c->ports));
+                if (component_defaults[i].subdomain)
+                        return free_and_strdup(&c->subdomain, component_defaults[i].subdomain);
+        }
+        return 0;
+}
+
+static int ports_parse(const char *value, unsigned short ret[static COMPONENT_PORTS_MAX]) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+        unsigned p;
+
+        if (strv_split_comma(value, &l) < 0)
+                return -ENOMEM;
+        if (strv_length(l) >= COMPONENT_PORTS_MAX)
+                return -E2BIG;
+        for (char **i = l; *i; i++) {
+                if (safe_atou(*i, &p) < 0 || p == 0 || p > 65535)
+                        return -EINVAL;
+                ret[n++] = (unsigned short) p;
+        }
+        for (; n < COMPONENT_PORTS_MAX; n++)
+                ret[n] = 0;
+        return 0;
+}
+
 static Component *component_get(ParseState *st, const char *id) {
         Component *n;
 
@@ -54,8 +102,10 @@ static Component *component_get(ParseState *st, const char *id) {
         st->items = n;
         n = &n[st->n];
         *n = (Component) { .id = strdup(id) };
-        if (!n->id)
+        if (!n->id || component_set_defaults(n) < 0) {
+                free(n->id);
                 return NULL;
+        }
         st->n++;
         return n;
 }
@@ -81,6 +131,28 @@ static int handler(void *userdata, const char *section, const char *key, const c
                 if (strlen(value) > 500 || strpbrk(value, "`\n"))
                         return ini_fail(&st->error, section, key, "at most 500 characters, no backticks");
                 return free_and_strdup(streq(key, "name") ? &c->name : &c->description, value) < 0 ? 0 : 1;
+        }
+        if (streq(key, "subdomain")) {
+                /* One DNS label: the record checked is SUBDOMAIN.DOMAIN; empty for none. */
+                if (!isempty(value) && (!customer_name_valid(value) || strlen(value) > 63))
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not one DNS label (lower-case letters, digits, '-')",
+                                        value);
+                if (isempty(value)) {
+                        c->subdomain = mfree(c->subdomain);
+                        return 1;
+                }
+                return free_and_strdup(&c->subdomain, value) < 0 ? 0 : 1;
+        }
+        if (streq(key, "ports")) {
+                int r = ports_parse(value, c->ports);
+                if (r == -ENOMEM)
+                        return 0;
+                if (r < 0)
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a list of at most %u TCP port numbers", value,
+                                        COMPONENT_PORTS_MAX - 1);
+                return 1;
         }
         return ini_fail(&st->error, section, key, "unknown key");
 }
@@ -121,6 +193,7 @@ void catalogue_free(Component *c, size_t n) {
                 free(c[i].id);
                 free(c[i].name);
                 free(c[i].description);
+                free(c[i].subdomain);
         }
         free(c);
 }

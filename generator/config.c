@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 
 #include "build-config.h"
@@ -69,6 +71,54 @@ bool matrix_user_id_valid(const char *s) {
         return chars_valid(colon + 1, "-.:[]");
 }
 
+bool ip_address_valid(const char *s) {
+        struct in6_addr a;
+        return inet_pton(AF_INET, s, &a) == 1 || inet_pton(AF_INET6, s, &a) == 1;
+}
+
+int socket_address_parse(const char *s, unsigned default_port, struct sockaddr_storage *ret,
+                         socklen_t *ret_len) {
+        char host[INET6_ADDRSTRLEN + 1];
+        const char *port = NULL, *end;
+        unsigned p = default_port;
+
+        if (s[0] == '[') {
+                end = strchr(s, ']');
+                if (!end || (end[1] && end[1] != ':'))
+                        return -EINVAL;
+                port = end[1] ? end + 2 : NULL;
+                s++;
+        } else {
+                end = strchr(s, ':');
+                /* More than one colon and no brackets: an IPv6 address without a port. */
+                if (end && strchr(end + 1, ':'))
+                        end = NULL;
+                port = end ? end + 1 : NULL;
+                end = end ?: s + strlen(s);
+        }
+        if ((size_t) (end - s) >= sizeof(host) || (port && (safe_atou(port, &p) < 0 || p == 0 || p > 65535)))
+                return -EINVAL;
+        memcpy(host, s, (size_t) (end - s));
+        host[end - s] = 0;
+
+        *ret = (struct sockaddr_storage) {};
+        struct sockaddr_in *in = (struct sockaddr_in *) ret;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
+        if (!strchr(host, ':') && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) p);
+                *ret_len = sizeof(*in);
+                return 0;
+        }
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) p);
+                *ret_len = sizeof(*in6);
+                return 0;
+        }
+        return -EINVAL;
+}
+
 static bool path_valid(const char *s) {
         return !isempty(s) && s[0] == '/' && !strpbrk(s, "\n\r");
 }
@@ -130,7 +180,19 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
         Config *c = st->config;
         char **field = streq(key, "state_dir") ? &c->state_dir : streq(key, "help_url") ? &c->help_url :
                        streq(key, "schedules_dir") ? &c->schedules_dir :
-                       streq(key, "price_catalogue") ? &c->price_catalogue : NULL;
+                       streq(key, "price_catalogue") ? &c->price_catalogue :
+                       streq(key, "tls_ca_file") ? &c->tls_ca_file : NULL;
+        struct sockaddr_storage sa;
+        socklen_t len;
+
+        if (streq(key, "resolver")) {
+                if (socket_address_parse(value, 53, &sa, &len) < 0)
+                        return ini_fail(&st->error, "scheduler", key,
+                                        "'%s' is not an IP address with an optional port, like 192.0.2.53, "
+                                        "192.0.2.53:5353 or [2001:db8::53]:53",
+                                        value);
+                return set_string(&c->resolver, value);
+        }
 
         if (!field)
                 return ini_fail(&st->error, "scheduler", key, "unknown key");
@@ -200,6 +262,20 @@ static int handle_components(ParseState *st, const char *section, const char *va
         return 1;
 }
 
+static int handle_addresses(ParseState *st, const char *section, const char *value, Customer *cu) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        if (strv_length(l) == 0 || strv_length(l) > 8)
+                return ini_fail(&st->error, section, "address", "give one to eight IP addresses");
+        for (char **i = l; *i; i++)
+                if (!ip_address_valid(*i))
+                        return ini_fail(&st->error, section, "address", "'%s' is not an IP address", *i);
+        strv_free(cu->addresses);
+        cu->addresses = TAKE_PTR(l);
+        return 1;
+}
 
 static bool disk_label_valid(const char *s) {
         return !isempty(s) && strlen(s) <= 40 && isalpha((unsigned char) s[0]) && chars_valid(s, " ()-");
@@ -337,6 +413,8 @@ static int handle_customer(ParseState *st, const char *section, const char *name
                         return ini_fail(&st->error, section, key, "'%s' is not a percentage (1-100)", value);
                 return 1;
         }
+        if (streq(key, "address"))
+                return handle_addresses(st, section, value, cu);
         if (streq(key, "timezone")) {
                 if (!zone_valid(value))
                         return ini_fail(&st->error, section, key,
@@ -515,6 +593,7 @@ static void customer_done(Customer *cu) {
         strv_free(cu->aliases);
         strv_free(cu->disk_paths);
         free(cu->timezone);
+        strv_free(cu->addresses);
 }
 
 Config *config_free(Config *c) {
@@ -533,6 +612,8 @@ Config *config_free(Config *c) {
         free(c->schedules_dir);
         free(c->price_catalogue);
         free(c->help_url);
+        free(c->resolver);
+        free(c->tls_ca_file);
         catalogue_free(c->catalogue, c->n_catalogue);
         free(c);
         return NULL;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 typedef enum Branch {
         BRANCH_STABLE,
@@ -30,13 +31,18 @@ typedef struct Customer {
         unsigned cpu_threshold;    /* ping: red at or above this %, default 90 */
         unsigned ram_threshold;    /* default 90 */
         unsigned disk_threshold;   /* default 80 */
+        char **addresses;          /* the server's public IPs, what DNS must say; NULL: ssh_host's */
 } Customer;
+
+#define COMPONENT_PORTS_MAX 8
 
 typedef struct Component {
         char *id;                  /* as customers' components= name it: "hosting-big" */
         char *name;                /* "Hosting (Big)" */
         unsigned price_cents;      /* per month; 0: free, left out of breakdowns */
         char *description;
+        char *subdomain;           /* "social": its DNS record must point at the server; NULL: none */
+        unsigned short ports[COMPONENT_PORTS_MAX]; /* TCP ports it needs open, 0-terminated */
 } Component;
 
 typedef struct Config {
@@ -52,6 +58,8 @@ typedef struct Config {
         char *schedules_dir;
         char *price_catalogue;
         char *help_url;            /* base of the checks' help links; NULL: none */
+        char *resolver;            /* "IP" or "IP:PORT", "[IPv6]:PORT"; NULL: resolv.conf's first */
+        char *tls_ca_file;         /* CAs the checks trust; NULL: the system's */
 
         Component *catalogue;
         size_t n_catalogue;
@@ -83,3 +91,8 @@ static inline const char *customer_zone(const Customer *c) {
 bool matrix_user_id_valid(const char *s);
 bool customer_name_valid(const char *s);
 bool hostname_valid(const char *s);
+/* "192.0.2.1", "2001:db8::1", with port "192.0.2.1:53", "[2001:db8::1]:53": 0 or -EINVAL. The
+ * port is default_port when not given. */
+int socket_address_parse(const char *s, unsigned default_port, struct sockaddr_storage *ret,
+                         socklen_t *ret_len);
+bool ip_address_valid(const char *s);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "config.h"
 #include "tests.h"
 
@@ -138,6 +141,11 @@ TEST(errors_name_line_key_and_why) {
                   "[scheduler] help_url: 'docs' is not an http(s):// URL" },
                 { "timezone = Mars/Olympus\n",
                   "timezone: 'Mars/Olympus' is not a time zone of the tz database" },
+                { "address = 192.0.2.1, example.com\n", "address: 'example.com' is not an IP address" },
+                { "[scheduler]\nresolver = dns.example\n",
+                  "[scheduler] resolver: 'dns.example' is not an IP address with an optional port" },
+                { "[scheduler]\nresolver = 192.0.2.53:0\n", "resolver: '192.0.2.53:0'" },
+                { "[scheduler]\ntls_ca_file = ca.pem\n", "tls_ca_file: 'ca.pem' is not an absolute path" },
                 { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",
                   "[scheduler] price_catalogue: /nonexistent/prices.conf: cannot open" },
         };
@@ -188,4 +196,27 @@ TEST(name_predicates) {
         ASSERT_FALSE(matrix_user_id_valid("@a b:example.com"));
         ASSERT_FALSE(matrix_user_id_valid("alice:example.com"));
         ASSERT_FALSE(hostname_valid("host;rm"));
+}
+
+TEST(socket_addresses) {
+        struct sockaddr_storage sa;
+        socklen_t len;
+
+        ASSERT_OK(socket_address_parse("192.0.2.53", 53, &sa, &len));
+        ASSERT_EQ(sa.ss_family, AF_INET);
+        ASSERT_EQ(ntohs(((struct sockaddr_in *) &sa)->sin_port), 53);
+        ASSERT_OK(socket_address_parse("127.1.2.3:5353", 53, &sa, &len));
+        ASSERT_EQ(ntohs(((struct sockaddr_in *) &sa)->sin_port), 5353);
+        ASSERT_OK(socket_address_parse("2001:db8::53", 53, &sa, &len));
+        ASSERT_EQ(sa.ss_family, AF_INET6);
+        ASSERT_EQ(ntohs(((struct sockaddr_in6 *) &sa)->sin6_port), 53);
+        ASSERT_OK(socket_address_parse("[::1]:5300", 53, &sa, &len));
+        ASSERT_EQ(ntohs(((struct sockaddr_in6 *) &sa)->sin6_port), 5300);
+        ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+        static const char *const bad[] = { "", "dns.example", "192.0.2.1:", "192.0.2.1:99999",
+                                           "[::1]53", "1.2.3.4:53:53", "::1:53x", "[1.2.3.4]:53x" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_EQ(socket_address_parse(bad[i], 53, &sa, &len), -EINVAL);
+        ASSERT_TRUE(ip_address_valid("::1"));
+        ASSERT_FALSE(ip_address_valid("1.2.3"));
 }
