@@ -41,13 +41,17 @@ static int check_resources(TaskContext *t, CheckList *l) {
         return k;
 }
 
+int ping_collect(TaskContext *t, CheckList *l) {
+        return check_resources(t, l);
+}
+
 int task_ping(TaskContext *t) {
         CheckList l = {};
         int r;
 
         if (strv_length(t->args) > 0)
                 return task_fail(t, -EINVAL, "`ping` takes no arguments");
-        r = check_resources(t, &l);
+        r = ping_collect(t, &l);
         if (r < 0) {
                 checks_done(&l);
                 return task_fail(t, r, "out of memory");

@@ -22,6 +22,10 @@ typedef struct TaskContext {
 int task_fail(TaskContext *t, int error, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 int task_ping(TaskContext *t);
+/* Runs every ping check into *l (the caller frees it with checks_done()); < 0 only when out of
+ * memory: a check that fails is a red item. Maintenance calls it for "Identified issues". */
+struct CheckList;
+int ping_collect(TaskContext *t, struct CheckList *l);
 int task_price(TaskContext *t);
 int task_disk(TaskContext *t);
 int task_restart(TaskContext *t);
