@@ -60,7 +60,7 @@ def test_ping(sb):
     body = result["content"]["body"]
     assert body.startswith("Execution of `run ping` command successful\n"), body
     df = sb.run("customer", "df", "-P", "/").splitlines()[1].split()[4]
-    assert f"INFO [acme.sandbox.test] disk usage: {df}" in body, (df, body)
+    assert f"INFO [{sb.env['ACME_DOMAIN']}] disk usage: {df}" in body, (df, body)
     lines = body.splitlines()
     for what in ("CPU", "Disk", "RAM"):
         assert any(line.startswith("* ") and f" {what} utilization is ~" in line for line in lines), body
@@ -72,7 +72,7 @@ def test_ping_red_check_comes_first_with_help(sb):
     _, _, result = run(sb, "run ping", who="bob")
     lines = result["content"]["body"].splitlines()
     assert lines[0] == "Execution of `run ping` command successful", lines
-    assert lines[1].startswith("INFO [globex.sandbox.test] disk usage: "), lines
+    assert lines[1].startswith(f"INFO [{sb.env['GLOBEX_DOMAIN']}] disk usage: "), lines
     assert lines[2].startswith("* 🟥 Disk utilization is ~"), lines
     assert lines[2].endswith("%: recommended is below 1% (help: https://scheduler.example/help#disk)"), lines
 
@@ -101,9 +101,10 @@ def test_disk(sb):
     _, _, result = run(sb, "run disk")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run disk` command successful"), body
-    assert "INFO [acme.sandbox.test] disk usage: " in body, body
+    domain = sb.env["ACME_DOMAIN"]
+    assert f"INFO [{domain}] disk usage: " in body, body
     for label in ("Database", "Database backups", "Media"):
-        assert f"INFO [acme.sandbox.test] {label}: " in body, body
+        assert f"INFO [{domain}] {label}: " in body, body
 
 
 def test_failure_is_reported_and_listed(sb):

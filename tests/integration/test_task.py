@@ -103,7 +103,7 @@ def human(n):
 
 
 def test_disk_matches_du_and_df(sb):
-    domain = "acme." + sb.env["SERVER_NAME"]
+    domain = sb.env["ACME_DOMAIN"]
     rc, out, _ = task(sb, "disk")
     assert rc == 0, (rc, out)
     lines = out.splitlines()
@@ -131,8 +131,9 @@ def test_disk_path_not_found(sb):
         t, "disk_paths", "Database=/matrix/postgres/data, Nothing=/matrix/nothing-here"))
     rc, out, _ = task(sb, "disk", config=conf)
     assert rc == 0, (rc, out)
-    assert out.splitlines()[1:] == [f"INFO [acme.{sb.env['SERVER_NAME']}] Database: 21M",
-                                    f"INFO [acme.{sb.env['SERVER_NAME']}] Nothing: not found"], out
+    domain = sb.env["ACME_DOMAIN"]
+    assert out.splitlines()[1:] == [f"INFO [{domain}] Database: 21M",
+                                    f"INFO [{domain}] Nothing: not found"], out
 
 
 def with_fake_du(sb, script, check):
