@@ -49,9 +49,12 @@ def test_price(sb):
     _, _, result = run(sb, "run price")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run price` command successful\n"), body
-    assert "The total price for your server is $30" in body, body
+    # acme: matrix, hosting-big, email and element-web (free, so not listed).
+    assert "The total price for your server is $35" in body, body
     assert "* Matrix: $5. Base components and services for any server" in body, body
     assert "* Hosting (Big): $25." in body, body
+    assert "* Email service: $5." in body, body
+    assert "Element" not in body, body
     assert "<code>run price</code>" in result["content"]["formatted_body"]
 
 
@@ -126,7 +129,8 @@ def test_customers_do_not_see_each_others_runs(sb):
     body = wait_reply(bob, room, event, sb.env["BOT_USER"])["content"]["body"]
     assert body == "No runs yet; try `run ping`.", body
     _, _, result = run(sb, "run price", who="bob")
-    assert "The total price for your server is $5" in result["content"]["body"]
+    # globex: matrix, gotosocial and email.
+    assert "The total price for your server is $13" in result["content"]["body"]
     event = bob.send_text(room, "list runs")
     lines = wait_reply(bob, room, event, sb.env["BOT_USER"])["content"]["body"].splitlines()
     assert len(lines) == 1 and lines[0].endswith(": run price"), lines
