@@ -29,6 +29,43 @@ int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ..
         return 0;
 }
 
+int checks_slot(CheckList *l, const char *anchor, size_t *ret) {
+        Check *n = reallocarray(l->items, l->n + 1, sizeof(Check));
+
+        if (!n)
+                return -ENOMEM;
+        l->items = n;
+        n[l->n] = (Check) { .anchor = anchor };
+        *ret = l->n++;
+        return 0;
+}
+
+void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) {
+        va_list ap;
+        char *text;
+
+        va_start(ap, format);
+        if (vasprintf(&text, format, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        free(l->items[i].text);
+        l->items[i].text = text;
+        l->items[i].ok = ok;
+}
+
+int checks_append(CheckList *to, CheckList *from) {
+        Check *n = reallocarray(to->items, to->n + from->n, sizeof(Check));
+
+        if (!n)
+                return -ENOMEM;
+        to->items = n;
+        memcpy(n + to->n, from->items, from->n * sizeof(Check));
+        to->n += from->n;
+        free(from->items);
+        *from = (CheckList) {};
+        return 0;
+}
+
 void checks_done(CheckList *l) {
         for (size_t i = 0; i < l->n; i++)
                 free(l->items[i].text);
@@ -49,7 +86,8 @@ void checks_write(FILE *f, const CheckList *l, const char *help_url) {
                 for (size_t i = 0; i < l->n; i++) {
                         const Check *c = &l->items[i];
 
-                        if (c->ok != (pass == 1))
+                        /* A slot never filled (out of memory) says nothing rather than something false. */
+                        if (c->ok != (pass == 1) || !c->text)
                                 continue;
                         fprintf(f, "* %s %s", c->ok ? "🟩" : "🟥", c->text);
                         if (!c->ok && !isempty(help_url) && c->anchor)

@@ -20,6 +20,12 @@ typedef struct CheckList {
 
 int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ...)
         __attribute__((format(printf, 4, 5)));
+/* A place for a check that reports later, so the report's order does not depend on which answer
+ * came first; checks_set() fills it. */
+int checks_slot(CheckList *l, const char *anchor, size_t *ret);
+void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) __attribute__((format(printf, 4, 5)));
+/* Moves every item of from to the end of to. */
+int checks_append(CheckList *to, CheckList *from);
 void checks_done(CheckList *l);
 size_t checks_failed(const CheckList *l);
 /* "* 🟥 Disk utilization is ~85%: recommended is below 80% (help: URL#disk)"; failures first. */

@@ -25,7 +25,8 @@ static void put16(uint8_t *p, uint16_t v) {
         p[1] = (uint8_t) v;
 }
 
-int dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *buf, size_t size, size_t *ret_len) {
+int dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *buf, size_t size,
+                    size_t *ret_len) {
         size_t n = strlen(name), at = HEADER_SIZE;
 
         if (n > 0 && name[n - 1] == '.')
@@ -177,7 +178,7 @@ static int add_srv(DnsAnswer *a, const uint8_t *buf, size_t len, const Record *r
         if (!n)
                 return -ENOMEM;
         a->srv = n;
-        n[a->n_srv] = (DnsSrv) { get16(r->rdata), get16(r->rdata + 2), get16(r->rdata + 4), strdup(target) };
+        n[a->n_srv] = (DnsSrv){ get16(r->rdata), get16(r->rdata + 2), get16(r->rdata + 4), strdup(target) };
         if (!n[a->n_srv].target)
                 return -ENOMEM;
         a->n_srv++;
@@ -239,7 +240,8 @@ int dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char *na
 
                 if (read_record(buf, len, &at, &rec) < 0)
                         return *ret_why = "malformed answer record", -EBADMSG;
-                if (!name_equal(rec.owner, canonical) && !(rec.type == DNS_TYPE_SRV && name_equal(rec.owner, name)))
+                if (!name_equal(rec.owner, canonical) &&
+                    !(rec.type == DNS_TYPE_SRV && name_equal(rec.owner, name)))
                         continue;
                 if (rec.type == type && (type == DNS_TYPE_A || type == DNS_TYPE_AAAA))
                         r = add_address(&a, &rec);
@@ -253,7 +255,7 @@ int dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char *na
                         return *ret_why = "malformed address or SRV record", -EBADMSG;
         }
         *ret = a;
-        a = (DnsAnswer) {};
+        a = (DnsAnswer){};
         return 0;
 }
 
@@ -264,13 +266,14 @@ void dns_answer_done(DnsAnswer *a) {
         for (size_t i = 0; i < a->n_srv; i++)
                 free(a->srv[i].target);
         free(a->srv);
-        *a = (DnsAnswer) {};
+        *a = (DnsAnswer){};
 }
 
 const char *dns_rcode_to_string(int rcode) {
         static const char *const names[] = {
-                [0] = "no error", [1] = "format error", [2] = "server failure",
-                [3] = "no such name (NXDOMAIN)", [4] = "not implemented", [5] = "refused",
+                [0] = "no error",        [1] = "format error",
+                [2] = "server failure",  [3] = "no such name (NXDOMAIN)",
+                [4] = "not implemented", [5] = "refused",
         };
         return rcode >= 0 && (size_t) rcode < ELEMENTSOF(names) ? names[rcode] : "error";
 }

@@ -51,7 +51,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                 if (errno == EAGAIN || errno == EINTR)
                         return 0;
                 /* ICMP port unreachable comes back as ECONNREFUSED on a connected socket. */
-                query_finish(q, -errno, NULL, errno == ECONNREFUSED ? "refused by the server" : strerror(errno));
+                query_finish(q, -errno, NULL,
+                             errno == ECONNREFUSED ? "nothing listens on its port" : strerror(errno));
                 return 0;
         }
         r = dns_answer_parse(buf, (size_t) n, q->id, q->name, q->type, &a, &why);
@@ -89,7 +90,7 @@ int dns_lookup(sd_event *e, const DnsServer *server, const char *name, uint16_t 
         q = calloc(1, sizeof(DnsQuery));
         if (!q)
                 return -ENOMEM;
-        *q = (DnsQuery) { .fd = -EBADF, .type = type, .cb = cb, .userdata = userdata, .name = strdup(name) };
+        *q = (DnsQuery){ .fd = -EBADF, .type = type, .cb = cb, .userdata = userdata, .name = strdup(name) };
         if (!q->name) {
                 query_free(q);
                 return -ENOMEM;

@@ -55,9 +55,8 @@ int answer_client_versions(long status, const char *body, size_t size, char **re
         v = json_object_get(j, "versions");
         if (!json_is_array(v) || json_array_size(v) == 0)
                 r = bad(ret_why, "no \"versions\" list in the answer");
-        json_array_foreach(v, i, s)
-                if (r == 0 && !json_is_string(s))
-                        r = bad(ret_why, "\"versions\" holds something other than strings");
+        json_array_foreach(v, i, s) if (r == 0 && !json_is_string(s)) r =
+                bad(ret_why, "\"versions\" holds something other than strings");
         json_decref(j);
         return r;
 }
@@ -211,8 +210,8 @@ int answer_dns_record(char *const *addresses, char *const *cnames, char *const *
         if (ok)
                 return 0;
         if (n_cnames > 0)
-                return bad(ret_why, "invalid CNAME record to %s (expected: %s, actual: %s)", cnames[n_cnames - 1],
-                           want, isempty(got) ? "none" : got);
+                return bad(ret_why, "invalid CNAME record to %s (expected: %s, actual: %s)",
+                           cnames[n_cnames - 1], want, isempty(got) ? "none" : got);
         if (isempty(got))
                 return bad(ret_why, "no A or AAAA record (expected: %s)", want);
         return bad(ret_why, "invalid A record (expected: %s, actual: %s)", want, got);
@@ -229,7 +228,7 @@ int answer_cert_expiry(int64_t expiry, int64_t now, unsigned warn_days, char **r
         if (expiry <= now)
                 return bad(ret_text, "expired on %s", date);
         if (days < warn_days)
-                return bad(ret_text, "expires in %" PRIi64 " day%s (%s): renew it", days, days == 1 ? "" : "s",
-                           date);
+                return bad(ret_text, "expires in %" PRIi64 " day%s (%s): renew it", days,
+                           days == 1 ? "" : "s", date);
         return asprintf(ret_text, "valid for %" PRIi64 " more days", days) < 0 ? -ENOMEM : 0;
 }

@@ -30,7 +30,7 @@ typedef struct ResolveOp {
         resolve_callback_t cb;
         void *userdata;
         unsigned pending;
-        char *why;              /* of the A question, which decides */
+        char *why; /* of the A question, which decides */
         bool nxdomain;
         char **cnames;
         char **v4, **v6;
@@ -67,7 +67,7 @@ static void on_resolve_answer(ResolveOp *op, bool is_a, int error, DnsAnswer *a,
                 (void) strv_extend(&all, *i);
         for (char **i = op->v6; i && *i; i++)
                 (void) strv_extend(&all, *i);
-        r = (Resolved) { .why = op->why, .nxdomain = op->nxdomain, .cnames = op->cnames, .addresses = all };
+        r = (Resolved){ .why = op->why, .nxdomain = op->nxdomain, .cnames = op->cnames, .addresses = all };
         op->cb(op->prober, &r, op->userdata);
         resolve_op_free(op);
 }
@@ -87,7 +87,7 @@ int probe_resolve(Prober *p, const char *host, resolve_callback_t cb, void *user
         op = calloc(1, sizeof(ResolveOp));
         if (!op)
                 return -ENOMEM;
-        *op = (ResolveOp) { .prober = p, .cb = cb, .userdata = userdata, .pending = 2 };
+        *op = (ResolveOp){ .prober = p, .cb = cb, .userdata = userdata, .pending = 2 };
         r = dns_lookup(p->event, &p->dns, host, DNS_TYPE_A, DNS_TIMEOUT_USEC, on_a, op);
         if (r < 0) {
                 free(op);
@@ -137,7 +137,7 @@ int probe_srv(Prober *p, const char *name, srv_callback_t cb, void *userdata) {
         op = malloc(sizeof(SrvOp));
         if (!op)
                 return -ENOMEM;
-        *op = (SrvOp) { p, cb, userdata };
+        *op = (SrvOp){ p, cb, userdata };
         r = dns_lookup(p->event, &p->dns, name, DNS_TYPE_SRV, DNS_TIMEOUT_USEC, on_srv, op);
         if (r < 0)
                 free(op);
@@ -301,7 +301,7 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
         op = calloc(1, sizeof(HttpOp));
         if (!op)
                 return -ENOMEM;
-        *op = (HttpOp) { .prober = p, .cb = cb, .userdata = userdata, .easy = curl_easy_init() };
+        *op = (HttpOp){ .prober = p, .cb = cb, .userdata = userdata, .easy = curl_easy_init() };
         e = op->easy;
         if (!e) {
                 http_op_free(op);
@@ -337,7 +337,7 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
 typedef struct TcpOp {
         Prober *prober;
         int fd;
-        int error;              /* connect() failed at once: SO_ERROR will not tell */
+        int error; /* connect() failed at once: SO_ERROR will not tell */
         sd_event_source *io, *timer;
         tcp_callback_t cb;
         void *userdata;
@@ -352,8 +352,9 @@ static void tcp_finish(TcpOp *op, const char *why) {
 }
 
 static const char *connect_why(int error) {
-        return error == ECONNREFUSED ? "connection refused" :
-               error == EHOSTUNREACH || error == ENETUNREACH ? "unreachable" : strerror(error);
+        return error == ECONNREFUSED                           ? "connection refused"
+               : error == EHOSTUNREACH || error == ENETUNREACH ? "unreachable"
+                                                               : strerror(error);
 }
 
 static int on_tcp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -385,7 +386,7 @@ int probe_tcp(Prober *p, const char *address, unsigned port, tcp_callback_t cb, 
         op = calloc(1, sizeof(TcpOp));
         if (!op)
                 return -ENOMEM;
-        *op = (TcpOp) { .prober = p, .cb = cb, .userdata = userdata };
+        *op = (TcpOp){ .prober = p, .cb = cb, .userdata = userdata };
         op->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (op->fd < 0) {
                 free(op);

@@ -12,7 +12,7 @@ typedef struct Packet {
 static void answer_start(Packet *p, const char *name, uint16_t type, uint16_t id, uint8_t rcode) {
         if (dns_query_build(name, type, id, p->b, sizeof(p->b), &p->n) < 0)
                 abort();
-        p->b[2] |= 0x80;        /* QR */
+        p->b[2] |= 0x80; /* QR */
         p->b[3] = (uint8_t) (p->b[3] | rcode);
 }
 
@@ -49,7 +49,7 @@ static void record(Packet *p, const char *owner, uint16_t type, const void *rdat
         put16(p, 300);
         put16(p, rdlength);
         put(p, rdata, rdlength);
-        p->b[7]++;      /* ANCOUNT */
+        p->b[7]++; /* ANCOUNT */
 }
 
 static void record_name(Packet *p, const char *owner, uint16_t type, const char *target) {
@@ -70,8 +70,11 @@ TEST(query) {
         ASSERT_EQ(b[12], 6);
         ASSERT_TRUE(memcmp(b + 13, "matrix", 6) == 0);
         ASSERT_EQ(b[n - 3], 28);
-        static const char *const bad[] = { "", ".", "a..b", "bad name.test", "x;y.test",
-                                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test" };
+        static const char *const bad[] = {
+                "",         ".",
+                "a..b",     "bad name.test",
+                "x;y.test", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test"
+        };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 ASSERT_EQ(dns_query_build(bad[i], DNS_TYPE_A, 1, b, sizeof(b), &n), -EINVAL);
         ASSERT_EQ(dns_query_build("matrix.acme.test", DNS_TYPE_A, 1, b, 20, &n), -EINVAL);
@@ -84,11 +87,11 @@ TEST(addresses_through_a_cname_chain) {
 
         answer_start(&p, "Social.Globex.test", DNS_TYPE_A, 7, 0);
         /* Out of order on purpose: the chain is followed whatever the order. */
-        record(&p, "elsewhere.globex.test", DNS_TYPE_A, (uint8_t[]) { 127, 0, 0, 98 }, 4);
+        record(&p, "elsewhere.globex.test", DNS_TYPE_A, (uint8_t[]){ 127, 0, 0, 98 }, 4);
         record_name(&p, "hop.globex.test", DNS_TYPE_CNAME, "elsewhere.globex.test");
         record_name(&p, NULL, DNS_TYPE_CNAME, "hop.globex.test");
-        record(&p, "elsewhere.globex.test", DNS_TYPE_A, (uint8_t[]) { 127, 0, 0, 99 }, 4);
-        record(&p, "unrelated.test", DNS_TYPE_A, (uint8_t[]) { 10, 0, 0, 1 }, 4);
+        record(&p, "elsewhere.globex.test", DNS_TYPE_A, (uint8_t[]){ 127, 0, 0, 99 }, 4);
+        record(&p, "unrelated.test", DNS_TYPE_A, (uint8_t[]){ 10, 0, 0, 1 }, 4);
 
         ASSERT_OK(dns_answer_parse(p.b, p.n, 7, "social.globex.test", DNS_TYPE_A, &a, &why));
         ASSERT_EQ(a.rcode, 0);
@@ -180,7 +183,7 @@ TEST(malformed_answers) {
         ASSERT_EQ(parse(&p, &why), -EBADMSG);
 
         /* Shorter than a header, and every truncation of a good answer. */
-        ASSERT_EQ(parse(&(Packet) { .n = 5 }, &why), -EBADMSG);
+        ASSERT_EQ(parse(&(Packet){ .n = 5 }, &why), -EBADMSG);
         answer_start(&p, "acme.test", DNS_TYPE_A, 5, 0);
         record(&p, NULL, DNS_TYPE_A, "\1\2\3\4", 4);
         ASSERT_OK(parse(&p, &why));

@@ -60,7 +60,7 @@ TEST(wellknown_server) {
 TEST(wellknown_client) {
         char *why = NULL;
         static const char *const good[] = { "https://matrix.acme.test", "https://matrix.acme.test/",
-                                             "https://MATRIX.acme.test:443" };
+                                            "https://MATRIX.acme.test:443" };
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
                 _cleanup_free_ char *body = NULL;
                 ASSERT_TRUE(asprintf(&body, "{\"m.homeserver\": {\"base_url\": \"%s\"}}", good[i]) > 0);
@@ -101,7 +101,9 @@ TEST(server_names) {
         ASSERT_EQ(port, 8448);
         ASSERT_OK(server_name_split("[2001:db8::1]:443", &h3, &port));
         ASSERT_STREQ(h3, "2001:db8::1");
-        static const char *const bad[] = { "", "a b", "host:0", "host:99999", "[::1", "[nonsense]:1", "h:1:2" };
+        static const char *const bad[] = {
+                "", "a b", "host:0", "host:99999", "[::1", "[nonsense]:1", "h:1:2"
+        };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *h = NULL;
                 ASSERT_EQ(server_name_split(bad[i], &h, &port), -EINVAL);
