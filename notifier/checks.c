@@ -8,8 +8,8 @@
 #include "ssh-parse.h"
 #include "util.h"
 
-int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ...) {
-        Check *n;
+int checks_add(CheckList *l, bool ok, const char *anchor, const char *key, const char *format, ...) {
+        size_t i;
         va_list ap;
         char *text;
         int r;
@@ -19,23 +19,25 @@ int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ..
         va_end(ap);
         if (r < 0)
                 return -ENOMEM;
-        n = reallocarray(l->items, l->n + 1, sizeof(Check));
-        if (!n) {
+        r = checks_slot(l, anchor, key, &i);
+        if (r < 0) {
                 free(text);
-                return -ENOMEM;
+                return r;
         }
-        l->items = n;
-        n[l->n++] = (Check) { .ok = ok, .text = text, .anchor = anchor };
+        l->items[i].ok = ok;
+        l->items[i].text = text;
         return 0;
 }
 
-int checks_slot(CheckList *l, const char *anchor, size_t *ret) {
+int checks_slot(CheckList *l, const char *anchor, const char *key, size_t *ret) {
         Check *n = reallocarray(l->items, l->n + 1, sizeof(Check));
 
         if (!n)
                 return -ENOMEM;
         l->items = n;
-        n[l->n] = (Check) { .anchor = anchor };
+        n[l->n] = (Check){ .anchor = anchor, .key = strdup(key) };
+        if (!n[l->n].key)
+                return -ENOMEM;
         *ret = l->n++;
         return 0;
 }
@@ -62,15 +64,17 @@ int checks_append(CheckList *to, CheckList *from) {
         memcpy(n + to->n, from->items, from->n * sizeof(Check));
         to->n += from->n;
         free(from->items);
-        *from = (CheckList) {};
+        *from = (CheckList){};
         return 0;
 }
 
 void checks_done(CheckList *l) {
-        for (size_t i = 0; i < l->n; i++)
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].key);
                 free(l->items[i].text);
+        }
         free(l->items);
-        *l = (CheckList) {};
+        *l = (CheckList){};
 }
 
 size_t checks_failed(const CheckList *l) {

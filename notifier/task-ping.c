@@ -36,10 +36,13 @@ typedef struct Inside {
 /* "RAM utilization is ~77%", red with the recommendation at or above the threshold. */
 static int threshold_check(CheckList *l, const char *anchor, const char *label, unsigned value,
                            unsigned threshold) {
+        char key[32];
+
+        snprintf(key, sizeof(key), "%s utilization", label);
         if (value < threshold)
-                return checks_add(l, true, anchor, "%s utilization is ~%u%%", label, value);
-        return checks_add(l, false, anchor, "%s utilization is ~%u%%: recommended is below %u%%", label,
-                          value, threshold);
+                return checks_add(l, true, anchor, key, "%s is ~%u%%", key, value);
+        return checks_add(l, false, anchor, key, "%s is ~%u%%: recommended is below %u%%", key, value,
+                          threshold);
 }
 
 static void *inside_run(void *userdata) {
@@ -52,12 +55,13 @@ static void *inside_run(void *userdata) {
         Resources r;
 
         if (ssh_run(cu, RESOURCES_COMMAND, PING_TIMEOUT_SEC, &res, &error) < 0) {
-                in->r = checks_add(l, false, "ssh", "%s (SSH): %s", cu->ssh_host, strempty(error));
+                in->r = checks_add(l, false, "ssh", "SSH", "%s (SSH): %s", cu->ssh_host, strempty(error));
                 return NULL;
         }
         if (res.exit_status != 0 || resources_parse(res.out, &r, &why) < 0) {
-                in->r = checks_add(l, false, "ssh", "%s (SSH): the resource figures make no sense (%s)",
-                                   cu->ssh_host, why ?: "the command failed");
+                in->r = checks_add(l, false, "ssh", "SSH",
+                                   "%s (SSH): the resource figures make no sense (%s)", cu->ssh_host,
+                                   why ?: "the command failed");
                 return NULL;
         }
         if (asprintf(&in->info, "INFO [%s] disk usage: %u%%", cu->domain, r.disk) < 0)
@@ -474,6 +478,37 @@ static void on_server_resolved(Prober *prober, const Resolved *res, void *userda
 
 /* ---- the plan: every check gets its place in the report first ----------------------------------- */
 
+/* The APIs, and whose certificate each fetch reports. */
+static const struct {
+        FetchKind kind;
+        bool on_matrix; /* on matrix.DOMAIN, else on DOMAIN */
+        const char *path;
+        const char *anchor;
+        bool tls;
+} fetches[] = {
+        { FETCH_CLIENT_VERSIONS, true, "/_matrix/client/versions", "api", true },
+        { FETCH_FEDERATION_VERSION, true, ":8448/_matrix/federation/v1/version", "api", false },
+        { FETCH_WELLKNOWN_SERVER, false, "/.well-known/matrix/server", "well-known", true },
+        { FETCH_WELLKNOWN_CLIENT, false, "/.well-known/matrix/client", "well-known", false },
+};
+
+static const char *fetch_host(const Ping *p, size_t i) {
+        return fetches[i].on_matrix ? p->matrix : p->cu->domain;
+}
+
+static int slot(Ping *p, const char *anchor, size_t *ret, const char *key_format, ...)
+        __attribute__((format(printf, 4, 5)));
+static int slot(Ping *p, const char *anchor, size_t *ret, const char *key_format, ...) {
+        _cleanup_free_ char *key = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, key_format);
+        r = vasprintf(&key, key_format, ap);
+        va_end(ap);
+        return r < 0 ? -ENOMEM : checks_slot(&p->checks, anchor, key, ret);
+}
+
 static int plan(Ping *p, size_t *federation, size_t *api, size_t *tls) {
         const Customer *cu = p->cu;
         char label[8];
@@ -514,31 +549,31 @@ static int plan(Ping *p, size_t *federation, size_t *api, size_t *tls) {
         if (!p->port_slots || !p->dns_slots)
                 return -ENOMEM;
         for (size_t i = 0; r >= 0 && p->port_labels && p->port_labels[i]; i++)
-                r = checks_slot(&p->checks, "port", &p->port_slots[i]);
+                r = slot(p, "port", &p->port_slots[i], "%s (tcp port)", p->port_labels[i]);
         if (r >= 0)
-                r = checks_slot(&p->checks, "federation", federation);
-        for (size_t i = 0; r >= 0 && i < 4; i++)
-                r = checks_slot(&p->checks, i < 2 ? "api" : "well-known", &api[i]);
+                r = slot(p, "federation", federation, "%s federation", cu->domain);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fetches); i++)
+                r = slot(p, fetches[i].anchor, &api[i], "https://%s%s", fetch_host(p, i), fetches[i].path);
         for (size_t i = 0; r >= 0 && i < n_hosts; i++)
-                r = checks_slot(&p->checks, "dns", &p->dns_slots[i]);
-        for (size_t i = 0; r >= 0 && i < 2; i++)
-                r = checks_slot(&p->checks, "tls", &tls[i]);
+                r = slot(p, "dns", &p->dns_slots[i], "%s (DNS record)", p->dns_hosts[i]);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fetches); i++) {
+                tls[i] = SIZE_MAX;
+                if (fetches[i].tls)
+                        r = slot(p, "tls", &tls[i], "%s (TLS certificate)", fetch_host(p, i));
+        }
         return r;
 }
 
 static int outside_run(Ping *p) {
-        size_t federation, api[4], tls[2];
+        size_t federation, api[ELEMENTSOF(fetches)], tls[ELEMENTSOF(fetches)];
         const Customer *cu = p->cu;
         int r;
 
         r = plan(p, &federation, api, tls);
         if (r < 0)
                 return r;
-        start_fetch(p, FETCH_CLIENT_VERSIONS, p->matrix, "/_matrix/client/versions", api[0], tls[0]);
-        start_fetch(p, FETCH_FEDERATION_VERSION, p->matrix, ":8448/_matrix/federation/v1/version", api[1],
-                    SIZE_MAX);
-        start_fetch(p, FETCH_WELLKNOWN_SERVER, cu->domain, "/.well-known/matrix/server", api[2], tls[1]);
-        start_fetch(p, FETCH_WELLKNOWN_CLIENT, cu->domain, "/.well-known/matrix/client", api[3], SIZE_MAX);
+        for (size_t i = 0; i < ELEMENTSOF(fetches); i++)
+                start_fetch(p, fetches[i].kind, fetch_host(p, i), fetches[i].path, api[i], tls[i]);
         start_federation(p, federation);
 
         if (cu->addresses)
