@@ -82,7 +82,7 @@ TEST(new_trouble_and_recovery_in_one_message) {
         ASSERT_STREQ(m, "🚨 Monitoring found a problem on acme.test:\n* 🟥 25 (tcp port): timeout");
         free(m);
         m = run(state, dns, 3);
-        ASSERT_STREQ(m, "🚨 Monitoring found a problem on acme.test:\n* 🟥 x (DNS record): no A or AAAA record\n"
+        ASSERT_STREQ(m, "🚨 Monitoring found a problem on acme.test:\n* 🟥 x (DNS record): no A or AAAA record\n\n"
                         "✅ Back to normal on acme.test:\n* 🟩 25 (tcp port)");
         free(m);
         json_decref(state);
