@@ -85,18 +85,24 @@ size_t checks_failed(const CheckList *l) {
         return n;
 }
 
+int checks_line(const Check *c, const char *help_url, char **ret) {
+        bool link = !c->ok && !isempty(help_url) && c->anchor;
+
+        if (!link)
+                return asprintf(ret, "%s %s", c->ok ? "🟩" : "🟥", c->text) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "🟥 %s (help: %s#%s)", c->text, help_url, c->anchor) < 0 ? -ENOMEM : 0;
+}
+
 void checks_write(FILE *f, const CheckList *l, const char *help_url) {
         for (int pass = 0; pass < 2; pass++)
                 for (size_t i = 0; i < l->n; i++) {
                         const Check *c = &l->items[i];
+                        _cleanup_free_ char *line = NULL;
 
                         /* A slot never filled (out of memory) says nothing rather than something false. */
-                        if (c->ok != (pass == 1) || !c->text)
+                        if (c->ok != (pass == 1) || !c->text || checks_line(c, help_url, &line) < 0)
                                 continue;
-                        fprintf(f, "* %s %s", c->ok ? "🟩" : "🟥", c->text);
-                        if (!c->ok && !isempty(help_url) && c->anchor)
-                                fprintf(f, " (help: %s#%s)", help_url, c->anchor);
-                        fputc('\n', f);
+                        fprintf(f, "* %s\n", line);
                 }
 }
 

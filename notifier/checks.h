@@ -29,6 +29,8 @@ void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) __attr
 int checks_append(CheckList *to, CheckList *from);
 void checks_done(CheckList *l);
 size_t checks_failed(const CheckList *l);
+/* "🟥 Disk utilization is ~85%: recommended is below 80% (help: URL#disk)" */
+int checks_line(const Check *c, const char *help_url, char **ret);
 /* "* 🟥 Disk utilization is ~85%: recommended is below 80% (help: URL#disk)"; failures first. */
 void checks_write(FILE *f, const CheckList *l, const char *help_url);
 
