@@ -8,8 +8,8 @@
 #include "ssh-parse.h"
 #include "util.h"
 
-int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ...) {
-        Check *n;
+int checks_add(CheckList *l, bool ok, const char *anchor, const char *key, const char *format, ...) {
+        size_t i;
         va_list ap;
         char *text;
         int r;
@@ -19,21 +19,62 @@ int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ..
         va_end(ap);
         if (r < 0)
                 return -ENOMEM;
-        n = reallocarray(l->items, l->n + 1, sizeof(Check));
-        if (!n) {
+        r = checks_slot(l, anchor, key, &i);
+        if (r < 0) {
                 free(text);
-                return -ENOMEM;
+                return r;
         }
+        l->items[i].ok = ok;
+        l->items[i].text = text;
+        return 0;
+}
+
+int checks_slot(CheckList *l, const char *anchor, const char *key, size_t *ret) {
+        Check *n = reallocarray(l->items, l->n + 1, sizeof(Check));
+
+        if (!n)
+                return -ENOMEM;
         l->items = n;
-        n[l->n++] = (Check) { .ok = ok, .text = text, .anchor = anchor };
+        n[l->n] = (Check){ .anchor = anchor, .key = strdup(key) };
+        if (!n[l->n].key)
+                return -ENOMEM;
+        *ret = l->n++;
+        return 0;
+}
+
+void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) {
+        va_list ap;
+        char *text;
+
+        va_start(ap, format);
+        if (vasprintf(&text, format, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        free(l->items[i].text);
+        l->items[i].text = text;
+        l->items[i].ok = ok;
+}
+
+int checks_append(CheckList *to, CheckList *from) {
+        Check *n = reallocarray(to->items, to->n + from->n, sizeof(Check));
+
+        if (!n)
+                return -ENOMEM;
+        to->items = n;
+        memcpy(n + to->n, from->items, from->n * sizeof(Check));
+        to->n += from->n;
+        free(from->items);
+        *from = (CheckList){};
         return 0;
 }
 
 void checks_done(CheckList *l) {
-        for (size_t i = 0; i < l->n; i++)
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].key);
                 free(l->items[i].text);
+        }
         free(l->items);
-        *l = (CheckList) {};
+        *l = (CheckList){};
 }
 
 size_t checks_failed(const CheckList *l) {
@@ -44,17 +85,24 @@ size_t checks_failed(const CheckList *l) {
         return n;
 }
 
+int checks_line(const Check *c, const char *help_url, char **ret) {
+        bool link = !c->ok && !isempty(help_url) && c->anchor;
+
+        if (!link)
+                return asprintf(ret, "%s %s", c->ok ? "🟩" : "🟥", c->text) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "🟥 %s (help: %s#%s)", c->text, help_url, c->anchor) < 0 ? -ENOMEM : 0;
+}
+
 void checks_write(FILE *f, const CheckList *l, const char *help_url) {
         for (int pass = 0; pass < 2; pass++)
                 for (size_t i = 0; i < l->n; i++) {
                         const Check *c = &l->items[i];
+                        _cleanup_free_ char *line = NULL;
 
-                        if (c->ok != (pass == 1))
+                        /* A slot never filled (out of memory) says nothing rather than something false. */
+                        if (c->ok != (pass == 1) || !c->text || checks_line(c, help_url, &line) < 0)
                                 continue;
-                        fprintf(f, "* %s %s", c->ok ? "🟩" : "🟥", c->text);
-                        if (!c->ok && !isempty(help_url) && c->anchor)
-                                fprintf(f, " (help: %s#%s)", help_url, c->anchor);
-                        fputc('\n', f);
+                        fprintf(f, "* %s\n", line);
                 }
 }
 

@@ -9,6 +9,7 @@
 
 typedef struct Check {
         bool ok;
+        char *key;             /* what is checked, without figures: "25 (tcp port)", "Disk utilization" */
         char *text;
         const char *anchor;    /* the help page's anchor for this check */
 } Check;
@@ -18,10 +19,18 @@ typedef struct CheckList {
         size_t n;
 } CheckList;
 
-int checks_add(CheckList *l, bool ok, const char *anchor, const char *format, ...)
-        __attribute__((format(printf, 4, 5)));
+int checks_add(CheckList *l, bool ok, const char *anchor, const char *key, const char *format, ...)
+        __attribute__((format(printf, 5, 6)));
+/* A place for a check that reports later, so the report's order does not depend on which answer
+ * came first; checks_set() fills it. */
+int checks_slot(CheckList *l, const char *anchor, const char *key, size_t *ret);
+void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) __attribute__((format(printf, 4, 5)));
+/* Moves every item of from to the end of to. */
+int checks_append(CheckList *to, CheckList *from);
 void checks_done(CheckList *l);
 size_t checks_failed(const CheckList *l);
+/* "🟥 Disk utilization is ~85%: recommended is below 80% (help: URL#disk)" */
+int checks_line(const Check *c, const char *help_url, char **ret);
 /* "* 🟥 Disk utilization is ~85%: recommended is below 80% (help: URL#disk)"; failures first. */
 void checks_write(FILE *f, const CheckList *l, const char *help_url);
 

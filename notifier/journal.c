@@ -63,6 +63,8 @@ static int journal_read_new(Manager *m) {
                 if (r >= 0 && !run_result_valid(&res))
                         log_warning("Ignoring a result entry not written by one of our runs (unit %s).",
                                     strempty(res.unit));
+                else if (r >= 0 && streq_ptr(res.mode, "monitor"))
+                        r = alerts_on_result(m, &res, cursor);
                 else if (r >= 0 && config_find_customer(m->config, res.customer)) {
                         r = queue_result(m, &res, cursor);
                         if (r >= 0 && !isempty(res.schedule))

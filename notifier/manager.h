@@ -20,6 +20,7 @@ typedef enum OpKind {
         OP_RUN,                /* start a transient service, then becomes the OP_SEND of its reply */
         OP_UNITS,              /* start a schedule's timer and/or stop others, then the reply */
         OP_LIST_SCHEDULES,     /* ask systemd for the customer's timers, then the reply */
+        OP_CREATE_DM,          /* open a direct chat with a customer's owners, who have no room */
 } OpKind;
 
 /* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order;
@@ -28,7 +29,7 @@ typedef enum OpKind {
 typedef struct Op {
         OpKind kind;
         bool from_sync;
-        char *room_id;
+        char *room_id;         /* "" with customer set: the customer's room when it is sent */
         char *txn_id;          /* OP_SEND: derived from what is answered, so a repeat is deduplicated */
         json_t *content;       /* OP_SEND */
         char *customer;        /* OP_JOIN: whose room this becomes; OP_RUN: whose command */
@@ -138,6 +139,11 @@ void schedules_retire(Manager *m, const char *customer, const char *stem);
 /* At start: every active schedule in the stores gets its timer, if systemd lacks it (a customer
  * added since boot, a unit lost); the ones that are there stay as they are. */
 int schedules_reconcile(Manager *m);
+
+/* alerts.c: monitoring results become alerts; OP_CREATE_DM. */
+struct RunResult;
+int alerts_on_result(Manager *m, const struct RunResult *res, const char *cursor);
+void alerts_op_step(Manager *m, Op *op);
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);

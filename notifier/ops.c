@@ -139,6 +139,16 @@ static void ops_send(Manager *m, Op *op) {
         json_auto_t *empty = NULL;
         int r;
 
+        if (isempty(op->room_id) && op->customer) {
+                const char *known = state_get_room(m->state, op->customer);
+                if (!known) {
+                        log_warning("No room for customer %s, not even a direct chat; dropping a message.",
+                                    op->customer);
+                        return ops_done(m);
+                }
+                if (free_and_strdup(&op->room_id, known) < 0)
+                        return manager_fatal_oom(m);
+        }
         room = matrix_escape(op->room_id);
         txn = op->txn_id ? matrix_escape(op->txn_id) : strdup("");
         empty = json_object();
@@ -171,5 +181,7 @@ void ops_step(Manager *m) {
                 return run_start(m, m->ops);
         if (m->ops->kind == OP_UNITS || m->ops->kind == OP_LIST_SCHEDULES)
                 return schedules_op_step(m, m->ops);
+        if (m->ops->kind == OP_CREATE_DM)
+                return alerts_op_step(m, m->ops);
         ops_send(m, m->ops);
 }

@@ -25,6 +25,7 @@ void run_result_done(RunResult *r) {
         free(r->reply_to);
         free(r->invocation);
         free(r->schedule);
+        free(r->mode);
         *r = (RunResult) {};
 }
 
@@ -46,6 +47,7 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 { "SCHEDULER_REPLY_TO", offsetof(RunResult, reply_to) },
                 { "SCHEDULER_INVOCATION", offsetof(RunResult, invocation) },
                 { "SCHEDULER_SCHEDULE", offsetof(RunResult, schedule) },
+                { "SCHEDULER_MODE", offsetof(RunResult, mode) },
         };
         const char *eq = memchr(data, '=', size);
         size_t klen;

@@ -22,6 +22,7 @@ typedef struct RunResult {
         char *reply_to;
         char *invocation;
         char *schedule;        /* SCHEDULER_SCHEDULE: the one-shot this run was, to retire it */
+        char *mode;            /* SCHEDULER_MODE: run, schedule, recurring, or monitor */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
         usec_t realtime;       /* when the entry was written */
 } RunResult;

@@ -30,6 +30,18 @@ static int state_parse(State *s, const char *text, size_t size) {
             (r = set_from_json(&s->since, root, "since")) < 0 ||
             (r = set_from_json(&s->journal_cursor, root, "journal_cursor")) < 0)
                 return r;
+        /* Monitoring's memory and our direct chats: objects, read as they are (alert-state.c
+         * checks each value before use). */
+        for (int i = 0; i < 2; i++) {
+                const char *key = i == 0 ? "alerts" : "direct";
+                json_t *v = json_object_get(root, key), **field = i == 0 ? &s->alerts : &s->direct;
+                if (v && !json_is_object(v))
+                        return -EBADMSG;
+                if (v) {
+                        json_decref(*field);
+                        *field = json_incref(v);
+                }
+        }
         rooms = json_object_get(root, "rooms");
         if (rooms) {
                 const char *k;
@@ -56,11 +68,13 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         if (!s)
                 return -ENOMEM;
         s->rooms = json_object();
+        s->alerts = json_object();
+        s->direct = json_object();
         if (asprintf(&s->path, "%s/state.json", dir) < 0)
                 s->path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->path || !s->homeserver || !s->user_id) {
+        if (!s->rooms || !s->alerts || !s->direct || !s->path || !s->homeserver || !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }
@@ -89,6 +103,8 @@ State *state_free(State *s) {
         free(s->since);
         free(s->journal_cursor);
         json_decref(s->rooms);
+        json_decref(s->alerts);
+        json_decref(s->direct);
         free(s);
         return NULL;
 }
@@ -97,9 +113,10 @@ int state_save(const State *s) {
         _cleanup_free_ char *text = NULL;
         json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O}", "homeserver", s->homeserver, "user_id",
-                         s->user_id, "device_id", s->device_id, "access_token", s->access_token, "since",
-                         s->since, "journal_cursor", s->journal_cursor, "rooms", s->rooms);
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O}", "homeserver", s->homeserver,
+                         "user_id", s->user_id, "device_id", s->device_id, "access_token", s->access_token,
+                         "since", s->since, "journal_cursor", s->journal_cursor, "rooms", s->rooms, "alerts",
+                         s->alerts, "direct", s->direct);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -128,6 +145,17 @@ int state_set_journal_cursor(State *s, const char *cursor) {
 
 int state_set_room(State *s, const char *customer, const char *room_id) {
         return json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ? -ENOMEM : 0;
+}
+
+json_t *state_get_alerts(State *s, const char *customer) {
+        json_t *a = json_object_get(s->alerts, customer);
+
+        if (json_is_object(a))
+                return a;
+        a = json_object();
+        if (!a || json_object_set_new(s->alerts, customer, a) < 0)
+                return NULL;
+        return a;
 }
 
 const char *state_get_room(const State *s, const char *customer) {

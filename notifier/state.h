@@ -4,7 +4,7 @@
 /* What the notifier keeps across restarts, in STATE_DIR/state.json (0600, written atomically):
  * the Matrix session (so a restart is not a new device), the /sync position (so a restart neither
  * replays old commands nor misses new ones), the journal position of the last result delivered, and
- * the room of each customer. No logging here. */
+ * the room of each customer, monitoring's memory and the direct chats we opened. No logging here. */
 
 #include <jansson.h>
 
@@ -17,6 +17,8 @@ typedef struct State {
         char *since;
         char *journal_cursor;  /* the last result the homeserver accepted */
         json_t *rooms;         /* customer name → room id */
+        json_t *alerts;        /* customer name → monitoring's memory (alert-state.h) */
+        json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
 } State;
 
 /* A missing file is an empty state; one written for another homeserver or user too, since its
@@ -30,3 +32,5 @@ int state_set_since(State *s, const char *since);
 int state_set_journal_cursor(State *s, const char *cursor);
 int state_set_room(State *s, const char *customer, const char *room_id);
 const char *state_get_room(const State *s, const char *customer);
+/* The customer's monitoring memory, created empty if there is none; NULL: out of memory. */
+json_t *state_get_alerts(State *s, const char *customer);

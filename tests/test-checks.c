@@ -59,10 +59,10 @@ TEST(failures_first_with_help_links) {
         size_t size = 0;
         FILE *f;
 
-        ASSERT_OK(checks_add(&l, true, "cpu", "CPU utilization is ~%u%%", 7u));
-        ASSERT_OK(checks_add(&l, false, "disk", "Disk utilization is ~%u%%: recommended is below %u%%", 85u,
+        ASSERT_OK(checks_add(&l, true, "cpu", "CPU utilization", "CPU utilization is ~%u%%", 7u));
+        ASSERT_OK(checks_add(&l, false, "disk", "Disk utilization", "Disk utilization is ~%u%%: recommended is below %u%%", 85u,
                              80u));
-        ASSERT_OK(checks_add(&l, true, "ram", "RAM utilization is ~%u%%", 77u));
+        ASSERT_OK(checks_add(&l, true, "ram", "RAM utilization", "RAM utilization is ~%u%%", 77u));
         ASSERT_EQ(checks_failed(&l), 1);
         f = open_memstream(&text, &size);
         ASSERT_TRUE(f);

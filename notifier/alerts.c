@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* Monitoring runs (SCHEDULER_MODE=monitor) from the journal become alerts: on change only (see
+ * alert-state.h), in the customer's room, or in a direct chat with the owners that the bot opens
+ * when the customer has no room yet. */
+
+#include "alert-state.h"
+#include "log.h"
+#include "manager.h"
+#include "run-result.h"
+
+#define REQUEST_TIMEOUT_MS 30000U
+
+static bool dm_queued(const Manager *m, const char *customer) {
+        for (const Op *op = m->ops; op; op = op->next)
+                if (op->kind == OP_CREATE_DM && streq_ptr(op->customer, customer))
+                        return true;
+        return false;
+}
+
+int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
+        const Customer *cu = config_find_customer(m->config, res->customer);
+        _cleanup_free_ char *message = NULL;
+        json_t *failures = NULL, *memory;
+        const char *room;
+        bool held;
+        Op *op;
+        int r;
+
+        if (!cu)
+                return 0;
+        if (isempty(res->report) || monitor_report_parse(res->report, &held, &failures) < 0) {
+                log_warning("Monitoring of %s: %s, ignoring it.", cu->name,
+                            run_result_success(res) ? "the report is not a monitoring report" :
+                                                      strempty(res->reason));
+                return 0;
+        }
+        if (held) {
+                log_info("Monitoring of %s held: a maintenance is running.", cu->name);
+                json_decref(failures);
+                return 0;
+        }
+        memory = state_get_alerts(m->state, cu->name);
+        r = memory ? alert_state_update(memory, cu->domain, failures, res->realtime, &message) : -ENOMEM;
+        json_decref(failures);
+        if (r < 0)
+                return log_oom();
+        r = state_save(m->state);
+        if (r < 0)
+                log_error_errno(r, "Failed to save monitoring's memory, continuing: %m");
+        if (!message)
+                return 0;
+
+        log_info("Alerting %s: %s", cu->name, message);
+        room = state_get_room(m->state, cu->name);
+        if (!room && !dm_queued(m, cu->name)) {
+                op = op_new(OP_CREATE_DM, "");
+                if (!op || !(op->customer = strdup(cu->name))) {
+                        op_free(op);
+                        return log_oom();
+                }
+                ops_queue(m, op);
+        }
+        /* The room is looked up when it is sent: the direct chat may not exist yet. */
+        op = op_new(OP_SEND, room ?: "");
+        if (!op || !(op->customer = strdup(cu->name)) || !(op->cursor = strdup(cursor)) ||
+            op_make_reply(op, NULL, message) < 0 ||
+            (isempty(res->invocation) ?
+                     asprintf(&op->txn_id, "alert-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
+                     asprintf(&op->txn_id, "alert-%s", res->invocation)) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        ops_queue(m, op);
+        return 0;
+}
+
+/* ---- a direct chat with the owners ------------------------------------------------------------ */
+
+static void on_direct_saved(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+
+        m->send.request = NULL;
+        if (manager_token_rejected(m, resp))
+                return;
+        if (matrix_response_retryable(resp))
+                return lane_retry_later(m, &m->send, resp);
+        lane_succeeded(m, &m->send);
+        if (resp->status != 200)
+                log_warning("The homeserver refused our m.direct account data: HTTP %li %s; the chat "
+                            "works, clients may just not list it as direct.",
+                            resp->status, strempty(resp->errcode));
+        ops_done(m);
+}
+
+/* m.direct lists, per user, the rooms that are direct chats with them (client-server spec). */
+static void save_direct(Manager *m) {
+        _cleanup_free_ char *user = NULL, *path = NULL;
+
+        user = matrix_escape(m->config->user_id);
+        if (!user || asprintf(&path, "/_matrix/client/v3/user/%s/account_data/m.direct", user) < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->send, "PUT", path, m->state->direct, REQUEST_TIMEOUT_MS, on_direct_saved);
+}
+
+static int remember_direct(Manager *m, const Customer *cu, const char *room) {
+        for (char **o = cu->owners; *o; o++) {
+                json_t *rooms = json_object_get(m->state->direct, *o);
+
+                if (!json_is_array(rooms)) {
+                        rooms = json_array();
+                        if (!rooms || json_object_set_new(m->state->direct, *o, rooms) < 0)
+                                return -ENOMEM;
+                }
+                if (json_array_append_new(rooms, json_string(room)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        const char *room = json_string_value(json_object_get(resp->json, "room_id"));
+        int r;
+
+        m->send.request = NULL;
+        if (manager_token_rejected(m, resp))
+                return;
+        if (matrix_response_retryable(resp))
+                return lane_retry_later(m, &m->send, resp);
+        lane_succeeded(m, &m->send);
+        if (resp->status != 200 || isempty(room) || !cu) {
+                log_warning("Could not open a direct chat with the owners of %s: HTTP %li %s %s.", op->customer,
+                            resp->status, strempty(resp->errcode), strempty(resp->errmsg));
+                return ops_done(m);
+        }
+        log_info("Opened direct chat %s with the owners of %s.", room, cu->name);
+        r = state_set_room(m->state, cu->name, room);
+        if (r >= 0)
+                r = remember_direct(m, cu, room);
+        if (r < 0)
+                return manager_fatal_oom(m);
+        r = state_save(m->state);
+        if (r < 0)
+                log_error_errno(r, "Failed to save the new room, continuing: %m");
+        op->step = 1;
+        save_direct(m);
+}
+
+void alerts_op_step(Manager *m, Op *op) {
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        json_auto_t *body = NULL;
+        json_t *invite;
+
+        if (op->step == 1)
+                return save_direct(m);
+        /* Someone invited us meanwhile, or the customer left the configuration. */
+        if (!cu || state_get_room(m->state, op->customer))
+                return ops_done(m);
+        body = json_pack("{s:s, s:b, s:[], s:s}", "preset", "trusted_private_chat", "is_direct", true, "invite",
+                         "topic", "The Scheduler: alerts and commands for your server");
+        invite = json_object_get(body, "invite");
+        for (char **o = cu->owners; body && *o; o++)
+                if (json_array_append_new(invite, json_string(*o)) < 0)
+                        return manager_fatal_oom(m);
+        if (!body)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->send, "POST", "/_matrix/client/v3/createRoom", body, REQUEST_TIMEOUT_MS,
+                            on_created);
+}
