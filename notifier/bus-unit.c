@@ -86,9 +86,9 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                                                "ProtectSystem", "ProtectHome", "Unit" };
         static const char *const bools[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "Persistent",
                                              "RemainAfterElapse" };
-        /* The unit file's name, the bus's. */
-        static const char *const monotonic[][2] = { { "OnBootSec", "OnBootUSec" },
-                                                    { "OnUnitActiveSec", "OnUnitActiveUSec" } };
+        /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
+         * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
+        static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };
         static const char *const durations[][2] = { { "RuntimeMaxSec", "RuntimeMaxUSec" },
                                                     { "AccuracySec", "AccuracyUSec" },
                                                     { "RandomizedDelaySec", "RandomizedDelayUSec" } };
@@ -108,9 +108,8 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                 return -EINVAL;
         /* Each one its own property: systemd adds every TimersMonotonic item to the timer's list. */
         for (size_t i = 0; i < ELEMENTSOF(monotonic); i++)
-                if (streq(key, monotonic[i][0]))
-                        return sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1,
-                                                     monotonic[i][1], usec);
+                if (streq(key, monotonic[i]))
+                        return sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, key, usec);
         for (size_t i = 0; i < ELEMENTSOF(durations); i++)
                 if (streq(key, durations[i][0]))
                         return sd_bus_message_append(m, "(sv)", durations[i][1], "t", usec);
