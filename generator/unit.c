@@ -232,7 +232,8 @@ static int render_monitor_timer(const Customer *cu, unsigned interval, const cha
         k |= add(u, SECTION_UNIT, "Description", "The Scheduler: monitoring of %s, every %s", cu->name,
                  every);
         /* Monotonic, not a calendar: any interval works, and the first run is a whole interval after
-         * boot, not in the rush of a boot (nor while the tests of a freshly booted host run). */
+         * boot, not in the rush of a boot. (A timer the notifier makes later than that runs at once:
+         * OnUnitActiveSec= counts only from a first run.) */
         k |= add(u, SECTION_TIMER, "OnBootSec", "%us", interval);
         k |= add(u, SECTION_TIMER, "OnUnitActiveSec", "%us", interval);
         /* Spread the customers' checks, so they do not all hit the network at once. */
