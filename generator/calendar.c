@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <strings.h>
 #include <unistd.h>
@@ -63,6 +64,47 @@ int weekly_time_parse(const char *s, WeeklyTime *ret) {
                 return r;
         *ret = w;
         return 0;
+}
+
+static const struct {
+        const char *suffix;
+        unsigned sec;
+} interval_units[] = {
+        /* Largest first: interval_format() takes the first that divides. */
+        { "d", 86400 }, { "h", 3600 }, { "min", 60 }, { "m", 60 }, { "s", 1 }, { "sec", 1 }, { "", 1 },
+};
+
+int interval_parse(const char *s, unsigned *ret_sec) {
+        unsigned long long v;
+        char *end;
+
+        /* strtoull() would take blanks, a sign and "0x" first. */
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno > 0)
+                return -ERANGE;
+        end += strspn(end, " ");
+        for (size_t i = 0; i < ELEMENTSOF(interval_units); i++)
+                if (streq(end, interval_units[i].suffix)) {
+                        if (v > UINT_MAX / interval_units[i].sec)
+                                return -ERANGE;
+                        *ret_sec = (unsigned) v * interval_units[i].sec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+char *interval_format(unsigned sec) {
+        char *s;
+        size_t i = 0;
+
+        while (sec > 0 && sec % interval_units[i].sec != 0)
+                i++;
+        if (asprintf(&s, "%u%s", sec / interval_units[i].sec, sec > 0 ? interval_units[i].suffix : "s") < 0)
+                return NULL;
+        return s;
 }
 
 bool zone_valid(const char *zone) {

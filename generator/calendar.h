@@ -22,6 +22,11 @@ int time_of_day_parse(const char *s, int *ret_hour, int *ret_minute);
 /* "Friday 15:00" */
 int weekly_time_parse(const char *s, WeeklyTime *ret);
 
+/* An interval as operators write it: "300", "90s", "5min", "1h", "1d" → seconds. */
+int interval_parse(const char *s, unsigned *ret_sec);
+/* Seconds → "5min", "1h", "90s": the largest unit that divides it, as interval_parse() reads it. */
+char *interval_format(unsigned sec);
+
 /* Time zones, by their tz database name ("Europe/Berlin", "UTC"). A valid name has a file under
  * /usr/share/zoneinfo. */
 bool zone_valid(const char *zone);

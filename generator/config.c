@@ -185,6 +185,19 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
         struct sockaddr_storage sa;
         socklen_t len;
 
+        if (streq(key, "monitor_interval")) {
+                unsigned sec = 0;
+
+                if (!streq(value, "off") &&
+                    (interval_parse(value, &sec) < 0 ||
+                     (sec > 0 && (sec < MONITOR_INTERVAL_MIN || sec > MONITOR_INTERVAL_MAX))))
+                        return ini_fail(&st->error, "scheduler", key,
+                                        "'%s' is not an interval from 60 s to 1 d, like 300, 5min or 1h "
+                                        "(0 or off: no monitoring)",
+                                        value);
+                c->monitor_interval = sec;
+                return 1;
+        }
         if (streq(key, "resolver")) {
                 if (socket_address_parse(value, 53, &sa, &len) < 0)
                         return ini_fail(&st->error, "scheduler", key,
@@ -226,7 +239,7 @@ static Customer *customer_get(ParseState *st, const char *name) {
         c->customers = n;
         n = &c->customers[c->n_customers];
         *n = (Customer) { .ssh_port = 22, .branch = BRANCH_STABLE, .name = strdup(name), .cpu_threshold = 90,
-                          .ram_threshold = 90, .disk_threshold = 80 };
+                          .ram_threshold = 90, .disk_threshold = 80, .monitor = true };
         if (!n->name)
                 return NULL;
         c->n_customers++;
@@ -415,6 +428,12 @@ static int handle_customer(ParseState *st, const char *section, const char *name
         }
         if (streq(key, "address"))
                 return handle_addresses(st, section, value, cu);
+        if (streq(key, "monitor")) {
+                if (!streq(value, "yes") && !streq(value, "no"))
+                        return ini_fail(&st->error, section, key, "'%s' is neither 'yes' nor 'no'", value);
+                cu->monitor = streq(value, "yes");
+                return 1;
+        }
         if (streq(key, "timezone")) {
                 if (!zone_valid(value))
                         return ini_fail(&st->error, section, key,
@@ -545,6 +564,7 @@ int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **re
         st.config = calloc(1, sizeof(Config));
         if (!st.config || !(st.config->path = strdup(path)))
                 goto oom;
+        st.config->monitor_interval = MONITOR_INTERVAL_DEFAULT;
 
         f = fopen(path, "re");
         if (!f) {

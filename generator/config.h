@@ -32,9 +32,14 @@ typedef struct Customer {
         unsigned ram_threshold;    /* default 90 */
         unsigned disk_threshold;   /* default 80 */
         char **addresses;          /* the server's public IPs, what DNS must say; NULL: ssh_host's */
+        bool monitor;              /* gets a monitoring timer (when [scheduler] has one); default yes */
 } Customer;
 
 #define COMPONENT_PORTS_MAX 8
+
+#define MONITOR_INTERVAL_DEFAULT 300
+#define MONITOR_INTERVAL_MIN 60
+#define MONITOR_INTERVAL_MAX 86400
 
 typedef struct Component {
         char *id;                  /* as customers' components= name it: "hosting-big" */
@@ -60,6 +65,7 @@ typedef struct Config {
         char *help_url;            /* base of the checks' help links; NULL: none */
         char *resolver;            /* "IP" or "IP:PORT", "[IPv6]:PORT"; NULL: resolv.conf's first */
         char *tls_ca_file;         /* CAs the checks trust; NULL: the system's */
+        unsigned monitor_interval; /* seconds between monitoring runs; 0: no monitoring */
 
         Component *catalogue;
         size_t n_catalogue;
@@ -86,6 +92,11 @@ const char *branch_to_string(Branch b);
 /* The customer's time zone: what dates and times in chat mean. */
 static inline const char *customer_zone(const Customer *c) {
         return c->timezone ? c->timezone : "UTC";
+}
+
+/* Whether the customer has a monitoring timer. */
+static inline bool customer_monitored(const Config *c, const Customer *cu) {
+        return c->monitor_interval > 0 && cu->monitor;
 }
 
 bool matrix_user_id_valid(const char *s);

@@ -2,8 +2,9 @@
 
 /* scheduler-generator NORMAL_DIR [EARLY_DIR LATE_DIR]: re-creates every customer's active
  * schedules as timer + service units at boot and on daemon-reload, from SCHEDULES_DIR/NAME.conf and
- * the default maintenance. Runs before /var may be mounted: it reads only /etc, talks to no daemon,
- * writes only into NORMAL_DIR and never fails the boot. A broken input is skipped with one line on
+ * the default maintenance, and every customer's monitoring timer from the configuration. Runs
+ * before /var may be mounted: it reads only /etc, talks to no daemon, writes only into NORMAL_DIR
+ * and never fails the boot. A broken input is skipped with one line on
  * the kernel log saying where and what is wrong. One argument (the output dir) is for tests. */
 
 #include <fcntl.h>
@@ -65,6 +66,28 @@ static int link_timer(Generator *g, const char *timer) {
         return symlinkat(target, g->wants_fd, timer) < 0 ? -errno : 0;
 }
 
+/* A timer, the service it starts, and the link that starts the timer at boot; all or nothing. */
+static int generate_timer(Generator *g, const UnitSpec *timer, const UnitSpec *service,
+                          const char *source_path) {
+        int r;
+
+        r = write_unit(g, service, source_path);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to write %s/%s, ignoring: %m", g->dir, service->name);
+        r = write_unit(g, timer, source_path);
+        if (r < 0) {
+                /* A service without its timer would never run: leave neither. */
+                (void) unlinkat(g->dir_fd, service->name, 0);
+                g->n_units--;
+                return log_warning_errno(r, "Failed to write %s/%s, ignoring: %m", g->dir, timer->name);
+        }
+        r = link_timer(g, timer->name);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to link %s/" WANTS_DIR "/%s, ignoring: %m", g->dir,
+                                         timer->name);
+        return 0;
+}
+
 static int generate_schedule(Generator *g, const Customer *c, const Schedule *s, const char *source_path) {
         _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
         int r;
@@ -73,21 +96,21 @@ static int generate_schedule(Generator *g, const Customer *c, const Schedule *s,
         if (r < 0)
                 return log_warning_errno(r, "Failed to render a %s schedule of customer %s from %s, "
                                          "ignoring: %m", s->command, c->name, source_path);
-        r = write_unit(g, &service, source_path);
+        return generate_timer(g, &timer, &service, source_path);
+}
+
+/* Monitoring comes from the configuration alone: a broken store does not stop it. */
+static int generate_monitor(Generator *g, const Config *config, const Customer *c) {
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+        int r;
+
+        r = unit_render_monitor(config, c, &timer, &service);
         if (r < 0)
-                return log_warning_errno(r, "Failed to write %s/%s, ignoring: %m", g->dir, service.name);
-        r = write_unit(g, &timer, source_path);
-        if (r < 0) {
-                /* A service without its timer would never run: leave neither. */
-                (void) unlinkat(g->dir_fd, service.name, 0);
-                g->n_units--;
-                return log_warning_errno(r, "Failed to write %s/%s, ignoring: %m", g->dir, timer.name);
-        }
-        r = link_timer(g, timer.name);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to link %s/" WANTS_DIR "/%s, ignoring: %m", g->dir,
-                                         timer.name);
-        return 0;
+                return log_warning_errno(r, "Failed to render the monitoring of customer %s, ignoring: %m",
+                                         c->name);
+        if (r == 0)
+                return 0;
+        return generate_timer(g, &timer, &service, config->path);
 }
 
 static void generate_customer(Generator *g, const Config *config, const Customer *c) {
@@ -96,15 +119,16 @@ static void generate_customer(Generator *g, const Config *config, const Customer
         size_t n_stored = 0, n_all = 0;
         int r;
 
+        (void) generate_monitor(g, config, c);
         r = schedule_store_load(config->schedules_dir, c->name, &stored, &n_stored, &error);
         if (r < 0) {
                 /* We cannot tell what they changed, not even whether they moved the maintenance. */
                 if (error)
-                        log_warning("%s; customer %s gets no timers until this is fixed, ignoring.", error,
-                                    c->name);
+                        log_warning("%s; customer %s gets no schedules until this is fixed, ignoring.",
+                                    error, c->name);
                 else
                         log_warning_errno(r, "Failed to load the schedules of customer %s, they get no "
-                                          "timers, ignoring: %m", c->name);
+                                          "schedule timers, ignoring: %m", c->name);
                 return;
         }
         r = schedule_effective(c, stored, n_stored, &all, &n_all);

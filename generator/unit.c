@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #define MISSED_DELAY "30s"
+#define MONITOR_SPREAD_MAX 60U   /* seconds */
 
 void unit_spec_done(UnitSpec *u) {
         for (size_t i = 0; i < u->n; i++) {
@@ -179,10 +180,26 @@ static int render_timer(const Schedule *s, const Customer *c, const char *stem, 
         return k < 0 ? -ENOMEM : 0;
 }
 
+/* r: how rendering timer went. Hands out timer and the service of run, or neither. */
+static int render_pair(int r, UnitSpec *timer, const RunSpec *run, const char *service, UnitSpec *ret_timer,
+                       UnitSpec *ret_service) {
+        UnitSpec svc = {};
+
+        if (r >= 0)
+                r = unit_render_service(run, service, &svc);
+        if (r < 0) {
+                unit_spec_done(timer);
+                return r;
+        }
+        *ret_timer = *timer;
+        *ret_service = svc;
+        return 0;
+}
+
 int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitSpec *ret_timer,
                          UnitSpec *ret_service) {
         _cleanup_free_ char *stem = NULL, *service = NULL;
-        UnitSpec timer = {}, svc = {};
+        UnitSpec timer = {};
         usec_t due = 0;
         RunSpec run = {
                 .customer = c->name,
@@ -203,15 +220,45 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 run.due = due;
         }
         r = render_timer(s, c, stem, s->kind == SCHEDULE_ONCE && due <= now, &timer);
-        if (r >= 0)
-                r = unit_render_service(&run, service, &svc);
-        if (r < 0) {
-                unit_spec_done(&timer);
-                return r;
-        }
-        *ret_timer = timer;
-        *ret_service = svc;
-        return 0;
+        return render_pair(r, &timer, &run, service, ret_timer, ret_service);
+}
+
+static int render_monitor_timer(const Customer *cu, unsigned interval, const char *stem, UnitSpec *u) {
+        _cleanup_free_ char *every = interval_format(interval);
+        int k = 0;
+
+        if (!every || asprintf(&u->name, "%s.timer", stem) < 0)
+                return -ENOMEM;
+        k |= add(u, SECTION_UNIT, "Description", "The Scheduler: monitoring of %s, every %s", cu->name,
+                 every);
+        /* Monotonic, not a calendar: any interval works, and the first run is a whole interval after
+         * boot, not in the rush of a boot. (A timer the notifier makes later than that runs at once:
+         * OnUnitActiveSec= counts only from a first run.) */
+        k |= add(u, SECTION_TIMER, "OnBootSec", "%us", interval);
+        k |= add(u, SECTION_TIMER, "OnUnitActiveSec", "%us", interval);
+        /* Spread the customers' checks, so they do not all hit the network at once. */
+        k |= add(u, SECTION_TIMER, "RandomizedDelaySec", "%us", MIN(interval / 5, MONITOR_SPREAD_MAX));
+        k |= add(u, SECTION_TIMER, "AccuracySec", "1s");
+        return k < 0 ? -ENOMEM : 0;
+}
+
+int unit_monitor_stem(const char *customer, char **ret) {
+        return asprintf(ret, "scheduler-%s-monitor", customer) < 0 ? -ENOMEM : 0;
+}
+
+int unit_render_monitor(const Config *c, const Customer *cu, UnitSpec *ret_timer, UnitSpec *ret_service) {
+        _cleanup_free_ char *stem = NULL, *service = NULL;
+        UnitSpec timer = {};
+        RunSpec run = { .customer = cu->name, .command = "ping", .mode = "monitor" };
+        int r;
+
+        if (!customer_monitored(c, cu))
+                return 0;
+        if (unit_monitor_stem(cu->name, &stem) < 0 || asprintf(&service, "%s.service", stem) < 0)
+                return -ENOMEM;
+        r = render_monitor_timer(cu, c->monitor_interval, stem, &timer);
+        r = render_pair(r, &timer, &run, service, ret_timer, ret_service);
+        return r < 0 ? r : 1;
 }
 
 int unit_write(FILE *f, const UnitSpec *u, const char *source_path) {

@@ -53,6 +53,12 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret);
  * the host was down) fires once, shortly after boot. now: CLOCK_REALTIME. */
 int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitSpec *ret_timer,
                          UnitSpec *ret_service);
+/* The customer's monitoring: scheduler-CUSTOMER-monitor.timer, every [scheduler] monitor_interval
+ * (the first one interval after boot), starting a quiet ping (SCHEDULER_MODE=monitor, no room).
+ * 0 and nothing written if the customer is not monitored, 1 with both units if it is. */
+int unit_render_monitor(const Config *c, const Customer *cu, UnitSpec *ret_timer, UnitSpec *ret_service);
+/* "scheduler-CUSTOMER-monitor": the stem of the monitoring timer and of its service. */
+int unit_monitor_stem(const char *customer, char **ret);
 /* "Friday 15:00" / "2027-01-08 17:00", as customers read it. */
 int schedule_when_string(const Schedule *s, char **ret);
 

@@ -86,6 +86,12 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                                                "ProtectSystem", "ProtectHome", "Unit" };
         static const char *const bools[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "Persistent",
                                              "RemainAfterElapse" };
+        /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
+         * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
+        static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };
+        static const char *const durations[][2] = { { "RuntimeMaxSec", "RuntimeMaxUSec" },
+                                                    { "AccuracySec", "AccuracyUSec" },
+                                                    { "RandomizedDelaySec", "RandomizedDelayUSec" } };
         uint64_t usec;
 
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
@@ -100,12 +106,13 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                 return sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", value);
         if (parse_seconds(value, &usec) < 0)
                 return -EINVAL;
-        if (streq(key, "OnBootSec"))
-                return sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, "OnBootUSec", usec);
-        if (streq(key, "RuntimeMaxSec"))
-                return sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", usec);
-        if (streq(key, "AccuracySec"))
-                return sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", usec);
+        /* Each one its own property: systemd adds every TimersMonotonic item to the timer's list. */
+        for (size_t i = 0; i < ELEMENTSOF(monotonic); i++)
+                if (streq(key, monotonic[i]))
+                        return sd_bus_message_append(m, "(sv)", "TimersMonotonic", "a(st)", 1, key, usec);
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
+                if (streq(key, durations[i][0]))
+                        return sd_bus_message_append(m, "(sv)", durations[i][1], "t", usec);
         return -EOPNOTSUPP;   /* the renderer grew a key this table does not know: a bug */
 }
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <limits.h>
+
 #include "calendar.h"
 #include "tests.h"
 
@@ -42,6 +44,43 @@ TEST(weekly_time) {
         ASSERT_TRUE(weekly_time_parse("Friday", &w) < 0);
         ASSERT_TRUE(weekly_time_parse("Friday 15:00 extra", &w) < 0);
         ASSERT_TRUE(weekly_time_parse("Someday 15:00", &w) < 0);
+}
+
+TEST(intervals) {
+        static const struct {
+                const char *text;
+                int r;
+                unsigned sec;
+        } cases[] = {
+                { "300", 0, 300 },        { "5min", 0, 300 },          { "5 min", 0, 300 },
+                { "2m", 0, 120 },         { "90s", 0, 90 },            { "90sec", 0, 90 },
+                { "1h", 0, 3600 },        { "1d", 0, 86400 },          { "0", 0, 0 },
+                { "", -EINVAL, 0 },       { " 5min", -EINVAL, 0 },     { "+5", -EINVAL, 0 },
+                { "-5", -EINVAL, 0 },     { "5 years", -EINVAL, 0 },   { "5min ", -EINVAL, 0 },
+                { "1h30min", -EINVAL, 0 }, { "50000d", -ERANGE, 0 }, { "99999999999999999999", -ERANGE, 0 },
+        };
+        static const struct {
+                unsigned sec;
+                const char *text;
+        } formats[] = {
+                { 300, "5min" }, { 3600, "1h" }, { 90, "90s" },
+                { 86400, "1d" }, { 5400, "90min" }, { 0, "0s" },
+        };
+        unsigned s;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                s = UINT_MAX;
+                ASSERT_EQ(interval_parse(cases[i].text, &s), cases[i].r);
+                ASSERT_EQ(s, cases[i].r == 0 ? cases[i].sec : UINT_MAX);
+        }
+        /* What it writes, it reads back. */
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                _cleanup_free_ char *f = interval_format(formats[i].sec);
+
+                ASSERT_STREQ(f, formats[i].text);
+                ASSERT_OK(interval_parse(f, &s));
+                ASSERT_EQ(s, formats[i].sec);
+        }
 }
 
 TEST(zones) {

@@ -45,6 +45,7 @@ TEST(good_file_has_every_key) {
         ASSERT_STREQ(c->user_id, "@scheduler:example.com");
         ASSERT_STREQ(c->device_name, "Scheduler (test)");
         ASSERT_STREQ(c->state_dir, "/var/lib/scheduler-test");
+        ASSERT_EQ(c->monitor_interval, 600);
         ASSERT_EQ(c->n_customers, 2);
 
         a = config_find_customer(c, "acme");
@@ -77,6 +78,10 @@ TEST(good_file_has_every_key) {
         ASSERT_EQ(g->ram_threshold, 90);
         ASSERT_EQ(g->cpu_threshold, 90);
         ASSERT_STREQ(customer_zone(a), "Europe/Berlin");
+        ASSERT_FALSE(a->monitor);
+        ASSERT_FALSE(customer_monitored(c, a));
+        ASSERT_TRUE(g->monitor);
+        ASSERT_TRUE(customer_monitored(c, g));
         ASSERT_TRUE(config_find_owner(c, "@mallory:example.org") == NULL);
         config_free(c);
 }
@@ -89,8 +94,34 @@ TEST(defaults) {
         ASSERT_STREQ(c->state_dir, "/var/lib/scheduler");
         ASSERT_STREQ(c->schedules_dir, "/etc/scheduler/schedules.d");
         ASSERT_STREQ(c->device_name, "The Scheduler");
+        ASSERT_EQ(c->monitor_interval, 300);
         ASSERT_EQ(c->n_customers, 0);
         config_free(c);
+}
+
+/* monitor_interval: seconds or with a unit, 60 s at least; 0 or off: no monitoring at all. */
+TEST(monitor_interval) {
+        static const struct {
+                const char *value;
+                unsigned sec;
+        } cases[] = {
+                { "300", 300 }, { "5min", 300 }, { "1h", 3600 }, { "90s", 90 },
+                { "60", 60 },   { "1d", 86400 }, { "0", 0 },     { "off", 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *error = NULL;
+                Config *c = NULL;
+
+                if (asprintf(&text, "%s%s[scheduler]\nmonitor_interval = %s\n", minimal, customer,
+                             cases[i].value) < 0)
+                        abort();
+                ASSERT_OK(config_load(tests_write("monitor.conf", text), CONFIG_LOAD_DEFAULT, &c, &error));
+                ASSERT_EQ(c->monitor_interval, cases[i].sec);
+                ASSERT_TRUE(c->customers[0].monitor);
+                ASSERT_EQ(customer_monitored(c, &c->customers[0]), cases[i].sec > 0);
+                config_free(c);
+        }
 }
 
 TEST(missing_file_is_named) {
@@ -146,6 +177,15 @@ TEST(errors_name_line_key_and_why) {
                   "[scheduler] resolver: 'dns.example' is not an IP address with an optional port" },
                 { "[scheduler]\nresolver = 192.0.2.53:0\n", "resolver: '192.0.2.53:0'" },
                 { "[scheduler]\ntls_ca_file = ca.pem\n", "tls_ca_file: 'ca.pem' is not an absolute path" },
+                { "[scheduler]\nmonitor_interval = 59\n",
+                  "[scheduler] monitor_interval: '59' is not an interval from 60 s to 1 d, like 300, "
+                  "5min or 1h (0 or off: no monitoring)" },
+                { "[scheduler]\nmonitor_interval = 2d\n", "monitor_interval: '2d' is not an interval" },
+                { "[scheduler]\nmonitor_interval = 5 fortnights\n", "monitor_interval: '5 fortnights'" },
+                { "[scheduler]\nmonitor_interval = -5min\n", "monitor_interval: '-5min'" },
+                { "[scheduler]\nmonitor_interval = 99999999999999999999\n", "monitor_interval: '9999" },
+                { "[scheduler]\nmonitor_interval = never\n", "monitor_interval: 'never'" },
+                { "monitor = maybe\n", ":11: [customer acme] monitor: 'maybe' is neither 'yes' nor 'no'" },
                 { "[scheduler]\nprice_catalogue = /nonexistent/prices.conf\n",
                   "[scheduler] price_catalogue: /nonexistent/prices.conf: cannot open" },
         };

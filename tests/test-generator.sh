@@ -93,21 +93,32 @@ stderr_is() {
         [ "$got" = "$want" ] || { printf '  stderr:   %s\n  expected: %s\n' "$got" "$want"; return 1; }
 }
 
-# The units of all but initech, counted: as many as expected/ holds.
+# The units of all but initech, counted: as many as expected/ holds of them.
 others_as_expected() {
-        [ "$(find "$D/out" | grep -vc initech)" -eq "$(find "$DATA/expected" | wc -l)" ]
+        [ "$(find "$D/out" | grep -vc initech)" -eq "$(find "$DATA/expected" | grep -vc initech)" ]
 }
 
-# The fixtures, byte for byte (former.conf: a customer no longer configured gets nothing); the broken store skipped with one line naming file, line and why.
+# DIR/stderr is just the line about initech's broken store.
+broken_store_said() {
+        stderr_is "$D/schedules.d/initech.conf:5: [scheduler-initech-ping-weekly-mon-0800] weekday: \
+'Funday' is not a weekday; customer initech gets no schedules until this is fixed, ignoring." "$D/stderr"
+}
+
+# Every unit and link of expected/ but the monitoring ones, and nothing else.
+all_but_monitoring() {
+        [ "$(find "$D/out" -name '*-monitor.*' | wc -l)" -eq 0 ] &&
+                [ "$(find "$D/out" | wc -l)" -eq "$(find "$DATA/expected" | grep -vc -- '-monitor\.')" ]
+}
+
+# The fixtures, byte for byte (former.conf: a customer no longer configured gets nothing; umbrella
+# is not monitored); the broken store skipped with one line naming file, line and why, its
+# customer still monitored.
 D=$TMP/fixtures
 setup "$D"
 run "$D" "$D/out"
 check "exit 0 with a broken store" [ "$rc" -eq 0 ]
 check "every unit and timers.target.wants link as expected" same_tree "$D"
-check "the broken store named: file, line, what is wrong, no timers" stderr_is \
-        "$D/schedules.d/initech.conf:5: [scheduler-initech-ping-weekly-mon-0800] weekday: 'Funday' is not a \
-weekday; customer initech gets no timers until this is fixed, ignoring." \
-        "$D/stderr"
+check "the broken store named: file, line, what is wrong, no timers" broken_store_said
 
 # Run again into the same dir: nothing is overwritten, every unit says so.
 run "$D" "$D/out"
@@ -128,6 +139,15 @@ check "three arguments: the late dir untouched" empty_dir "$D/late"
 check "three arguments: initech's default maintenance too" \
         test "$(find "$D/out" -name 'scheduler-initech-maintenance-weekly-*' | wc -l)" -eq 3
 check "three arguments: every other unit too" others_as_expected
+
+# Monitoring off for everyone: no monitoring unit, every other one as before, nothing said.
+D=$TMP/monitor-off
+setup "$D"
+sed -i 's/^\[scheduler\]$/[scheduler]\nmonitor_interval = off/' "$D/scheduler.conf"
+run "$D" "$D/out"
+check "monitoring off: exit 0" [ "$rc" -eq 0 ]
+check "monitoring off: no monitoring units, every other one" all_but_monitoring
+check "monitoring off: only the broken store said" broken_store_said
 
 # A missing config: nothing to do, nothing said above debug, nothing written.
 D=$TMP/missing

@@ -141,6 +141,82 @@ TEST(render_run_service) {
         ASSERT_EQ(unit_runtime_max_usec("unknown"), 60 * USEC_PER_SEC);
 }
 
+TEST(render_monitor) {
+        Customer cu = { .name = (char *) "acme", .monitor = true };
+        Config c = { .monitor_interval = 300 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
+
+        ASSERT_EQ(unit_render_monitor(&c, &cu, &timer, &service), 1);
+        ASSERT_STREQ(timer.name, "scheduler-acme-monitor.timer");
+        ASSERT_STREQ(service.name, "scheduler-acme-monitor.service");
+        ASSERT_STREQ(prop(&timer, SECTION_UNIT, "Description"),
+                     "The Scheduler: monitoring of acme, every 5min");
+        /* The first run a whole interval after boot, then an interval after each. */
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnBootSec"), "300s");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnUnitActiveSec"), "300s");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "RandomizedDelaySec"), "60s");
+        ASSERT_STREQ(prop(&timer, SECTION_TIMER, "AccuracySec"), "1s");
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "OnCalendar") == NULL);
+        ASSERT_TRUE(prop(&timer, SECTION_TIMER, "Persistent") == NULL);
+
+        /* A ping run, the same service a run's is, but quiet: no room, no reply, no sender. */
+        ASSERT_STREQ(prop(&service, SECTION_UNIT, "Description"), "The Scheduler: monitor ping for acme");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStart"), SCHEDULER_TASK_PATH " acme ping");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ExecStopPost"),
+                     SCHEDULER_TASK_PATH " --finish acme ping");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "600");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "ProtectSystem"), "strict");
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_MODE=monitor"));
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_RUN=scheduler-acme-monitor"));
+        ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_CUSTOMER=acme"));
+        ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_COMMAND=ping"));
+        for (size_t i = 0; i < service.n; i++) {
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_ROOM="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_REPLY_TO="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SENDER="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SCHEDULE="));
+                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_DUE="));
+        }
+}
+
+TEST(render_monitor_intervals) {
+        static const struct {
+                unsigned interval;
+                const char *every, *sec, *delay;
+        } cases[] = {
+                { 3600, "1h", "3600s", "60s" },
+                { 90, "90s", "90s", "18s" },   /* a short interval is spread over a fifth of itself */
+                { 86400, "1d", "86400s", "60s" },
+        };
+        Customer cu = { .name = (char *) "globex", .monitor = true };
+        Config c = {};
+        UnitSpec timer = {}, service = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *desc = NULL;
+
+                c.monitor_interval = cases[i].interval;
+                ASSERT_EQ(unit_render_monitor(&c, &cu, &timer, &service), 1);
+                ASSERT_TRUE(asprintf(&desc, "The Scheduler: monitoring of globex, every %s",
+                                     cases[i].every) > 0);
+                ASSERT_STREQ(prop(&timer, SECTION_UNIT, "Description"), desc);
+                ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnBootSec"), cases[i].sec);
+                ASSERT_STREQ(prop(&timer, SECTION_TIMER, "OnUnitActiveSec"), cases[i].sec);
+                ASSERT_STREQ(prop(&timer, SECTION_TIMER, "RandomizedDelaySec"), cases[i].delay);
+                unit_spec_done(&timer);
+                unit_spec_done(&service);
+        }
+
+        /* Off for everyone, or for this customer: nothing. */
+        c.monitor_interval = 0;
+        ASSERT_EQ(unit_render_monitor(&c, &cu, &timer, &service), 0);
+        ASSERT_TRUE(timer.name == NULL && service.name == NULL && timer.n == 0);
+        c.monitor_interval = 300;
+        cu.monitor = false;
+        ASSERT_EQ(unit_render_monitor(&c, &cu, &timer, &service), 0);
+        ASSERT_TRUE(timer.name == NULL && service.name == NULL && service.n == 0);
+}
+
 TEST(write_text) {
         UnitProperty props[] = {
                 { SECTION_TIMER, (char *) "OnCalendar", (char *) "Fri *-*-* 15:00:00 UTC" },

@@ -1,0 +1,182 @@
+"""Monitoring timers, end to end in the real systemd container: every customer's
+scheduler-CUSTOMER-monitor.timer from the generator at boot; the notifier giving one to a customer
+systemd lacks it for (over D-Bus) and stopping it for a customer no longer monitored; a
+monitoring run's result entry in the journal; the timers back after a reboot.
+
+The sandbox sets monitor_interval = 1h, so no monitoring run comes on its own while tests run.
+
+Usage: /usr/bin/python3 tests/integration/test_monitor.py ENVFILE
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from harness import SANDBOX, Sandbox, run_tests
+
+def active_timers(sb):
+    out = sb.run("control", "systemctl", "list-timers", "--no-pager", "--no-legend", "scheduler-*")
+    return {word for line in out.splitlines() for word in line.split() if word.endswith(".timer")}
+
+
+def show(sb, unit, prop):
+    return sb.run("control", "systemctl", "show", "-P", prop, unit).strip()
+
+
+def monitor_results(sb, customer):
+    out = sb.run("journal", "SCHEDULER_EVENT=result", "SCHEDULER_MODE=monitor",
+                 f"SCHEDULER_CUSTOMER={customer}", "-o", "json", "--no-pager")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def wait_for(what, predicate, timeout_s):
+    """predicate()'s first true value, polled until timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
+        time.sleep(0.5)
+
+
+def edit_config(sb, edit):
+    """Applies edit(text) to the control host's scheduler.conf; returns the text before."""
+    path = sb.env["CONTROL_CONFIG"]
+    with open(path, encoding="utf-8") as f:
+        before = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(edit(before))
+    return before
+
+
+def restart_notifier(sb):
+    """As an operator would after editing the configuration; reset-failed first, since these
+    tests restart it more often than its unit's start limit allows."""
+    sb.run("control", "systemctl", "reset-failed", "scheduler-notifier.service")
+    sb.restart_notifier()
+
+
+def restore_config(sb, text):
+    with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
+        f.write(text)
+    restart_notifier(sb)
+
+
+def test_every_customer_has_a_monitoring_timer(sb):
+    timers = active_timers(sb)
+    for customer in ("acme", "globex"):
+        timer = f"scheduler-{customer}-monitor.timer"
+        assert timer in timers, timers
+        # Made by the generator at boot, from the configuration.
+        assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
+        assert show(sb, timer, "SourcePath") == "/etc/scheduler/scheduler.conf"
+        assert show(sb, timer, "Description") == f"The Scheduler: monitoring of {customer}, every 1h"
+        assert show(sb, timer, "Unit") == f"scheduler-{customer}-monitor.service"
+        service = f"scheduler-{customer}-monitor.service"
+        assert show(sb, service, "Description") == f"The Scheduler: monitor ping for {customer}"
+        env = show(sb, service, "Environment").split()
+        assert "SCHEDULER_MODE=monitor" in env and f"SCHEDULER_RUN=scheduler-{customer}-monitor" in env, env
+        assert not [e for e in env if e.startswith(("SCHEDULER_ROOM=", "SCHEDULER_SENDER="))], env
+
+
+def test_a_monitoring_run_is_a_quiet_ping_result(sb):
+    before = len(monitor_results(sb, "acme"))
+    sb.run("control", "systemctl", "start", "scheduler-acme-monitor.service")
+    results = wait_for("monitor result of acme", lambda: (lambda r: r if len(r) > before else None)(
+        monitor_results(sb, "acme")), 120)
+    entry = results[-1]
+    assert entry["SCHEDULER_COMMAND"] == "ping", entry
+    assert entry["SCHEDULER_RESULT"] in ("success", "failure"), entry
+    assert entry["SCHEDULER_RUN"] == "scheduler-acme-monitor", entry
+    assert entry.get("SCHEDULER_ROOM", "") == "" and entry.get("SCHEDULER_REPLY_TO", "") == "", entry
+    assert entry.get("_SYSTEMD_UNIT", "scheduler-acme-monitor.service") == "scheduler-acme-monitor.service"
+    assert "INFO [acme.sandbox.test] disk usage: " in entry.get("SCHEDULER_REPORT", entry["MESSAGE"]), entry
+    # A run by hand leaves the timer as it was.
+    assert "scheduler-acme-monitor.timer" in active_timers(sb)
+    assert not monitor_results(sb, "globex"), "globex was monitored too"
+
+
+def test_a_customer_no_longer_monitored_loses_the_timer(sb):
+    before = edit_config(sb, lambda t: t.replace("[customer globex]\n", "[customer globex]\nmonitor = no\n"))
+    try:
+        restart_notifier(sb)
+        wait_for("globex's timer stopped",
+                 lambda: "scheduler-globex-monitor.timer" not in active_timers(sb), 30)
+        assert "scheduler-acme-monitor.timer" in active_timers(sb)
+    finally:
+        restore_config(sb, before)
+    # Monitored again: the notifier starts the generated timer, which is still loaded.
+    wait_for("globex's timer back", lambda: "scheduler-globex-monitor.timer" in active_timers(sb), 30)
+    assert show(sb, "scheduler-globex-monitor.timer", "FragmentPath").startswith("/run/systemd/generator/")
+
+
+def test_a_new_customer_gets_a_transient_timer(sb):
+    """A customer added since boot has no generated timer: the notifier makes it over D-Bus,
+    with the same properties the generator writes."""
+    acme = sb.env["CONTROL_CONFIG"]
+    with open(acme, encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("[customer acme]\n"):text.index("[customer globex]")]
+    extra = (section.replace("[customer acme]", "[customer initech]")
+             .replace("@alice:", "@peter:").replace("domain = acme.", "domain = initech.")
+             .replace("components = ", "#"))
+    timer = "scheduler-initech-monitor.timer"
+    before = edit_config(sb, lambda t: t.rstrip("\n") + "\n\n" + extra)
+    try:
+        restart_notifier(sb)
+        wait_for("initech's timer", lambda: timer in active_timers(sb), 30)
+        assert show(sb, timer, "Transient") == "yes"
+        assert show(sb, timer, "Description") == "The Scheduler: monitoring of initech, every 1h"
+        monotonic = show(sb, timer, "TimersMonotonic")
+        assert "OnBootUSec=1h" in monotonic and "OnUnitActiveUSec=1h" in monotonic, monotonic
+        assert show(sb, timer, "RandomizedDelayUSec") == "1min"
+        assert show(sb, timer, "AccuracyUSec") == "1s"
+        service = "scheduler-initech-monitor.service"
+        assert "argv[]=/usr/bin/scheduler-task initech ping " in show(sb, service, "ExecStart")
+        assert "SCHEDULER_MODE=monitor" in show(sb, service, "Environment").split()
+        assert show(sb, service, "RuntimeMaxUSec") == "10min"
+    finally:
+        # Its maintenance timer too: the notifier gave initech everything a customer has.
+        sb.run("control", "systemctl", "stop", "scheduler-initech-*.timer", check=False)
+        restore_config(sb, before)
+
+
+def test_monitoring_off_creates_nothing(sb):
+    timer = "scheduler-initech-monitor.timer"
+    before = edit_config(sb, lambda t: t.replace("monitor_interval = 1h\n", "monitor_interval = off\n"))
+    assert "monitor_interval = 1h\n" in before, "the sandbox's configuration changed"
+    try:
+        restart_notifier(sb)
+        wait_for("every monitoring timer stopped",
+                 lambda: not [t for t in active_timers(sb) if t.endswith("-monitor.timer")], 30)
+        assert timer not in active_timers(sb)
+    finally:
+        restore_config(sb, before)
+    both = {"scheduler-acme-monitor.timer", "scheduler-globex-monitor.timer"}
+    wait_for("the monitoring timers back", lambda: both <= active_timers(sb), 30)
+
+
+def test_reboot_brings_the_timers_back(sb):
+    subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, capture_output=True)
+    timers = active_timers(sb)
+    for customer in ("acme", "globex"):
+        timer = f"scheduler-{customer}-monitor.timer"
+        assert timer in timers, timers
+        assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
+    assert "scheduler-initech-monitor.timer" not in timers, timers
+
+
+TESTS = [
+    test_every_customer_has_a_monitoring_timer,
+    test_a_monitoring_run_is_a_quiet_ping_result,
+    test_a_customer_no_longer_monitored_loses_the_timer,
+    test_a_new_customer_gets_a_transient_timer,
+    test_monitoring_off_creates_nothing,
+    test_reboot_brings_the_timers_back,
+]
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
