@@ -52,14 +52,17 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
 static void start_transient(Manager *m, Op *op, const char *unit) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         _cleanup_(unit_spec_done) UnitSpec spec = {};
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        const char *command = task_kind_to_string(op->command.task);
         RunSpec run = {
                 .customer = op->customer,
-                .command = task_kind_to_string(op->command.task),
+                .command = command,
                 .args = op->command.task == TASK_RESTART ? op->command.service : NULL,
                 .mode = "run",
                 .room = op->room_id,
                 .reply_to = op->event_id,
                 .sender = op->sender,
+                .runtime_max = cu ? unit_customer_runtime_max_usec(cu, command) : 0,
         };
         int r;
 
