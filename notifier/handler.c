@@ -87,8 +87,6 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
         const char *unit;
         int r;
 
-        if (c->task == TASK_MAINTENANCE)
-                return handler_queue_reply(m, msg, "`maintenance` is not available yet; send `help`");
         if (c->task == TASK_RESTART) {
                 r = service_resolve(cu, c->service, &unit);
                 if (r < 0) {

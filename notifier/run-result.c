@@ -115,18 +115,35 @@ static char *what(const RunResult *r) {
         return s;
 }
 
+void duration_format(usec_t d, char *buf, size_t size) {
+        unsigned long long sec = d / USEC_PER_SEC, min = (sec + 30) / 60;
+
+        if (sec < 60)
+                snprintf(buf, size, "%llu s", sec);
+        else if (min < 60)
+                snprintf(buf, size, "%llu min", min);
+        else
+                snprintf(buf, size, "%llu h %llu min", min / 60, min % 60);
+}
+
 int run_result_message(const RunResult *r, char **ret) {
         _cleanup_free_ char *w = what(r);
         const char *report = strempty(r->report);
         size_t n = strlen(report);
+        char took[48] = "", d[32];
 
         if (!w)
                 return -ENOMEM;
         while (n > 0 && report[n - 1] == '\n')
                 n--;
-        if (asprintf(ret, "Execution of `%s` command %s%s%s%s%.*s%s", w,
+        if (streq_ptr(r->command, "maintenance") && r->started > 0 && r->realtime > r->started) {
+                duration_format(r->realtime - r->started, d, sizeof(d));
+                snprintf(took, sizeof(took), " (took %s)", d);
+        }
+        if (asprintf(ret, "Execution of `%s` command %s%s%s%s%s%.*s%s", w,
                      run_result_success(r) ? "successful" : "failed",
                      run_result_success(r) ? "" : ": ", run_result_success(r) ? "" : strempty(r->reason),
+                     took,
                      n ? "\n" : "", (int) MIN(n, (size_t) REPORT_MAX), report,
                      n > REPORT_MAX ? "\n(cut)" : "") < 0)
                 return -ENOMEM;

@@ -32,7 +32,10 @@ int run_result_set_field(RunResult *r, const char *data, size_t size);
 /* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
 bool run_result_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
-/* "Execution of `run ping` command successful" and the report, or "… failed: why". */
+/* "45 s", "17 min", "1 h 5 min". */
+void duration_format(usec_t d, char *buf, size_t size);
+/* "Execution of `run ping` command successful" and the report, or "… failed: why"; a maintenance
+ * says how long it took. */
 int run_result_message(const RunResult *r, char **ret);
 /* "* 2022-06-19 16:03: run restart slack failed: exit status 1", the time in zone. */
 int run_result_list_line(const RunResult *r, const char *zone, char **ret);

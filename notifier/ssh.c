@@ -455,8 +455,8 @@ static int ssh_init(Ssh *s, const Customer *cu, unsigned timeout_sec) {
         return 0;
 }
 
-static int ssh_run_full(const Customer *cu, const char *command, unsigned timeout_sec, ssh_output_t on_output,
-                        void *userdata, SshResult *ret, char **ret_error) {
+static int ssh_run_full(const Customer *cu, const char *command, unsigned timeout_sec,
+                        ssh_output_t on_output, void *userdata, SshResult *ret, char **ret_error) {
         _cleanup_(ssh_done) Ssh s = { .fd = -EBADF };
         SshResult res = { .exit_status = -1 };
         int r;

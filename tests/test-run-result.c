@@ -54,6 +54,38 @@ TEST(failure_message_and_list_line) {
         run_result_done(&r);
 }
 
+TEST(maintenance_says_how_long_it_took) {
+        _cleanup_free_ char *text = NULL;
+        RunResult r = {};
+        char d[32];
+
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=maintenance");
+        set(&r, "SCHEDULER_RESULT=success");
+        set(&r, "SCHEDULER_REPORT=Identified issues: none found.\n");
+        set(&r, "SCHEDULER_STARTED=1655656980000000");
+        r.realtime = 1655656980000000ULL + 17 * 60 * USEC_PER_SEC + 10 * USEC_PER_SEC;
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_STREQ(text, "Execution of `run maintenance` command successful (took 17 min)\n"
+                           "Identified issues: none found.");
+        text = mfree(text);
+        r.result = mfree(r.result);
+        set(&r, "SCHEDULER_RESULT=failure");
+        set(&r, "SCHEDULER_REASON=the maintenance failed: exit status 2");
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_CONTAINS(text, "command failed: the maintenance failed: exit status 2 (took 17 min)\n");
+        run_result_done(&r);
+
+        duration_format(45 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "45 s");
+        duration_format(89 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "1 min");
+        duration_format(90 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "2 min");
+        duration_format(3900 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "1 h 5 min");
+}
+
 TEST(list_line_of_a_success_without_args) {
         _cleanup_free_ char *line = NULL;
         RunResult r = {};
