@@ -25,6 +25,9 @@ void run_result_done(RunResult *r) {
         free(r->reply_to);
         free(r->invocation);
         free(r->schedule);
+        free(r->event);
+        free(r->step);
+        free(r->mode);
         *r = (RunResult) {};
 }
 
@@ -46,6 +49,9 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 { "SCHEDULER_REPLY_TO", offsetof(RunResult, reply_to) },
                 { "SCHEDULER_INVOCATION", offsetof(RunResult, invocation) },
                 { "SCHEDULER_SCHEDULE", offsetof(RunResult, schedule) },
+                { "SCHEDULER_EVENT", offsetof(RunResult, event) },
+                { "SCHEDULER_STEP", offsetof(RunResult, step) },
+                { "SCHEDULER_MODE", offsetof(RunResult, mode) },
         };
         const char *eq = memchr(data, '=', size);
         size_t klen;
@@ -94,17 +100,27 @@ static bool unit_of(const RunResult *r, const char *name, const char *suffix) {
         return tail && strlen(tail) > strlen(suffix) && streq(tail + strlen(tail) - strlen(suffix), suffix);
 }
 
+/* Only the customer's own units speak for the customer. journald may not learn the unit of a
+ * process that exits right after logging; then the entry must at least come from root and name
+ * such a unit itself. */
+static bool from_own_unit(const RunResult *r) {
+        if (!r->customer || !r->command)
+                return false;
+        return r->unit ? unit_of(r, r->unit, ".service") : streq_ptr(r->uid, "0") && unit_of(r, r->run, "");
+}
+
 bool run_result_valid(const RunResult *r) {
-        if (!r->customer || !r->command || !r->result)
+        if (!r->result || (!streq(r->result, "success") && !streq(r->result, "failure")))
                 return false;
-        if (!streq(r->result, "success") && !streq(r->result, "failure"))
-                return false;
-        /* Only the customer's own units speak for the customer. journald may not learn the unit of
-         * a process that exits right after logging; then the entry must at least come from root
-         * and name such a unit itself. */
-        if (r->unit ? !unit_of(r, r->unit, ".service") : !(streq_ptr(r->uid, "0") && unit_of(r, r->run, "")))
+        if (!from_own_unit(r))
                 return false;
         return printable(r->command) && printable(r->args) && printable(r->reason);
+}
+
+bool run_progress_valid(const RunResult *r) {
+        return streq_ptr(r->event, "progress") && streq_ptr(r->command, "maintenance") && from_own_unit(r) &&
+               !isempty(r->run) && !isempty(r->step) && printable(r->step) && printable(r->room) &&
+               printable(r->reply_to);
 }
 
 static char *what(const RunResult *r) {

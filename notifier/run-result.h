@@ -22,6 +22,9 @@ typedef struct RunResult {
         char *reply_to;
         char *invocation;
         char *schedule;        /* SCHEDULER_SCHEDULE: the one-shot this run was, to retire it */
+        char *event;           /* SCHEDULER_EVENT: "result" or "progress" */
+        char *step;            /* SCHEDULER_STEP of a progress entry */
+        char *mode;            /* SCHEDULER_MODE: "run", "schedule", "recurring" */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
         usec_t realtime;       /* when the entry was written */
 } RunResult;
@@ -31,6 +34,8 @@ void run_result_done(RunResult *r);
 int run_result_set_field(RunResult *r, const char *data, size_t size);
 /* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
 bool run_result_valid(const RunResult *r);
+/* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
+bool run_progress_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
 /* "45 s", "17 min", "1 h 5 min". */
 void duration_format(usec_t d, char *buf, size_t size);

@@ -7,10 +7,8 @@
 #include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
+#include "progress.h"
 #include "run.h"
-
-#define INITIATED "Command execution initiated. Please be patient, as this may take some time. " \
-                  "You'll receive a notification upon completion."
 
 int run_unit_name(const char *customer, TaskKind task, const char *event_id, char **ret) {
         return asprintf(ret, "scheduler-%s-%s-run-%012llx.service", customer, task_kind_to_string(task),
@@ -46,7 +44,9 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         }
         log_info("Started `run %s` for %s (StartTransientUnit took %.2f ms).", what, op->customer,
                  (double) (now_usec(CLOCK_MONOTONIC) - op->bus_start) / USEC_PER_MSEC);
-        return op_finish_with_reply(m, op, INITIATED);
+        /* A maintenance edits this message to show how it goes: remember its event id. */
+        op->initiated = op->command.task == TASK_MAINTENANCE;
+        return op_finish_with_reply(m, op, RUN_INITIATED);
 }
 
 static void start_transient(Manager *m, Op *op, const char *unit) {

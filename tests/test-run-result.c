@@ -173,3 +173,30 @@ TEST(unit_names_and_escaping) {
         ASSERT_STREQ(e, "a$$b$${c}$$$$");
         ASSERT_TRUE(unit_runtime_max_usec("maintenance") > unit_runtime_max_usec("price"));
 }
+
+TEST(progress_entries) {
+        RunResult r = {};
+
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-maintenance-run-0123456789ab.service");
+        set(&r, "SCHEDULER_EVENT=progress");
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=maintenance");
+        set(&r, "SCHEDULER_RUN=scheduler-acme-maintenance-run-0123456789ab");
+        set(&r, "SCHEDULER_STEP=Upgrading");
+        set(&r, "SCHEDULER_MODE=run");
+        ASSERT_TRUE(run_progress_valid(&r));
+        ASSERT_FALSE(run_result_valid(&r));
+        ASSERT_STREQ(r.mode, "run");
+        /* Another customer's unit does not speak for acme. */
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=scheduler-globex-maintenance-run-0123456789ab.service");
+        ASSERT_FALSE(run_progress_valid(&r));
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-maintenance-run-0123456789ab.service");
+        r.step = mfree(r.step);
+        set(&r, "SCHEDULER_STEP=two\nlines");
+        ASSERT_FALSE(run_progress_valid(&r));
+        r.step = mfree(r.step);
+        ASSERT_FALSE(run_progress_valid(&r));
+        run_result_done(&r);
+}
