@@ -74,8 +74,8 @@ int progress_edit_content(const char *event_id, const char *text, json_t **ret) 
             asprintf(&html, "* %s", json_string_value(json_object_get(new_content, "formatted_body"))) < 0)
                 return -ENOMEM;
         c = json_pack("{s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s}}", "msgtype", "m.notice", "body", body,
-                      "format", "org.matrix.custom.html", "formatted_body", html, "m.new_content", new_content,
-                      "m.relates_to", "rel_type", "m.replace", "event_id", event_id);
+                      "format", "org.matrix.custom.html", "formatted_body", html, "m.new_content",
+                      new_content, "m.relates_to", "rel_type", "m.replace", "event_id", event_id);
         if (!c)
                 return -ENOMEM;
         *ret = c;
