@@ -36,7 +36,7 @@ int progress_text(bool initiated, const char *step, usec_t elapsed, bool finishe
         if (!doing)
                 return -ENOMEM;
         if (asprintf(ret, "%s%sMaintenance %s %s%s%s", initiated ? RUN_INITIATED : "", initiated ? "\n" : "",
-                     finished ? "finished after" : "running for", d, doing, finished ? "." : "") < 0)
+                     finished ? "finished; it took" : "running for", d, doing, finished ? "." : "") < 0)
                 return -ENOMEM;
         return 0;
 }

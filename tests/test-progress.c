@@ -18,7 +18,7 @@ TEST(texts) {
                 { true, false, "Cleaning", 3 * 60 * USEC_PER_SEC,
                   RUN_INITIATED "\nMaintenance running for 3 min; current step: `Cleaning`" },
                 { true, true, "Cleaning", 17 * 60 * USEC_PER_SEC,
-                  RUN_INITIATED "\nMaintenance finished after 17 min." },
+                  RUN_INITIATED "\nMaintenance finished; it took 17 min." },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
