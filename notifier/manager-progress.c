@@ -19,6 +19,8 @@
 #define TICK_USEC (5ULL * USEC_PER_SEC)
 #define REQUEST_TIMEOUT_MS 15000U
 #define PROGRESS_MAX 256U
+/* A run never reported (its result dropped): longer than any maintenance may take. */
+#define PROGRESS_GIVE_UP_USEC (25ULL * 3600ULL * USEC_PER_SEC)
 
 static void progress_free(Progress *p) {
         free(p->run);
@@ -197,6 +199,8 @@ static int progress_act(Manager *m, Progress *p) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char *text;
 
+        if (now > p->seen + PROGRESS_GIVE_UP_USEC)
+                p->finished = true;
         if (!p->target && p->initiated) {
                 const char *id = initiated_lookup(m, p->reply_to);
                 if (id && free_and_strdup(&p->target, id) < 0)
@@ -224,9 +228,22 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* While any run is shown, look again every TICK_USEC. */
+static void progress_arm(Manager *m) {
+        if (!m->progress)
+                return;
+        if (!m->progress_timer &&
+            sd_event_add_time_relative(m->event, &m->progress_timer, CLOCK_MONOTONIC, TICK_USEC, 0, on_tick,
+                                       m) < 0)
+                return;
+        (void) sd_event_source_set_time_relative(m->progress_timer, TICK_USEC);
+        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
+}
+
 void progress_step(Manager *m) {
         Progress *next;
 
+        progress_arm(m);
         if (m->progress_request || !matrix_client_has_token(m->matrix))
                 return;
         for (Progress *p = m->progress; p; p = next) {
@@ -236,14 +253,6 @@ void progress_step(Manager *m) {
                 if (p->finished && !m->progress_request)
                         progress_remove(m, p);
         }
-        if (!m->progress)
-                return;
-        if (!m->progress_timer &&
-            sd_event_add_time_relative(m->event, &m->progress_timer, CLOCK_MONOTONIC, TICK_USEC, 0, on_tick,
-                                       m) < 0)
-                return;
-        (void) sd_event_source_set_time_relative(m->progress_timer, TICK_USEC);
-        (void) sd_event_source_set_enabled(m->progress_timer, SD_EVENT_ONESHOT);
 }
 
 void progress_free_all(Manager *m) {
