@@ -492,8 +492,13 @@ static int handle_branch(ParseState *st, const char *section, const char *name, 
         if (streq(key, "command"))
                 return handle_branch_command(st, section, value, b);
         if (streq(key, "ssh_command")) {
-                if (isempty(value) || strpbrk(value, "\n\r"))
-                        return ini_fail(&st->error, section, key, "give the command on one line");
+                /* As ssh.c takes it: one line of printable text. */
+                if (isempty(value))
+                        return ini_fail(&st->error, section, key, "empty");
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char) *p < ' ' || *p == 0x7f)
+                                return ini_fail(&st->error, section, key, "control characters (a tab?) in "
+                                                "the command; give it as one line of text");
                 return set_string(&b->ssh_command, value);
         }
         if (streq(key, "timeout")) {
