@@ -204,6 +204,22 @@ def test_fresh_runs_the_ssh_command_on_the_server(sb):
     client.wait_for_event(room, is_edit_of(first["event_id"], bot), 30)
 
 
+def test_operator_command_is_stopped_at_its_timeout(sb):
+    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
+    if os.path.exists(go):
+        os.remove(go)
+    write_config(sb, BRANCHES.replace("timeout = 20m", "timeout = 1min"))
+    bot = sb.env["BOT_USER"]
+    client, room, event, _ = say(sb, "run maintenance", "alice")
+    result = result_of(client, room, event, bot, 150)["content"]["body"]
+    assert result.startswith("Execution of `run maintenance` command failed: the maintenance took longer "
+                             "than 1 min and was stopped (took 1 min)"), result
+    assert "* `TASK [matrix-synapse : Ensure Synapse is started] ***" in result, result
+    # The whole process group went: no playbook left waiting for its go.
+    left = sb.run("control", "pgrep", "-f", "fake-playbook", check=False)
+    assert left.strip() == "", left
+
+
 def test_builtin_default_over_ssh(sb):
     root = sb.env["CUSTOMER_ROOT"]
     recorder = os.path.join(root, "usr/local/sbin/apt-get")
@@ -256,7 +272,8 @@ def main():
     try:
         return run_tests([test_branch_command, test_stable_runs_the_operator_command_with_progress,
                           test_scheduled_maintenance_posts_its_own_progress,
-                          test_fresh_runs_the_ssh_command_on_the_server, test_builtin_default_over_ssh], sb)
+                          test_fresh_runs_the_ssh_command_on_the_server,
+                          test_operator_command_is_stopped_at_its_timeout, test_builtin_default_over_ssh], sb)
     finally:
         teardown(sb)
 
