@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from harness import Sandbox, is_reply_to, run_tests, wait_reply
+from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply
 from matrix import API
 from test_run import INITIATED, result_of
 from test_schedules import soon
@@ -204,6 +204,27 @@ def test_fresh_runs_the_ssh_command_on_the_server(sb):
     client.wait_for_event(room, is_edit_of(first["event_id"], bot), 30)
 
 
+def test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once(sb):
+    bot = sb.env["BOT_USER"]
+    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
+    if os.path.exists(go):
+        os.remove(go)
+    pid = sb.notifier_property("MainPID")
+    client, room, event, first = say(sb, "run maintenance", "alice")
+    client.cursors[room] = 0
+    client.wait_for_event(room, is_edit_of(first["event_id"], bot), 60)
+    sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
+    open(go, "w").close()
+    result = result_of(client, room, event, bot, 120)["content"]["body"]
+    assert result.startswith("Execution of `run maintenance` command successful"), result
+    marker = client.send_text(room, "help")
+    wait_reply(client, room, marker, bot, timeout_s=60)
+    results = [e for e in replies_to(client, room, event, bot)
+               if e["content"]["body"].startswith("Execution of")]
+    assert len(results) == 1, results
+    assert sb.notifier_property("MainPID") != pid
+
+
 def test_operator_command_is_stopped_at_its_timeout(sb):
     go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
     if os.path.exists(go):
@@ -273,6 +294,7 @@ def main():
         return run_tests([test_branch_command, test_stable_runs_the_operator_command_with_progress,
                           test_scheduled_maintenance_posts_its_own_progress,
                           test_fresh_runs_the_ssh_command_on_the_server,
+                          test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once,
                           test_operator_command_is_stopped_at_its_timeout, test_builtin_default_over_ssh], sb)
     finally:
         teardown(sb)
