@@ -38,6 +38,41 @@ static int branch_from_string(const char *s, Branch *ret) {
         return -EINVAL;
 }
 
+int timespan_parse_sec(const char *s, unsigned *ret) {
+        static const struct {
+                const char *unit;
+                unsigned sec;
+        } units[] = { { "min", 60 }, { "h", 3600 }, { "m", 60 }, { "s", 1 }, { "", 1 } };
+        unsigned long long total = 0;
+
+        if (isempty(s))
+                return -EINVAL;
+        while (*s) {
+                unsigned long long v;
+                size_t i;
+                char *end;
+
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                errno = 0;
+                v = strtoull(s, &end, 10);
+                if (errno != 0 || v > UINT32_MAX)
+                        return -EINVAL;
+                for (i = 0; i < ELEMENTSOF(units); i++)
+                        if (startswith(end, units[i].unit))
+                                break;
+                /* A bare number is seconds, and only as the whole value. */
+                if (i == ELEMENTSOF(units) || (units[i].unit[0] == 0 && (*end || total > 0)))
+                        return -EINVAL;
+                total += v * units[i].sec;
+                if (total > UINT32_MAX)
+                        return -EINVAL;
+                s = end + strlen(units[i].unit);
+        }
+        *ret = (unsigned) total;
+        return 0;
+}
+
 static bool chars_valid(const char *s, const char *extra) {
         for (; *s; s++)
                 if (!isascii((unsigned char) *s) || !(isalnum((unsigned char) *s) || strchr(extra, *s)))
@@ -445,6 +480,57 @@ static int handle_customer(ParseState *st, const char *section, const char *name
         return ini_fail(&st->error, section, key, "unknown key");
 }
 
+/* Split on blanks, no shell: the operator's program with its arguments. */
+static int handle_branch_command(ParseState *st, const char *section, const char *value, BranchConfig *b) {
+        _cleanup_free_ char *copy = strdup(value);
+        _cleanup_strv_free_ char **argv = NULL;
+        char *state = NULL;
+
+        if (!copy)
+                return 0;
+        for (char *w = strtok_r(copy, " \t", &state); w; w = strtok_r(NULL, " \t", &state))
+                if (strv_extend(&argv, w) < 0)
+                        return 0;
+        if (!argv || !path_valid(argv[0]))
+                return ini_fail(&st->error, section, "command", "'%s' does not start with an absolute path "
+                                "(it runs without a shell)", value);
+        strv_free(b->command);
+        b->command = TAKE_PTR(argv);
+        return 1;
+}
+
+static int handle_branch(ParseState *st, const char *section, const char *name, const char *key,
+                         const char *value) {
+        BranchConfig *b;
+        Branch which;
+
+        if (branch_from_string(name, &which) < 0)
+                return ini_fail(&st->error, section, key, "unknown branch (expected [branch stable] or "
+                                "[branch fresh])");
+        b = &st->config->branches[which];
+        if (streq(key, "command"))
+                return handle_branch_command(st, section, value, b);
+        if (streq(key, "ssh_command")) {
+                /* As ssh.c takes it: one line of printable text. */
+                if (isempty(value))
+                        return ini_fail(&st->error, section, key, "empty");
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char) *p < ' ' || *p == 0x7f)
+                                return ini_fail(&st->error, section, key, "control characters (a tab?) in "
+                                                "the command; give it as one line of text");
+                return set_string(&b->ssh_command, value);
+        }
+        if (streq(key, "timeout")) {
+                if (timespan_parse_sec(value, &b->timeout_sec) < 0 || b->timeout_sec < 60 ||
+                    b->timeout_sec > 24 * 3600)
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not a time span from 1min to 24h, like '90m' or '2h'",
+                                        value);
+                return 1;
+        }
+        return ini_fail(&st->error, section, key, "unknown key");
+}
+
 static int handler(void *userdata, const char *section, const char *key, const char *value) {
         ParseState *st = userdata;
         const char *name;
@@ -456,8 +542,11 @@ static int handler(void *userdata, const char *section, const char *key, const c
         name = startswith(section, "customer ");
         if (name)
                 return handle_customer(st, section, name, key, value);
-        return ini_fail(&st->error, section, key,
-                        "unknown section (expected [matrix], [scheduler] or [customer NAME])");
+        name = startswith(section, "branch ");
+        if (name)
+                return handle_branch(st, section, name, key, value);
+        return ini_fail(&st->error, section, key, "unknown section (expected [matrix], [scheduler], "
+                        "[customer NAME] or [branch NAME])");
 }
 
 static int validate_customer(const Config *c, const Customer *cu, char **ret_why) {
@@ -546,6 +635,20 @@ static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
                 if (validate_customer(c, &c->customers[i], ret_why) != 0)
                         return 1;
         }
+        for (Branch b = 0; b < _BRANCH_MAX; b++) {
+                BranchConfig *bc = &c->branches[b];
+
+                if (bc->command && bc->ssh_command)
+                        return asprintf(ret_why, "[branch %s]: set only one of command and ssh_command",
+                                        branch_to_string(b));
+                if (bc->timeout_sec > 0 && !bc->command && !bc->ssh_command)
+                        return asprintf(ret_why, "[branch %s]: set command or ssh_command (without the "
+                                        "section, the built-in maintenance runs)", branch_to_string(b));
+                if (bc->timeout_sec == 0)
+                        bc->timeout_sec = MAINTENANCE_TIMEOUT_DEFAULT_SEC;
+        }
+        for (size_t i = 0; i < c->n_customers; i++)
+                c->customers[i].maintenance_timeout_sec = c->branches[c->customers[i].branch].timeout_sec;
         if (!(flags & CONFIG_LOAD_NO_CATALOGUE) && config_load_catalogue(c, ret_why) != 0)
                 return 1;
         if ((!c->state_dir && set_string(&c->state_dir, SCHEDULER_STATE_DIR) == 0) ||
@@ -635,6 +738,10 @@ Config *config_free(Config *c) {
         free(c->resolver);
         free(c->tls_ca_file);
         catalogue_free(c->catalogue, c->n_catalogue);
+        for (Branch b = 0; b < _BRANCH_MAX; b++) {
+                strv_free(c->branches[b].command);
+                free(c->branches[b].ssh_command);
+        }
         free(c);
         return NULL;
 }

@@ -11,7 +11,18 @@
 typedef enum Branch {
         BRANCH_STABLE,
         BRANCH_FRESH,
+        _BRANCH_MAX,
 } Branch;
+
+#define MAINTENANCE_TIMEOUT_DEFAULT_SEC 3600U
+
+/* [branch NAME]: what `maintenance` runs for the customers on that branch. Neither command nor
+ * ssh_command: the built-in default over SSH. */
+typedef struct BranchConfig {
+        char **command;            /* argv on the control host, argv[0] an absolute path */
+        char *ssh_command;         /* operator text for the customer's server's shell */
+        unsigned timeout_sec;      /* the maintenance itself; MAINTENANCE_TIMEOUT_DEFAULT_SEC */
+} BranchConfig;
 
 typedef struct Customer {
         char *name;
@@ -33,6 +44,7 @@ typedef struct Customer {
         unsigned disk_threshold;   /* default 80 */
         char **addresses;          /* the server's public IPs, what DNS must say; NULL: ssh_host's */
         bool monitor;              /* gets a monitoring timer (when [scheduler] has one); default yes */
+        unsigned maintenance_timeout_sec; /* from the branch's section, for the units' RuntimeMaxSec */
 } Customer;
 
 #define COMPONENT_PORTS_MAX 8
@@ -72,6 +84,8 @@ typedef struct Config {
 
         Customer *customers;
         size_t n_customers;
+
+        BranchConfig branches[_BRANCH_MAX];
 } Config;
 
 typedef enum ConfigLoadFlags {
@@ -89,6 +103,8 @@ const Customer *config_find_owner(const Config *c, const char *matrix_user);
 const Component *config_find_component(const Config *c, const char *id);
 
 const char *branch_to_string(Branch b);
+/* "90m", "2h", "1h30m", "45min", "3600s", "3600": 0 or -EINVAL. */
+int timespan_parse_sec(const char *s, unsigned *ret);
 /* The customer's time zone: what dates and times in chat mean. */
 static inline const char *customer_zone(const Customer *c) {
         return c->timezone ? c->timezone : "UTC";

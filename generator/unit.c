@@ -8,6 +8,8 @@
 
 #define MISSED_DELAY "30s"
 #define MONITOR_SPREAD_MAX 60U   /* seconds */
+/* After the maintenance itself: the ping checks for "Identified issues", and a margin. */
+#define MAINTENANCE_CHECKS_SEC 600U
 
 void unit_spec_done(UnitSpec *u) {
         for (size_t i = 0; i < u->n; i++) {
@@ -34,6 +36,12 @@ usec_t unit_runtime_max_usec(const char *command) {
                 if (streq(table[i].command, command))
                         return table[i].max;
         return 60 * USEC_PER_SEC;
+}
+
+usec_t unit_customer_runtime_max_usec(const Customer *c, const char *command) {
+        if (streq(command, "maintenance") && c->maintenance_timeout_sec > 0)
+                return (c->maintenance_timeout_sec + MAINTENANCE_CHECKS_SEC) * USEC_PER_SEC;
+        return unit_runtime_max_usec(command);
 }
 
 char *unit_exec_escape(const char *s) {
@@ -125,7 +133,7 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
         k |= add(&u, SECTION_SERVICE, "ExecStart", "%s", start);
         k |= add(&u, SECTION_SERVICE, "ExecStopPost", "%s", stop);
         k |= add(&u, SECTION_SERVICE, "RuntimeMaxSec", "%llu",
-                 (unsigned long long) (unit_runtime_max_usec(r->command) / USEC_PER_SEC));
+                 (r->runtime_max ?: unit_runtime_max_usec(r->command)) / USEC_PER_SEC);
         k |= add_environment(&u, r, stem);
         k |= add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
         /* A [Unit] setting in a file; over D-Bus the section does not matter. */
@@ -208,6 +216,7 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 .mode = s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule",
                 .room = s->room,
                 .reply_to = s->reply_to,
+                .runtime_max = unit_customer_runtime_max_usec(c, s->command),
         };
         int r;
 

@@ -40,11 +40,14 @@ typedef struct RunSpec {
         const char *sender;    /* NULL for schedules */
         const char *schedule;  /* a one-shot's unit stem, so its result can retire it */
         usec_t due;            /* a one-shot's due time, so a late run can say so */
+        usec_t runtime_max;    /* 0: unit_runtime_max_usec(command) */
 } RunSpec;
 
 void unit_spec_done(UnitSpec *u);
 /* How long a command may take before systemd stops it. */
 usec_t unit_runtime_max_usec(const char *command);
+/* The customer's: maintenance takes as long as its branch allows, and then the checks after it. */
+usec_t unit_customer_runtime_max_usec(const Customer *c, const char *command);
 /* systemd expands $ in ExecStart, from a file or over D-Bus alike: "$" → "$$". */
 char *unit_exec_escape(const char *s);
 

@@ -26,6 +26,7 @@ static const char *const mode_table[] = {
         [MODE_CANCEL] = "cancel",
         [MODE_PAUSE] = "pause",
         [MODE_RESUME] = "resume",
+        [MODE_BRANCH] = "branch",
 };
 
 const char *task_kind_to_string(TaskKind k) {
@@ -176,6 +177,10 @@ static int parse_words(Command *c, char *words[], size_t n, char **ret_error) {
                         c->mode = (Mode) i;
         if (c->mode == MODE_HELP)
                 return n == 1 ? 0 : error(ret_error, "`help` takes no arguments");
+        if (c->mode == MODE_BRANCH)
+                return n == 1 ? 0 :
+                                error(ret_error, "`branch` takes no arguments: it says which stability "
+                                      "branch your server is on; to switch, contact us");
         if (c->mode == MODE_LIST)
                 return parse_list(c, words + 1, n - 1, ret_error);
         if (n < 2)

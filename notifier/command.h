@@ -8,6 +8,7 @@
  *   recurring <command> <Weekday> HH:MM [args]
  *   list runs | list schedules | list recurring
  *   cancel <command> [YYYY-MM-DD HH:MM] | pause <command> | resume <command>
+ *   branch
  * commands: ping, disk, price, maintenance, restart <service> */
 
 #include <stdbool.h>
@@ -23,6 +24,7 @@ typedef enum Mode {
         MODE_CANCEL,
         MODE_PAUSE,
         MODE_RESUME,
+        MODE_BRANCH,
 } Mode;
 
 typedef enum ListWhat {

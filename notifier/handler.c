@@ -87,8 +87,6 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
         const char *unit;
         int r;
 
-        if (c->task == TASK_MAINTENANCE)
-                return handler_queue_reply(m, msg, "`maintenance` is not available yet; send `help`");
         if (c->task == TASK_RESTART) {
                 r = service_resolve(cu, c->service, &unit);
                 if (r < 0) {
@@ -129,13 +127,20 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
                 return log_oom();
         log_info("%s (%s) in %s: %s", msg->sender, cu->name, msg->room_id, why ?: mode_to_string(c.mode));
         if (r < 0 || c.mode == MODE_HELP) {
-                if ((r < 0 ? reply_error(why, &reply) : reply_help(customer_zone(cu), &reply)) < 0)
+                if ((r < 0 ? reply_error(why, &reply) :
+                             reply_help(customer_zone(cu), branch_to_string(cu->branch), &reply)) < 0)
                         return log_oom();
                 r = handler_queue_reply(m, msg, reply.body);
                 reply_done(&reply);
                 return r;
         }
         switch (c.mode) {
+        case MODE_BRANCH:
+                if (reply_branch(branch_to_string(cu->branch), &reply) < 0)
+                        return log_oom();
+                r = handler_queue_reply(m, msg, reply.body);
+                reply_done(&reply);
+                return r;
         case MODE_RUN:
                 return handle_run(m, cu, msg, &c);
         case MODE_LIST:

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* The journal is the queue of results: follow it from the last result the homeserver accepted,
- * and turn each new SCHEDULER_EVENT=result entry into a message to the customer's room. */
+ * and turn each new SCHEDULER_EVENT=result entry into a message to the customer's room. A running
+ * maintenance's SCHEDULER_EVENT=progress entries come in the same stream, before its result, and
+ * go to manager-progress.c; they move no saved position. */
 
 #include "log.h"
 #include "manager.h"
 #include "run-result.h"
 
 #define LIST_RUNS_MAX 20
+/* Progress read again after a restart is old news. */
+#define PROGRESS_STALE_USEC (60ULL * USEC_PER_SEC)
 
 static int read_result(sd_journal *j, RunResult *ret) {
         const void *data;
@@ -37,7 +41,9 @@ static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
                 return 0;
         }
         op = op_new(OP_SEND, room);
-        if (!op || !(op->cursor = strdup(cursor)) || run_result_message(res, &text) < 0 ||
+        if (!op || !(op->cursor = strdup(cursor)) ||
+            (streq(res->command, "maintenance") && res->run && !(op->progress_run = strdup(res->run))) ||
+            run_result_message(res, &text) < 0 ||
             op_make_reply(op, res->reply_to, text) < 0 ||
             (isempty(res->invocation) ?
                      asprintf(&op->txn_id, "result-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
@@ -60,7 +66,11 @@ static int journal_read_new(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to get the journal position: %m");
                 r = read_result(m->journal, &res);
-                if (r >= 0 && !run_result_valid(&res))
+                if (r >= 0 && streq_ptr(res.event, "progress")) {
+                        if (run_progress_valid(&res) && config_find_customer(m->config, res.customer) &&
+                            res.realtime + PROGRESS_STALE_USEC > now_usec(CLOCK_REALTIME))
+                                progress_entry(m, &res);
+                } else if (r >= 0 && !run_result_valid(&res))
                         log_warning("Ignoring a result entry not written by one of our runs (unit %s).",
                                     strempty(res.unit));
                 else if (r >= 0 && streq_ptr(res.mode, "monitor"))
@@ -122,6 +132,8 @@ int journal_follow(Manager *m) {
                 return log_error_errno(r, "Failed to open the journal: %m");
         r = sd_journal_add_match(m->journal, "SCHEDULER_EVENT=result", 0);
         if (r >= 0)
+                r = sd_journal_add_match(m->journal, "SCHEDULER_EVENT=progress", 0);
+        if (r >= 0)
                 r = journal_seek(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to find our position in the journal: %m");
@@ -164,7 +176,9 @@ int journal_list_runs(const char *customer, const char *zone, char **ret_text) {
                 _cleanup_free_ char *line = NULL;
                 RunResult res;
 
+                /* Monitoring's quiet pings are not runs anyone asked for. */
                 if (read_result(j, &res) >= 0 && run_result_valid(&res) && streq(res.customer, customer) &&
+                    !streq_ptr(res.mode, "monitor") &&
                     run_result_list_line(&res, zone, &line) >= 0) {
                         fprintf(f, "%s%s", n > 0 ? "\n" : "", line);
                         n++;

@@ -271,6 +271,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sync.retry);
         sd_event_source_disable_unref(m->send.retry);
         ops_clear(m);
+        progress_free_all(m);
         for (size_t i = 0; i < m->n_refusals; i++)
                 free(m->refusals[i].room_id);
         free(m->refusals);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "matrix-sync.h"
 #include "matrix.h"
+#include "run-result.h"
 #include "state.h"
 #include "unit.h"
 
@@ -34,6 +35,8 @@ typedef struct Op {
         json_t *content;       /* OP_SEND */
         char *customer;        /* OP_JOIN: whose room this becomes; OP_RUN: whose command */
         char *cursor;          /* OP_SEND of a result: the journal entry it delivers */
+        char *progress_run;    /* OP_SEND of a maintenance result: its progress display ends when done */
+        bool initiated;        /* OP_SEND of a maintenance's "initiated": remember its event id */
         char *event_id;        /* OP_RUN: the command message */
         char *sender;          /* OP_RUN */
         Command command;       /* OP_RUN */
@@ -50,6 +53,32 @@ typedef struct Op {
         char **lines;          /* OP_LIST_SCHEDULES: "<usec>\t* …" */
         struct Op *next;
 } Op;
+
+/* A maintenance running, as the customer sees it (manager-progress.c). Best effort: nothing here
+ * holds up or reorders the ops. */
+typedef struct Progress {
+        char *run;             /* SCHEDULER_RUN */
+        char *room;
+        char *reply_to;        /* the command message (run mode), to find its "initiated" */
+        bool initiated;        /* run mode: edit "initiated"; else a progress message of its own */
+        char *target;          /* the event edited; NULL until known */
+        char *step;
+        char *shown;           /* the text the target has now */
+        usec_t started;        /* CLOCK_REALTIME, when the run began */
+        usec_t seen;           /* CLOCK_MONOTONIC of the first entry */
+        usec_t edited;         /* CLOCK_MONOTONIC of the last edit */
+        usec_t typing_until;   /* CLOCK_MONOTONIC; 0: not typing */
+        unsigned edits;
+        bool finished;         /* its result is delivered: a last edit, typing off, then gone */
+        struct Progress *next;
+} Progress;
+
+typedef struct Initiated {
+        char *command_event;
+        char *event_id;
+} Initiated;
+
+#define INITIATED_MAX 64
 
 typedef struct Refusal {
         char *room_id;
@@ -90,6 +119,13 @@ typedef struct Manager {
 
         Refusal *refusals;
         size_t n_refusals;
+
+        Progress *progress;
+        MatrixRequest *progress_request;
+        Progress *progress_busy;       /* whose request is in flight */
+        sd_event_source *progress_timer;
+        Initiated initiated[INITIATED_MAX];   /* a ring: the latest "initiated" messages */
+        size_t n_initiated;
 } Manager;
 
 int manager_new(Config *config, Manager **ret);
@@ -119,6 +155,13 @@ void ops_step(Manager *m);
 void ops_done(Manager *m);
 void ops_clear(Manager *m);
 int op_make_reply(Op *op, const char *event_id, const char *text);
+
+/* manager-progress.c: a running maintenance's progress in chat, and the typing notice. */
+void progress_entry(Manager *m, const RunResult *entry);
+void progress_note_initiated(Manager *m, const char *command_event, const char *event_id);
+void progress_delivered(Manager *m, const char *run);
+void progress_step(Manager *m);
+void progress_free_all(Manager *m);
 
 /* handler.c: turns a /sync batch into ops (joins, replies, refusals, runs). */
 int handler_process_batch(Manager *m, const SyncBatch *batch, bool initial);

@@ -28,6 +28,7 @@ void op_free(Op *op) {
         json_decref(op->content);
         free(op->customer);
         free(op->cursor);
+        free(op->progress_run);
         free(op->event_id);
         free(op->sender);
         if (op->timer)
@@ -106,6 +107,8 @@ void ops_done(Manager *m) {
                 if (r < 0)
                         log_error_errno(r, "Failed to save the journal position, continuing: %m");
         }
+        if (op->progress_run)
+                progress_delivered(m, op->progress_run);
         ops_pop(m);
         manager_step(m);
 }
@@ -131,6 +134,9 @@ static void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata
                             op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
         else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
                 return manager_fatal_oom(m);
+        else if (op->initiated && json_is_string(json_object_get(resp->json, "event_id")))
+                progress_note_initiated(m, op->event_id,
+                                        json_string_value(json_object_get(resp->json, "event_id")));
         ops_done(m);
 }
 

@@ -122,7 +122,8 @@ static void on_srv(int error, DnsAnswer *a, const char *why, void *userdata) {
                 r.why = dns_rcode_to_string(a->rcode);
         else {
                 /* The answer is ours until the callback returns: sorting it in place is fine. */
-                qsort(a->srv, a->n_srv, sizeof(DnsSrv), srv_compare);
+                if (a->n_srv > 0)
+                        qsort(a->srv, a->n_srv, sizeof(DnsSrv), srv_compare);
                 r.srv = a->srv;
                 r.n_srv = a->n_srv;
         }

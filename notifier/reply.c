@@ -3,7 +3,7 @@
 #include "reply.h"
 #include "util.h"
 
-/* A format: both %s are the customer's time zone. */
+/* A format: the first two %s are the customer's time zone, the third their stability branch. */
 static const char help_text[] =
         "The Scheduler maintains your server from this chat. Modes:\n"
         "* `run <command>`: executes a command now. Example: `run ping`\n"
@@ -17,6 +17,8 @@ static const char help_text[] =
         "that time. Example: `cancel maintenance 2027-01-08 17:00`\n"
         "* `pause <command>`, `resume <command>`: suspends a recurring schedule and brings it back. "
         "Example: `pause maintenance`\n"
+        "* `branch`: which stability branch your server is on (now `%s`); to switch, contact us. "
+        "Example: `branch`\n"
         "Commands:\n"
         "* `ping`: checks server reachability and disk utilization. Example: `run ping`\n"
         "* `disk`: disk utilization of common server components. Example: `run disk`\n"
@@ -97,10 +99,25 @@ int reply_from_text(const char *text, Reply *ret) {
         return 0;
 }
 
-int reply_help(const char *zone, Reply *ret) {
+int reply_help(const char *zone, const char *branch, Reply *ret) {
         _cleanup_free_ char *text = NULL;
 
-        if (asprintf(&text, help_text, zone, zone) < 0)
+        if (asprintf(&text, help_text, zone, zone, branch) < 0)
+                return -ENOMEM;
+        return reply_from_text(text, ret);
+}
+
+int reply_branch(const char *branch, Reply *ret) {
+        _cleanup_free_ char *text = NULL;
+        bool fresh = streq_ptr(branch, "fresh");
+
+        if (asprintf(&text,
+                     "Your server is on the `%s` stability branch%s: %s\n"
+                     "If you wish to switch to another stability branch, kindly contact us for assistance.",
+                     strempty(branch), fresh ? " (testing)" : " (default)",
+                     fresh ? "updates arrive without delay, often a week earlier than in `stable`, at the "
+                             "risk of occasional breakage." :
+                             "well-tested updates, typically a few days (up to a week) behind `fresh`.") < 0)
                 return -ENOMEM;
         return reply_from_text(text, ret);
 }

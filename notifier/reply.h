@@ -14,7 +14,9 @@ void reply_done(Reply *r);
 /* text → body and formatted_body. */
 int reply_from_text(const char *text, Reply *ret);
 
-/* Dates and times in chat are in zone, the customer's time zone. */
-int reply_help(const char *zone, Reply *ret);
+/* Dates and times in chat are in zone, the customer's time zone; branch is their stability branch. */
+int reply_help(const char *zone, const char *branch, Reply *ret);
+/* Which stability branch the customer is on, what it means, and that switching is ours. */
+int reply_branch(const char *branch, Reply *ret);
 int reply_refusal(Reply *ret);
 int reply_error(const char *why, Reply *ret);

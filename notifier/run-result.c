@@ -25,6 +25,8 @@ void run_result_done(RunResult *r) {
         free(r->reply_to);
         free(r->invocation);
         free(r->schedule);
+        free(r->event);
+        free(r->step);
         free(r->mode);
         *r = (RunResult) {};
 }
@@ -47,6 +49,8 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 { "SCHEDULER_REPLY_TO", offsetof(RunResult, reply_to) },
                 { "SCHEDULER_INVOCATION", offsetof(RunResult, invocation) },
                 { "SCHEDULER_SCHEDULE", offsetof(RunResult, schedule) },
+                { "SCHEDULER_EVENT", offsetof(RunResult, event) },
+                { "SCHEDULER_STEP", offsetof(RunResult, step) },
                 { "SCHEDULER_MODE", offsetof(RunResult, mode) },
         };
         const char *eq = memchr(data, '=', size);
@@ -96,17 +100,39 @@ static bool unit_of(const RunResult *r, const char *name, const char *suffix) {
         return tail && strlen(tail) > strlen(suffix) && streq(tail + strlen(tail) - strlen(suffix), suffix);
 }
 
+/* Only the customer's own units speak for the customer. journald may not learn the unit of a
+ * process that exits right after logging; then the entry must at least come from root and name
+ * such a unit itself. */
+/* scheduler-CUSTOMER-monitor followed by suffix: the customer's monitoring, a quiet ping. */
+static bool monitor_unit_of(const RunResult *r, const char *name, const char *suffix) {
+        _cleanup_free_ char *expected = NULL;
+
+        return name && asprintf(&expected, "scheduler-%s-monitor%s", r->customer, suffix) >= 0 &&
+               streq(name, expected);
+}
+
+static bool from_own_unit(const RunResult *r) {
+        if (!r->customer || !r->command)
+                return false;
+        if (streq_ptr(r->mode, "monitor"))
+                return streq(r->command, "ping") &&
+                       (r->unit ? monitor_unit_of(r, r->unit, ".service") :
+                                  streq_ptr(r->uid, "0") && monitor_unit_of(r, r->run, ""));
+        return r->unit ? unit_of(r, r->unit, ".service") : streq_ptr(r->uid, "0") && unit_of(r, r->run, "");
+}
+
 bool run_result_valid(const RunResult *r) {
-        if (!r->customer || !r->command || !r->result)
+        if (!r->result || (!streq(r->result, "success") && !streq(r->result, "failure")))
                 return false;
-        if (!streq(r->result, "success") && !streq(r->result, "failure"))
-                return false;
-        /* Only the customer's own units speak for the customer. journald may not learn the unit of
-         * a process that exits right after logging; then the entry must at least come from root
-         * and name such a unit itself. */
-        if (r->unit ? !unit_of(r, r->unit, ".service") : !(streq_ptr(r->uid, "0") && unit_of(r, r->run, "")))
+        if (!from_own_unit(r))
                 return false;
         return printable(r->command) && printable(r->args) && printable(r->reason);
+}
+
+bool run_progress_valid(const RunResult *r) {
+        return streq_ptr(r->event, "progress") && streq_ptr(r->command, "maintenance") && from_own_unit(r) &&
+               !isempty(r->run) && !isempty(r->step) && printable(r->step) && printable(r->room) &&
+               printable(r->reply_to);
 }
 
 static char *what(const RunResult *r) {
@@ -117,18 +143,35 @@ static char *what(const RunResult *r) {
         return s;
 }
 
+void duration_format(usec_t d, char *buf, size_t size) {
+        unsigned long long sec = d / USEC_PER_SEC, min = (sec + 30) / 60;
+
+        if (sec < 60)
+                snprintf(buf, size, "%llu s", sec);
+        else if (min < 60)
+                snprintf(buf, size, "%llu min", min);
+        else
+                snprintf(buf, size, "%llu h %llu min", min / 60, min % 60);
+}
+
 int run_result_message(const RunResult *r, char **ret) {
         _cleanup_free_ char *w = what(r);
         const char *report = strempty(r->report);
         size_t n = strlen(report);
+        char took[48] = "", d[32];
 
         if (!w)
                 return -ENOMEM;
         while (n > 0 && report[n - 1] == '\n')
                 n--;
-        if (asprintf(ret, "Execution of `%s` command %s%s%s%s%.*s%s", w,
+        if (streq_ptr(r->command, "maintenance") && r->started > 0 && r->realtime > r->started) {
+                duration_format(r->realtime - r->started, d, sizeof(d));
+                snprintf(took, sizeof(took), " (took %s)", d);
+        }
+        if (asprintf(ret, "Execution of `%s` command %s%s%s%s%s%.*s%s", w,
                      run_result_success(r) ? "successful" : "failed",
                      run_result_success(r) ? "" : ": ", run_result_success(r) ? "" : strempty(r->reason),
+                     took,
                      n ? "\n" : "", (int) MIN(n, (size_t) REPORT_MAX), report,
                      n > REPORT_MAX ? "\n(cut)" : "") < 0)
                 return -ENOMEM;

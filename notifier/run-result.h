@@ -22,7 +22,9 @@ typedef struct RunResult {
         char *reply_to;
         char *invocation;
         char *schedule;        /* SCHEDULER_SCHEDULE: the one-shot this run was, to retire it */
-        char *mode;            /* SCHEDULER_MODE: run, schedule, recurring, or monitor */
+        char *event;           /* SCHEDULER_EVENT: "result" or "progress" */
+        char *step;            /* SCHEDULER_STEP of a progress entry */
+        char *mode;            /* SCHEDULER_MODE: "run", "schedule", "recurring", "monitor" */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
         usec_t realtime;       /* when the entry was written */
 } RunResult;
@@ -32,8 +34,13 @@ void run_result_done(RunResult *r);
 int run_result_set_field(RunResult *r, const char *data, size_t size);
 /* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
 bool run_result_valid(const RunResult *r);
+/* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
+bool run_progress_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
-/* "Execution of `run ping` command successful" and the report, or "… failed: why". */
+/* "45 s", "17 min", "1 h 5 min". */
+void duration_format(usec_t d, char *buf, size_t size);
+/* "Execution of `run ping` command successful" and the report, or "… failed: why"; a maintenance
+ * says how long it took. */
 int run_result_message(const RunResult *r, char **ret);
 /* "* 2022-06-19 16:03: run restart slack failed: exit status 1", the time in zone. */
 int run_result_list_line(const RunResult *r, const char *zone, char **ret);

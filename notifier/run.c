@@ -7,10 +7,8 @@
 #include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
+#include "progress.h"
 #include "run.h"
-
-#define INITIATED "Command execution initiated. Please be patient, as this may take some time. " \
-                  "You'll receive a notification upon completion."
 
 int run_unit_name(const char *customer, TaskKind task, const char *event_id, char **ret) {
         return asprintf(ret, "scheduler-%s-%s-run-%012llx.service", customer, task_kind_to_string(task),
@@ -46,20 +44,25 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         }
         log_info("Started `run %s` for %s (StartTransientUnit took %.2f ms).", what, op->customer,
                  (double) (now_usec(CLOCK_MONOTONIC) - op->bus_start) / USEC_PER_MSEC);
-        return op_finish_with_reply(m, op, INITIATED);
+        /* A maintenance edits this message to show how it goes: remember its event id. */
+        op->initiated = op->command.task == TASK_MAINTENANCE;
+        return op_finish_with_reply(m, op, RUN_INITIATED);
 }
 
 static void start_transient(Manager *m, Op *op, const char *unit) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         _cleanup_(unit_spec_done) UnitSpec spec = {};
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        const char *command = task_kind_to_string(op->command.task);
         RunSpec run = {
                 .customer = op->customer,
-                .command = task_kind_to_string(op->command.task),
+                .command = command,
                 .args = op->command.task == TASK_RESTART ? op->command.service : NULL,
                 .mode = "run",
                 .room = op->room_id,
                 .reply_to = op->event_id,
                 .sender = op->sender,
+                .runtime_max = cu ? unit_customer_runtime_max_usec(cu, command) : 0,
         };
         int r;
 

@@ -30,6 +30,8 @@ typedef struct Ssh {
         LIBSSH2_SESSION *session;
         LIBSSH2_CHANNEL *channel;
         Buffer out, err;
+        ssh_output_t on_output; /* streaming: output goes here, not into out and err */
+        void *userdata;
         char *error;            /* the first failure, for the customer */
 } Ssh;
 
@@ -320,6 +322,34 @@ static int buffer_append(Buffer *b, const char *data, size_t n) {
         return 0;
 }
 
+static int ssh_take_output(Ssh *s, int stream, char *buf, size_t n) {
+        if (!s->on_output)
+                return buffer_append(stream ? &s->err : &s->out, buf, n);
+        for (size_t i = 0; i < n; i++)
+                buf[i] = buf[i] ?: '?';
+        s->on_output(buf, n, s->userdata);
+        return 0;
+}
+
+/* ssh_wait(), but a streaming caller hears from us at least once a second. */
+static int ssh_wait_output(Ssh *s) {
+        usec_t deadline = s->deadline, tick;
+        int r;
+
+        if (!s->on_output)
+                return ssh_wait(s);
+        tick = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+        s->deadline = MIN(deadline, tick);
+        r = ssh_wait(s);
+        s->deadline = deadline;
+        if (r == -ETIMEDOUT && tick < deadline) {
+                s->timed_out = false;
+                s->on_output(NULL, 0, s->userdata);
+                return 0;
+        }
+        return r;
+}
+
 static int ssh_read_output(Ssh *s) {
         char buf[32 * 1024];
 
@@ -337,7 +367,7 @@ static int ssh_read_output(Ssh *s) {
                         else if (n < 0)
                                 return ssh_fail(s, -ECONNRESET, "the connection to %s broke while the "
                                                 "command ran: %s", s->where, ssh_last_error(s));
-                        else if (n > 0 && buffer_append(stream ? &s->err : &s->out, buf, n) < 0)
+                        else if (n > 0 && ssh_take_output(s, stream, buf, (size_t) n) < 0)
                                 return ssh_fail(s, -ENOMEM, "out of memory");
                         progress = progress || n > 0;
                 }
@@ -345,7 +375,7 @@ static int ssh_read_output(Ssh *s) {
                         continue;
                 if (!again || libssh2_channel_eof(s->channel))
                         return 0;
-                if (ssh_wait(s) < 0)
+                if (ssh_wait_output(s) < 0)
                         return ssh_fail_timeout(s);
         }
 }
@@ -425,8 +455,8 @@ static int ssh_init(Ssh *s, const Customer *cu, unsigned timeout_sec) {
         return 0;
 }
 
-int ssh_run(const Customer *cu, const char *command, unsigned timeout_sec, SshResult *ret,
-            char **ret_error) {
+static int ssh_run_full(const Customer *cu, const char *command, unsigned timeout_sec,
+                        ssh_output_t on_output, void *userdata, SshResult *ret, char **ret_error) {
         _cleanup_(ssh_done) Ssh s = { .fd = -EBADF };
         SshResult res = { .exit_status = -1 };
         int r;
@@ -438,6 +468,8 @@ int ssh_run(const Customer *cu, const char *command, unsigned timeout_sec, SshRe
                 return -EINVAL;
         }
         r = ssh_init(&s, cu, timeout_sec);
+        s.on_output = on_output;
+        s.userdata = userdata;
         if (r >= 0)
                 r = ssh_connect(&s);
         if (r >= 0)
@@ -470,4 +502,19 @@ int ssh_run(const Customer *cu, const char *command, unsigned timeout_sec, SshRe
         res.err_truncated = s.err.truncated;
         *ret = res;
         return 0;
+}
+
+int ssh_run(const Customer *cu, const char *command, unsigned timeout_sec, SshResult *ret,
+            char **ret_error) {
+        return ssh_run_full(cu, command, timeout_sec, NULL, NULL, ret, ret_error);
+}
+
+int ssh_run_streaming(const Customer *cu, const char *command, unsigned timeout_sec, ssh_output_t on_output,
+                      void *userdata, SshResult *ret, char **ret_error) {
+        if (!on_output) {
+                if (ret_error)
+                        *ret_error = strdup("internal error: no output handler");
+                return -EINVAL;
+        }
+        return ssh_run_full(cu, command, timeout_sec, on_output, userdata, ret, ret_error);
 }

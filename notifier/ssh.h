@@ -33,3 +33,12 @@ void ssh_result_done(SshResult *r);
  * -errno and *ret_error, one line for the customer: what failed and what to check. */
 int ssh_run(const Customer *cu, const char *command, unsigned timeout_sec, SshResult *ret,
             char **ret_error);
+
+/* Called with each piece of output as it comes, stdout and stderr alike (NUL bytes already '?'),
+ * and with (NULL, 0) about once a second while the command is silent. */
+typedef void (*ssh_output_t)(const char *data, size_t size, void *userdata);
+
+/* ssh_run() for long commands: the output goes to on_output instead of ret->out and ret->err,
+ * which stay empty; the same checks and one deadline for everything. */
+int ssh_run_streaming(const Customer *cu, const char *command, unsigned timeout_sec, ssh_output_t on_output,
+                      void *userdata, SshResult *ret, char **ret_error);

@@ -40,6 +40,7 @@ static const struct {
         { "price", task_price },
         { "disk", task_disk },
         { "restart", task_restart },
+        { "maintenance", task_maintenance },
 };
 
 static int report(const Run *run, bool success, const char *reason, const char *text, usec_t started) {
@@ -81,8 +82,8 @@ static void report_lateness(FILE *f, usec_t started) {
 
 static int run_command(const Config *c, const Run *run) {
         _cleanup_free_ char *text = NULL;
-        TaskContext t = { .config = c, .args = run->args };
         usec_t started = now_usec(CLOCK_REALTIME);
+        TaskContext t = { .config = c, .args = run->args, .started = started };
         size_t size = 0;
         bool reported = true;
         int (*func)(TaskContext *t) = NULL;
@@ -101,7 +102,7 @@ static int run_command(const Config *c, const Run *run) {
                 return log_oom(), EXIT_UNREPORTED;
         report_lateness(t.report, started);
 
-        r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not available yet", run->command);
+        r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not a command", run->command);
         if (fclose(t.report) != 0)
                 return log_oom(), EXIT_UNREPORTED;
         if (r < 0 && !t.failure)
@@ -198,7 +199,7 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
                         printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
                                "Runs one command of The Scheduler for one customer and reports the\n"
                                "result to the journal (under systemd).\n"
-                               "Commands: ping, price, disk, restart SERVICE.\n",
+                               "Commands: ping, price, disk, restart SERVICE, maintenance.\n",
                                program_invocation_short_name);
                         return 0;
                 case 'c':

@@ -16,6 +16,7 @@ typedef struct TaskContext {
         char **args;            /* the words after the command, NULL-terminated */
         FILE *report;
         char *failure;
+        unsigned long long started; /* CLOCK_REALTIME µs, when the run began */
 } TaskContext;
 
 /* Sets t->failure (first call wins) and returns -abs(error), or -EIO if error is 0. */
@@ -29,3 +30,4 @@ int ping_collect(TaskContext *t, struct CheckList *l);
 int task_price(TaskContext *t);
 int task_disk(TaskContext *t);
 int task_restart(TaskContext *t);
+int task_maintenance(TaskContext *t);

@@ -33,6 +33,12 @@ TEST(modes) {
         c = parse_ok("LIST recurring", &ok);
         ASSERT_TRUE(ok);
         ASSERT_EQ(c.list, LIST_RECURRING);
+        c = parse_ok(" Branch ", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.mode, MODE_BRANCH);
+        c = parse_ok("run maintenance", &ok);
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(c.task, TASK_MAINTENANCE);
 }
 
 TEST(schedule_and_recurring) {
@@ -122,6 +128,8 @@ TEST(errors_say_what_is_wrong) {
                 { "list", "`list` takes one of: runs, schedules, recurring" },
                 { "list everything", "`list` takes one of" },
                 { "help me", "`help` takes no arguments" },
+                { "branch fresh", "`branch` takes no arguments: it says which stability branch your server "
+                                  "is on; to switch, contact us" },
                 { "run ping a b c d e f g h i", "unknown command" },
                 { "cancel", "`cancel` needs a command, e.g. `cancel ping`" },
                 { "cancel maintenance tomorrow", "`cancel` takes a command, and for a one-shot its date" },

@@ -260,3 +260,93 @@ TEST(socket_addresses) {
         ASSERT_TRUE(ip_address_valid("::1"));
         ASSERT_FALSE(ip_address_valid("1.2.3"));
 }
+
+TEST(branch_sections) {
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        const Customer *cu;
+        Config *c = NULL;
+
+        ASSERT_TRUE(asprintf(&text, "%s%sbranch = fresh\n[customer b]\nowners = @bob:test\ndomain = b.test\n"
+                             "ssh_host = b.test\nssh_key_file = /key\nssh_known_host_key = "
+                             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6\n"
+                             "[branch stable]\ncommand = /usr/local/bin/playbook  --tags  setup-all\n"
+                             "[branch fresh]\nssh_command = cd /srv && ./maintain \"$HOME\"\n"
+                             "timeout = 1h30m\n",
+                             minimal, customer) >= 0);
+        ASSERT_OK(config_load(tests_write("branches.conf", text), CONFIG_LOAD_DEFAULT, &c, &error));
+        ASSERT_EQ(strv_length(c->branches[BRANCH_STABLE].command), 3);
+        ASSERT_STREQ(c->branches[BRANCH_STABLE].command[0], "/usr/local/bin/playbook");
+        ASSERT_STREQ(c->branches[BRANCH_STABLE].command[2], "setup-all");
+        ASSERT_TRUE(!c->branches[BRANCH_STABLE].ssh_command);
+        ASSERT_EQ(c->branches[BRANCH_STABLE].timeout_sec, 3600);
+        ASSERT_STREQ(c->branches[BRANCH_FRESH].ssh_command, "cd /srv && ./maintain \"$HOME\"");
+        ASSERT_EQ(c->branches[BRANCH_FRESH].timeout_sec, 5400);
+        cu = config_find_customer(c, "acme");
+        ASSERT_EQ(cu->branch, BRANCH_FRESH);
+        ASSERT_EQ(cu->maintenance_timeout_sec, 5400);
+        cu = config_find_customer(c, "b");
+        ASSERT_EQ(cu->maintenance_timeout_sec, 3600);
+        config_free(c);
+}
+
+TEST(no_branch_section_is_the_builtin) {
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        Config *c = NULL;
+
+        ASSERT_TRUE(asprintf(&text, "%s%s", minimal, customer) >= 0);
+        ASSERT_OK(config_load(tests_write("nobranch.conf", text), CONFIG_LOAD_DEFAULT, &c, &error));
+        for (Branch b = 0; b < _BRANCH_MAX; b++) {
+                ASSERT_TRUE(!c->branches[b].command && !c->branches[b].ssh_command);
+                ASSERT_EQ(c->branches[b].timeout_sec, MAINTENANCE_TIMEOUT_DEFAULT_SEC);
+        }
+        ASSERT_EQ(c->customers[0].maintenance_timeout_sec, MAINTENANCE_TIMEOUT_DEFAULT_SEC);
+        config_free(c);
+}
+
+TEST(branch_errors) {
+        static const struct {
+                const char *extra, *expected;
+        } cases[] = {
+                { "[branch stable]\ncommand = playbook run\n",
+                  ":12: [branch stable] command: 'playbook run' does not start with an absolute path" },
+                { "[branch testing]\ncommand = /bin/true\n",
+                  ":12: [branch testing] command: unknown branch (expected [branch stable] or" },
+                { "[branch fresh]\ntimeout = 30\n", ":12: [branch fresh] timeout: '30' is not a time span" },
+                { "[branch fresh]\ntimeout = 90x\n", ":12: [branch fresh] timeout: '90x'" },
+                { "[branch fresh]\ntimeout = 25h\n", ":12: [branch fresh] timeout: '25h'" },
+                { "[branch fresh]\ntimeout = m\n", ":12: [branch fresh] timeout: 'm'" },
+                { "[branch fresh]\nplaybook = x\n", ":12: [branch fresh] playbook: unknown key" },
+                { "[branch fresh]\nssh_command = a\tb\n",
+                  ":12: [branch fresh] ssh_command: control characters" },
+                { "[branch fresh]\nssh_command =\n", ":12: [branch fresh] ssh_command: empty" },
+                { "[branch stable]\ncommand = /bin/true\nssh_command = true\n",
+                  "case.conf: [branch stable]: set only one of command and ssh_command" },
+                { "[branch fresh]\ntimeout = 2h\n",
+                  "case.conf: [branch fresh]: set command or ssh_command" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = load_error(cases[i].extra);
+                ASSERT_CONTAINS(error, cases[i].expected);
+        }
+}
+
+TEST(timespans) {
+        unsigned v;
+
+        ASSERT_OK(timespan_parse_sec("90m", &v));
+        ASSERT_EQ(v, 5400);
+        ASSERT_OK(timespan_parse_sec("45min", &v));
+        ASSERT_EQ(v, 2700);
+        ASSERT_OK(timespan_parse_sec("1h30m", &v));
+        ASSERT_EQ(v, 5400);
+        ASSERT_OK(timespan_parse_sec("3600", &v));
+        ASSERT_EQ(v, 3600);
+        ASSERT_OK(timespan_parse_sec("120s", &v));
+        ASSERT_EQ(v, 120);
+        ASSERT_TRUE(timespan_parse_sec("", &v) < 0);
+        ASSERT_TRUE(timespan_parse_sec("1h30", &v) < 0);
+        ASSERT_TRUE(timespan_parse_sec("-5m", &v) < 0);
+        ASSERT_TRUE(timespan_parse_sec("5 m", &v) < 0);
+        ASSERT_TRUE(timespan_parse_sec("99999999999h", &v) < 0);
+}

@@ -6,7 +6,9 @@
 TEST(help_has_every_mode_and_command_with_examples) {
         Reply r = {};
 
-        ASSERT_OK(reply_help("Europe/Berlin", &r));
+        ASSERT_OK(reply_help("Europe/Berlin", "fresh", &r));
+        ASSERT_CONTAINS(r.body, "* `branch`: which stability branch your server is on (now `fresh`); to "
+                                "switch, contact us. Example: `branch`");
         ASSERT_CONTAINS(r.body, "for a date and time (Europe/Berlin)");
         ASSERT_CONTAINS(r.body, "every week (Europe/Berlin)");
         ASSERT_CONTAINS(r.body, "`run ping`");
@@ -50,5 +52,18 @@ TEST(refusal) {
 
         ASSERT_OK(reply_refusal(&r));
         ASSERT_CONTAINS(r.body, "only from the customers I serve");
+        reply_done(&r);
+}
+
+TEST(branch_says_which_and_who_switches) {
+        Reply r = {};
+
+        ASSERT_OK(reply_branch("stable", &r));
+        ASSERT_CONTAINS(r.body, "Your server is on the `stable` stability branch (default): well-tested");
+        ASSERT_CONTAINS(r.body, "kindly contact us");
+        reply_done(&r);
+        ASSERT_OK(reply_branch("fresh", &r));
+        ASSERT_CONTAINS(r.body, "Your server is on the `fresh` stability branch (testing): updates arrive");
+        ASSERT_CONTAINS(r.html, "<code>fresh</code>");
         reply_done(&r);
 }

@@ -54,6 +54,38 @@ TEST(failure_message_and_list_line) {
         run_result_done(&r);
 }
 
+TEST(maintenance_says_how_long_it_took) {
+        _cleanup_free_ char *text = NULL;
+        RunResult r = {};
+        char d[32];
+
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=maintenance");
+        set(&r, "SCHEDULER_RESULT=success");
+        set(&r, "SCHEDULER_REPORT=Identified issues: none found.\n");
+        set(&r, "SCHEDULER_STARTED=1655656980000000");
+        r.realtime = 1655656980000000ULL + 17 * 60 * USEC_PER_SEC + 10 * USEC_PER_SEC;
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_STREQ(text, "Execution of `run maintenance` command successful (took 17 min)\n"
+                           "Identified issues: none found.");
+        text = mfree(text);
+        r.result = mfree(r.result);
+        set(&r, "SCHEDULER_RESULT=failure");
+        set(&r, "SCHEDULER_REASON=the maintenance failed: exit status 2");
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_CONTAINS(text, "command failed: the maintenance failed: exit status 2 (took 17 min)\n");
+        run_result_done(&r);
+
+        duration_format(45 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "45 s");
+        duration_format(89 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "1 min");
+        duration_format(90 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "2 min");
+        duration_format(3900 * USEC_PER_SEC, d, sizeof(d));
+        ASSERT_STREQ(d, "1 h 5 min");
+}
+
 TEST(list_line_of_a_success_without_args) {
         _cleanup_free_ char *line = NULL;
         RunResult r = {};
@@ -140,4 +172,56 @@ TEST(unit_names_and_escaping) {
         e = unit_exec_escape("a$b${c}$$");
         ASSERT_STREQ(e, "a$$b$${c}$$$$");
         ASSERT_TRUE(unit_runtime_max_usec("maintenance") > unit_runtime_max_usec("price"));
+}
+
+TEST(progress_entries) {
+        RunResult r = {};
+
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-maintenance-run-0123456789ab.service");
+        set(&r, "SCHEDULER_EVENT=progress");
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=maintenance");
+        set(&r, "SCHEDULER_RUN=scheduler-acme-maintenance-run-0123456789ab");
+        set(&r, "SCHEDULER_STEP=Upgrading");
+        set(&r, "SCHEDULER_MODE=run");
+        ASSERT_TRUE(run_progress_valid(&r));
+        ASSERT_FALSE(run_result_valid(&r));
+        ASSERT_STREQ(r.mode, "run");
+        /* Another customer's unit does not speak for acme. */
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=scheduler-globex-maintenance-run-0123456789ab.service");
+        ASSERT_FALSE(run_progress_valid(&r));
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-maintenance-run-0123456789ab.service");
+        r.step = mfree(r.step);
+        set(&r, "SCHEDULER_STEP=two\nlines");
+        ASSERT_FALSE(run_progress_valid(&r));
+        r.step = mfree(r.step);
+        ASSERT_FALSE(run_progress_valid(&r));
+        run_result_done(&r);
+}
+
+TEST(monitoring_results_come_from_the_customers_monitor_unit) {
+        static const struct {
+                const char *unit, *command;
+                bool valid;
+        } cases[] = {
+                { "scheduler-acme-monitor.service", "ping", true },
+                { "scheduler-globex-monitor.service", "ping", false },  /* another customer's */
+                { "scheduler-acme-monitor.service", "restart", false }, /* monitoring only pings */
+                { "scheduler-acme-ping-run-1.service", "ping", false },  /* a run cannot claim it */
+                { "scheduler-acme-monitor.timer", "ping", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                RunResult r = sample("success");
+
+                free(r.unit);
+                r.unit = strdup(cases[i].unit);
+                free(r.command);
+                r.command = strdup(cases[i].command);
+                set(&r, "SCHEDULER_MODE=monitor");
+                ASSERT_EQ(run_result_valid(&r), cases[i].valid);
+                run_result_done(&r);
+        }
 }

@@ -42,7 +42,7 @@ const char *tests_tmpdir(void) {
 }
 
 const char *tests_write(const char *name, const char *text) {
-        static char *paths[64];
+        static char *paths[512];
         static size_t n;
         FILE *f;
 
