@@ -51,7 +51,7 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         if (!message)
                 return 0;
 
-        log_info("Alerting %s: %s", cu->name, message);
+        log_info("Alerting %s: monitoring saw a change.", cu->name);
         room = state_get_room(m->state, cu->name);
         if (!room && !dm_queued(m, cu->name)) {
                 op = op_new(OP_CREATE_DM, "");

@@ -1,0 +1,119 @@
+"""Alerts end to end: monitoring runs (the customer's real monitor unit, started by hand so the
+test need not wait for the timer) against the customer's real server and TLS front; the alert
+in the customer's room after the second failure, none for a third, the recovery once; a customer
+with no room gets a direct chat with its owner.
+
+Usage: /usr/bin/python3 tests/integration/test_alerts.py ENVFILE
+"""
+
+import hashlib
+import hmac
+import json
+import sys
+import urllib.request
+
+from harness import Sandbox, run_tests
+from matrix import Client
+from test_monitor import edit_config, monitor_results, restart_notifier, restore_config, wait_for
+
+
+def monitoring_run(sb, customer):
+    """Starts the customer's monitoring once and waits until its result is in the journal."""
+    before = len(monitor_results(sb, customer))
+    sb.run("control", "systemctl", "start", f"scheduler-{customer}-monitor.service")
+    wait_for(f"a monitoring result of {customer}", lambda: len(monitor_results(sb, customer)) > before, 120)
+
+
+def bot_messages(client, room, bot):
+    client.sync_once(0)
+    return [e for e in client.events_since_start(room) if e["sender"] == bot]
+
+
+def test_a_failure_alerts_once_and_the_recovery_once(sb):
+    d = sb.env["ACME_DOMAIN"]
+    bot = sb.env["BOT_USER"]
+    client, room = sb.customer_room("alice")
+    client.skip_to_end(room)
+    start = len(bot_messages(client, room, bot))
+    sb.run("customer", "systemctl", "stop", "matrix-nginx-proxy.service")
+    try:
+        monitoring_run(sb, "acme")
+        monitoring_run(sb, "acme")
+        alert = client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
+                                      and e["content"]["body"].startswith("🚨 Monitoring found"), 60)
+        body = alert["content"]["body"]
+        assert body.startswith(f"🚨 Monitoring found problems on {d}:\n"), body
+        assert f"* 🟥 https://matrix.{d}/_matrix/client/versions: cannot connect" in body, body
+        assert "(help: https://scheduler.example/help#api)" in body, body
+        # A third failure of the same checks: nothing new to say.
+        monitoring_run(sb, "acme")
+    finally:
+        sb.run("customer", "systemctl", "start", "matrix-nginx-proxy.service")
+    monitoring_run(sb, "acme")
+    recovery = client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
+                                     and "Back to normal" in e["content"]["body"], 60)
+    body = recovery["content"]["body"]
+    assert body.startswith(f"✅ Back to normal on {d}:\n"), body
+    assert f"* 🟩 https://matrix.{d}/_matrix/client/versions" in body, body
+    # The bot said exactly two things: the alert and the recovery (ops go out in order, so a
+    # message for the third run would have come before the recovery).
+    said = [e["content"]["body"] for e in bot_messages(client, room, bot)[start:]]
+    assert len(said) == 2, said
+
+
+def register(sb, user, password):
+    """A new user through Synapse's shared-secret registration (what the sandbox does at start)."""
+    hs = sb.env["HS_URL"]
+    with urllib.request.urlopen(f"{hs}/_synapse/admin/v1/register", timeout=30) as r:
+        nonce = json.load(r)["nonce"]
+    mac = hmac.new(sb.env["REGISTRATION_SECRET"].encode(), digestmod=hashlib.sha1)
+    mac.update(b"\0".join([nonce.encode(), user.encode(), password.encode(), b"notadmin"]))
+    body = json.dumps({"nonce": nonce, "username": user, "password": password, "admin": False,
+                       "mac": mac.hexdigest()}).encode()
+    req = urllib.request.Request(f"{hs}/_synapse/admin/v1/register", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30):
+        pass
+    return f"@{user}:{sb.env['SERVER_NAME']}"
+
+
+def test_a_customer_without_a_room_gets_a_direct_chat(sb):
+    carol = register(sb, "carol", "carol-password")
+    with open(sb.env["CONTROL_CONFIG"], encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("[customer acme]\n"):text.index("[customer globex]")]
+    # initech.test has no DNS records at all: monitoring fails from the first run.
+    extra = (section.replace("[customer acme]", "[customer initech]")
+             .replace(sb.env["ALICE_USER"], carol).replace(f"domain = {sb.env['ACME_DOMAIN']}",
+                                                           "domain = initech.test")
+             .replace("components = ", "#"))
+    before = edit_config(sb, lambda t: t.rstrip("\n") + "\n\n" + extra)
+    try:
+        restart_notifier(sb)
+        client = Client(sb.env["HS_URL"], carol, "carol-password").login()
+        monitoring_run(sb, "initech")
+        monitoring_run(sb, "initech")
+        room = wait_for("an invite from the bot", lambda: (client.sync_once(0), next(iter(client.invites), None))[1],
+                        60)
+        client.join(room)
+        alert = client.wait_for_event(room, lambda e: e["sender"] == sb.env["BOT_USER"]
+                                      and e["type"] == "m.room.message", 60)
+        assert alert["content"]["body"].startswith("🚨 Monitoring found problems on initech.test:\n"), alert
+        assert "* 🟥 matrix.initech.test (DNS record): no A or AAAA record" in alert["content"]["body"], alert
+        client.cursors[room] = 0
+        invite = client.wait_for_event(room, lambda e: e["type"] == "m.room.member" and e["state_key"] == carol
+                                       and e["content"].get("membership") == "invite", 30)
+        assert invite["content"].get("is_direct") is True, invite
+        assert sorted(client.joined_members(room)) == sorted([sb.env["BOT_USER"], carol])
+    finally:
+        sb.run("control", "systemctl", "stop", "scheduler-initech-*.timer", check=False)
+        restore_config(sb, before)
+
+
+TESTS = [
+    test_a_failure_alerts_once_and_the_recovery_once,
+    test_a_customer_without_a_room_gets_a_direct_chat,
+]
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
