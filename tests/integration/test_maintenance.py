@@ -156,7 +156,7 @@ def test_stable_runs_the_operator_command_with_progress(sb):
 
     out = journal_lines(sb, "SYSLOG_IDENTIFIER=scheduler-task", "SCHEDULER_RUN=" + unit[:-len(".service")])
     assert "args: --tags setup-all" in out, out
-    for expected in ("env: SCHEDULER_CUSTOMER=acme", "env: SCHEDULER_DOMAIN=acme.sandbox.test",
+    for expected in ("env: SCHEDULER_CUSTOMER=acme", f"env: SCHEDULER_DOMAIN={sb.env['ACME_DOMAIN']}",
                      "env: SCHEDULER_BRANCH=stable", "env: SCHEDULER_SSH_HOST=127.0.0.1",
                      f"env: SCHEDULER_SSH_PORT={sb.env['SSH_PORT']}", "env: SCHEDULER_SSH_USER=root",
                      "env: SCHEDULER_SSH_KEY_FILE=/etc/scheduler/secrets/acme.key"):
