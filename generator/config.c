@@ -233,6 +233,18 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                 c->monitor_interval = sec;
                 return 1;
         }
+        if (streq(key, "maintenance_reminder")) {
+                unsigned sec = 0;
+
+                if (!streq(value, "off") &&
+                    (interval_parse(value, &sec) < 0 || (sec > 0 && (sec < 60 || sec > 6 * 24 * 3600))))
+                        return ini_fail(&st->error, "scheduler", key,
+                                        "'%s' is not a time from 1min to 6d before the maintenance, like "
+                                        "24h (0 or off: no reminder)",
+                                        value);
+                c->maintenance_reminder = sec;
+                return 1;
+        }
         if (streq(key, "resolver")) {
                 if (socket_address_parse(value, 53, &sa, &len) < 0)
                         return ini_fail(&st->error, "scheduler", key,

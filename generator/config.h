@@ -78,6 +78,7 @@ typedef struct Config {
         char *resolver;            /* "IP" or "IP:PORT", "[IPv6]:PORT"; NULL: resolv.conf's first */
         char *tls_ca_file;         /* CAs the checks trust; NULL: the system's */
         unsigned monitor_interval; /* seconds between monitoring runs; 0: no monitoring */
+        unsigned maintenance_reminder; /* seconds before a weekly maintenance to remind; 0: none */
 
         Component *catalogue;
         size_t n_catalogue;

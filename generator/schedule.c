@@ -109,6 +109,30 @@ int schedule_once_usec(const Schedule *s, const char *zone, usec_t *ret) {
         return 0;
 }
 
+int schedule_weekly_next(const Schedule *s, const char *zone, time_t after, time_t *ret) {
+        struct tm day;
+        time_t start = after - 24 * 3600, t;
+
+        /* Any zone is less than a day from UTC: from the UTC date before, nine days hold the
+         * next occurrence. A day whose time does not exist there (a DST gap) is skipped. */
+        for (int i = 0; i < 9; i++) {
+                time_t d = start + (time_t) i * 24 * 3600;
+
+                if (!gmtime_r(&d, &day))
+                        return -EINVAL;
+                /* tm_wday: 0 = Sunday; ours: 0 = Monday. */
+                if ((day.tm_wday + 6) % 7 != s->weekday)
+                        continue;
+                if (zone_to_epoch(zone, day.tm_year + 1900, day.tm_mon + 1, day.tm_mday, s->hour, s->minute,
+                                  &t) >= 0 &&
+                    t > after) {
+                        *ret = t;
+                        return 0;
+                }
+        }
+        return -ERANGE;
+}
+
 typedef struct StoreParse {
         Schedule *items;
         size_t n;

@@ -6,6 +6,7 @@
  * systemd timers named after them. Pure but for the store's load and save. */
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "config.h"
 #include "util.h"
@@ -53,6 +54,8 @@ int schedule_default_maintenance(const Customer *c, Schedule *ret);
 /* When a one-shot is due, in µs since the epoch, its date and time read in zone. -ERANGE for a
  * date or time that does not exist there. */
 int schedule_once_usec(const Schedule *s, const char *zone, usec_t *ret);
+/* A weekly schedule's next time strictly after after, in zone. */
+int schedule_weekly_next(const Schedule *s, const char *zone, time_t after, time_t *ret);
 
 /* The store. A missing file is no schedules. Errors come back as text. */
 int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,

@@ -22,9 +22,7 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         const Customer *cu = config_find_customer(m->config, res->customer);
         _cleanup_free_ char *message = NULL;
         json_t *failures = NULL, *memory;
-        const char *room;
         bool held;
-        Op *op;
         int r;
 
         if (!cu)
@@ -52,7 +50,13 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
                 return 0;
 
         log_info("Alerting %s: monitoring saw a change.", cu->name);
-        room = state_get_room(m->state, cu->name);
+        return alerts_queue_message(m, cu, message, res->invocation, cursor);
+}
+
+int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id, const char *cursor) {
+        const char *room = state_get_room(m->state, cu->name);
+        Op *op;
+
         if (!room && !dm_queued(m, cu->name)) {
                 op = op_new(OP_CREATE_DM, "");
                 if (!op || !(op->customer = strdup(cu->name))) {
@@ -63,11 +67,10 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         }
         /* The room is looked up when it is sent: the direct chat may not exist yet. */
         op = op_new(OP_SEND, room ?: "");
-        if (!op || !(op->customer = strdup(cu->name)) || !(op->cursor = strdup(cursor)) ||
-            op_make_reply(op, NULL, message) < 0 ||
-            (isempty(res->invocation) ?
-                     asprintf(&op->txn_id, "alert-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
-                     asprintf(&op->txn_id, "alert-%s", res->invocation)) < 0) {
+        if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
+            op_make_reply(op, NULL, text) < 0 ||
+            (isempty(id) ? asprintf(&op->txn_id, "alert-%016llx", (unsigned long long) hash_fnv1a(cursor ?: text)) :
+                           asprintf(&op->txn_id, "alert-%s", id)) < 0) {
                 op_free(op);
                 return log_oom();
         }

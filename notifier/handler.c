@@ -148,7 +148,9 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
                         return handle_list_runs(m, cu, msg);
                 return schedules_handle(m, cu, msg, &c);
         default:
-                return schedules_handle(m, cu, msg, &c);
+                r = schedules_handle(m, cu, msg, &c);
+                /* A maintenance moved, paused or resumed: its reminder moves too (after the reply). */
+                return r < 0 ? r : reminders_arm(m);
         }
 }
 

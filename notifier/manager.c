@@ -255,6 +255,9 @@ int manager_new(Config *config, Manager **ret) {
         r = schedules_reconcile(m);
         if (r < 0)
                 goto fail;
+        r = reminders_arm(m);
+        if (r < 0)
+                goto fail;
         *ret = m;
         return 0;
 
@@ -277,6 +280,7 @@ Manager *manager_free(Manager *m) {
         free(m->refusals);
         free(m->pending_since);
         sd_event_source_disable_unref(m->quit_timer);
+        sd_event_source_disable_unref(m->reminder_timer);
         sd_event_source_disable_unref(m->journal_source);
         sd_journal_close(m->journal);
         sd_bus_flush_close_unref(m->bus);

@@ -111,6 +111,7 @@ typedef struct Manager {
         unsigned sync_ops;     /* ops of the last batch not done yet */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         sd_event_source *quit_timer;
+        sd_event_source *reminder_timer;
 
         bool ready;
         bool quitting;
@@ -187,6 +188,14 @@ int schedules_reconcile(Manager *m);
 struct RunResult;
 int alerts_on_result(Manager *m, const struct RunResult *res, const char *cursor);
 void alerts_op_step(Manager *m, Op *op);
+/* text to the customer's room, or to a direct chat opened first; id makes the transaction id;
+ * cursor (may be NULL) is the journal entry it delivers. */
+int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id, const char *cursor);
+
+/* reminders.c: before each weekly maintenance, [scheduler] maintenance_reminder ahead. */
+int reminders_arm(Manager *m);
+/* schedules.c: the customer's next weekly maintenance after after (-ENOENT: none active). */
+int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, time_t *ret);
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);

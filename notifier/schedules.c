@@ -719,3 +719,17 @@ int schedules_reconcile(Manager *m) {
         }
         return 0;
 }
+
+int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, time_t *ret) {
+        _cleanup_(schedules_done) Schedules all = {};
+        ssize_t i;
+        int r;
+
+        r = schedules_load(m, cu, &all);
+        if (r < 0)
+                return r;
+        i = find_weekly(all.all, all.n_all, "maintenance");
+        if (i < 0 || all.all[i].state != SCHEDULE_ACTIVE)
+                return -ENOENT;
+        return schedule_weekly_next(&all.all[i], customer_zone(cu), after, ret);
+}

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "calendar.h"
 #include "schedule.h"
 #include "tests.h"
 
@@ -290,4 +291,25 @@ TEST(effective_adds_default_maintenance) {
         ASSERT_EQ(n, 1);
         ASSERT_TRUE(all[0].builtin);
         schedules_free(all, n);
+}
+
+TEST(weekly_next) {
+        /* Friday 15:00; 2026-11-24 is a Tuesday. */
+        Schedule s = { .kind = SCHEDULE_WEEKLY, .weekday = 4, .hour = 15, .minute = 0 };
+        time_t tue, t;
+
+        ASSERT_OK(zone_to_epoch("UTC", 2026, 11, 24, 12, 0, &tue));
+        ASSERT_OK(schedule_weekly_next(&s, "UTC", tue, &t));
+        ASSERT_EQ(t - tue, (3 * 24 + 3) * 3600);
+        /* Strictly after: at the very time, the next week's. */
+        ASSERT_OK(schedule_weekly_next(&s, "UTC", t, &t));
+        ASSERT_EQ(t - tue, (10 * 24 + 3) * 3600);
+        /* In Berlin (UTC+1 in November) 15:00 is 14:00 UTC. */
+        ASSERT_OK(schedule_weekly_next(&s, "Europe/Berlin", tue, &t));
+        ASSERT_EQ(t - tue, (3 * 24 + 2) * 3600);
+        /* Late on a Friday in Auckland (UTC+13) is still Friday morning in UTC. */
+        s.hour = 23;
+        ASSERT_OK(zone_to_epoch("UTC", 2026, 11, 27, 9, 0, &tue));
+        ASSERT_OK(schedule_weekly_next(&s, "Pacific/Auckland", tue, &t));
+        ASSERT_EQ(t - tue, 1 * 3600);
 }

@@ -6,13 +6,14 @@ with no room gets a direct chat with its owner.
 Usage: /usr/bin/python3 tests/integration/test_alerts.py ENVFILE
 """
 
+import datetime
 import hashlib
 import hmac
 import json
 import sys
 import urllib.request
 
-from harness import Sandbox, run_tests
+from harness import Sandbox, run_tests, wait_reply
 from matrix import Client
 from test_monitor import edit_config, monitor_results, restart_notifier, restore_config, wait_for
 
@@ -110,9 +111,48 @@ def test_a_customer_without_a_room_gets_a_direct_chat(sb):
         restore_config(sb, before)
 
 
+def test_a_reminder_before_the_weekly_maintenance(sb):
+    bot = sb.env["BOT_USER"]
+    client, room = sb.customer_room("alice")
+    before = edit_config(sb, lambda t: t.replace("monitor_interval = 1h\n",
+                                                 "monitor_interval = 1h\nmaintenance_reminder = 1h\n"))
+    assert "monitor_interval = 1h\n" in before, "the sandbox's configuration changed"
+    try:
+        restart_notifier(sb)
+        # acme is in UTC: a maintenance a little over an hour ahead, so the reminder is due in
+        # one to two minutes.
+        now = datetime.datetime.now(datetime.timezone.utc)
+        when = (now + datetime.timedelta(hours=1, seconds=90)).replace(second=0, microsecond=0) \
+            + datetime.timedelta(minutes=1)
+        client.skip_to_end(room)
+        event = client.send_text(room, f"recurring maintenance {when:%A %H:%M}")
+        reply = wait_reply(client, room, event, bot)
+        assert reply["content"]["body"] == "Recurring schedule configured.", reply["content"]
+        reminder = client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
+                                         and e["content"]["body"].startswith("⏰ Reminder"), 180)
+        body = reminder["content"]["body"]
+        assert body.startswith(f"⏰ Reminder: the weekly maintenance of {sb.env['ACME_DOMAIN']} starts "
+                               f"{when:%Y-%m-%d %H:%M} (UTC), in about 1 hour."), body
+        assert "`pause maintenance`" in body, body
+        # Sent when it was due, not at once.
+        assert reminder["origin_server_ts"] / 1000 >= (when - datetime.timedelta(hours=1)).timestamp() - 2, \
+            (reminder["origin_server_ts"], when)
+        # Reminded once: a restart does not remind again (the answer to `help` comes first).
+        restart_notifier(sb)
+        event = client.send_text(room, "help")
+        wait_reply(client, room, event, bot)
+        client.sync_once(0)
+        again = [e for e in client.events_since_start(room) if e["sender"] == bot
+                 and e["content"].get("body", "").startswith("⏰ Reminder")]
+        assert len(again) == 1, again
+    finally:
+        restore_config(sb, before)
+
+
 TESTS = [
     test_a_failure_alerts_once_and_the_recovery_once,
     test_a_customer_without_a_room_gets_a_direct_chat,
+    test_a_reminder_before_the_weekly_maintenance,
 ]
 
 if __name__ == "__main__":
