@@ -324,6 +324,11 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_CERTINFO, 1L) != CURLE_OK ||
+            /* Every probe sees the server afresh: a connection or TLS session another probe
+             * opened would hide the certificate (no handshake, no certinfo). */
+            curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "the-scheduler/" PACKAGE_VERSION) != CURLE_OK ||
             (p->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) != CURLE_OK) ||
             curl_glue_add(p->glue, e) < 0) {

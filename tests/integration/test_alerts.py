@@ -10,11 +10,14 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
 import sys
 import urllib.request
 
 from harness import Sandbox, run_tests, wait_reply
 from matrix import Client
+from test_maintenance import GO_FILE, PLAYBOOK
+from test_run import INITIATED, result_of
 from test_monitor import edit_config, monitor_results, restart_notifier, restore_config, wait_for
 
 
@@ -149,7 +152,39 @@ def test_a_reminder_before_the_weekly_maintenance(sb):
         restore_config(sb, before)
 
 
+def test_monitoring_holds_off_while_a_maintenance_runs(sb):
+    bot = sb.env["BOT_USER"]
+    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(PLAYBOOK)
+    os.chmod(path, 0o755)
+    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
+    if os.path.exists(go):
+        os.remove(go)
+    before = edit_config(sb, lambda t: t + "\n[branch stable]\ncommand = /usr/local/bin/fake-playbook\n")
+    try:
+        restart_notifier(sb)
+        client, room = sb.customer_room("alice")
+        event = client.send_text(room, "run maintenance")
+        assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
+        # The maintenance is running (its playbook waits for the go file): monitoring checks nothing.
+        monitoring_run(sb, "acme")
+        report = json.loads(monitor_results(sb, "acme")[-1]["SCHEDULER_REPORT"])
+        assert report == {"held": True, "failures": []}, report
+        open(go, "w").close()
+        result = result_of(client, room, event, bot, 120)["content"]["body"]
+        assert result.startswith("Execution of `run maintenance` command successful"), result
+        # After it, monitoring checks again.
+        monitoring_run(sb, "acme")
+        report = json.loads(monitor_results(sb, "acme")[-1]["SCHEDULER_REPORT"])
+        assert report["held"] is False, report
+    finally:
+        open(go, "w").close()
+        restore_config(sb, before)
+
+
 TESTS = [
+    test_monitoring_holds_off_while_a_maintenance_runs,
     test_a_failure_alerts_once_and_the_recovery_once,
     test_a_customer_without_a_room_gets_a_direct_chat,
     test_a_reminder_before_the_weekly_maintenance,
