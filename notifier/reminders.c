@@ -13,7 +13,10 @@
 #define TOO_LATE_SEC 60
 
 static int on_reminder_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        (void) reminders_arm(userdata);
+        Manager *m = userdata;
+
+        (void) reminders_arm(m);
+        manager_step(m);
         return 0;
 }
 
@@ -52,6 +55,8 @@ static int remind(Manager *m, const Customer *cu, time_t when) {
         return alerts_queue_message(m, cu, text, id, NULL);
 }
 
+/* Queues what is due and sets the timer; the caller steps the manager (from a /sync batch, the
+ * batch's own processing does, so its position is saved only after its ops). */
 int reminders_arm(Manager *m) {
         time_t now = time(NULL), ahead = (time_t) m->config->maintenance_reminder, earliest = 0;
         int r;
@@ -79,7 +84,6 @@ int reminders_arm(Manager *m) {
                 if (earliest == 0 || due < earliest)
                         earliest = due;
         }
-        manager_step(m);
         if (earliest == 0)
                 return 0;
         if (!m->reminder_timer) {
