@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The crypto store and sessions, two devices talking through the pure functions only: what one
+ * uploads is what the other's /keys/query and /keys/claim would answer. */
+
+#include "crypto.h"
+#include "tests.h"
+
+#define KEY "correct horse battery staple"
+#define ROOM "!room:test"
+
+static const char *store_path(const char *name) {
+        static char path[8][4096];
+        static int n;
+        char *p = path[n++ % 8];
+
+        snprintf(p, 4096, "%s/%s.json", tests_tmpdir(), name);
+        return p;
+}
+
+/* A device with its first upload done: its /keys/upload body in *ret_upload. */
+static Crypto *device(const char *name, const char *user, const char *dev, json_t **ret_upload) {
+        Crypto *c = NULL;
+
+        if (crypto_create(store_path(name), KEY, user, dev, &c) < 0 || crypto_upload_body(c, -1, false, ret_upload) < 0)
+                abort();
+        crypto_upload_done(c);
+        return c;
+}
+
+/* What /keys/query answers about the device that uploaded upload. */
+static json_t *query_answer(const char *user, const char *dev, json_t *upload) {
+        return json_pack("{s:{s:{s:O}}}", "device_keys", user, dev, json_object_get(upload, "device_keys"));
+}
+
+static json_t *claim_answer(const char *user, const char *dev, json_t *upload) {
+        const char *id;
+        json_t *v;
+
+        json_object_foreach(json_object_get(upload, "one_time_keys"), id, v)
+                return json_pack("{s:{s:{s:{s:O}}}}", "one_time_keys", user, dev, id, v);
+        return NULL;
+}
+
+TEST(store_opens_with_its_key_only) {
+        _cleanup_(crypto_freep) Crypto *c = NULL, *d = NULL;
+        _cleanup_free_ char *why = NULL, *why2 = NULL, *curve = NULL;
+        const char *path = store_path("own");
+
+        ASSERT_EQ(crypto_open(path, KEY, "@bot:test", "DEV", &c, NULL), -ENOENT);
+        ASSERT_OK(crypto_create(path, KEY, "@bot:test", "DEV", &c));
+        curve = strdup(crypto_curve25519(c));
+        c = crypto_free(c);
+
+        ASSERT_OK(crypto_open(path, KEY, "@bot:test", "DEV", &d, NULL));
+        ASSERT_STREQ(crypto_curve25519(d), curve);
+        ASSERT_EQ(crypto_open(path, "another key", "@bot:test", "DEV", &c, &why), -EKEYREJECTED);
+        ASSERT_STREQ(why, "the key does not open the store (a wrong key, or the store is damaged)");
+        ASSERT_EQ(crypto_open(path, KEY, "@bot:test", "OTHER", &c, &why2), -EBADMSG);
+        ASSERT_STREQ(why2, "the store is of another user or device");
+        ASSERT_EQ(crypto_open(tests_write("corrupt.json", "{\"version\":1,\"account\":\"not base64!\","
+                                                         "\"user_id\":\"@bot:test\",\"device_id\":\"DEV\"}"),
+                              KEY, "@bot:test", "DEV", &c, NULL),
+                  -EKEYREJECTED);
+        ASSERT_EQ(crypto_open(tests_write("half.json", "{\"version\":1,\"acc"), KEY, "@bot:test", "DEV", &c,
+                              NULL),
+                  -EBADMSG);
+}
+
+TEST(upload_is_signed_and_tops_up_one_time_keys) {
+        json_auto_t *first = NULL, *again = NULL, *low = NULL;
+        _cleanup_(crypto_freep) Crypto *c = device("upload", "@bot:test", "DEV", &first);
+        json_t *dk = json_object_get(first, "device_keys");
+        const char *id;
+        json_t *v;
+
+        ASSERT_TRUE(crypto_verify_json(dk, "@bot:test", "ed25519:DEV", crypto_ed25519(c)));
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(dk, "keys"), "curve25519:DEV")),
+                     crypto_curve25519(c));
+        ASSERT_EQ(json_object_size(json_object_get(first, "one_time_keys")), 50);
+        json_object_foreach(json_object_get(first, "one_time_keys"), id, v)
+                ASSERT_TRUE(crypto_verify_json(v, "@bot:test", "ed25519:DEV", crypto_ed25519(c)));
+        ASSERT_EQ(json_object_size(json_object_get(first, "fallback_keys")), 1);
+
+        /* Nothing to do while the server has enough; the missing ones when it runs low. */
+        ASSERT_OK(crypto_upload_body(c, 50, false, &again));
+        ASSERT_TRUE(again == NULL);
+        ASSERT_OK(crypto_upload_body(c, 40, false, &low));
+        ASSERT_EQ(json_object_size(json_object_get(low, "one_time_keys")), 10);
+        ASSERT_TRUE(json_object_get(low, "device_keys") == NULL);
+
+        /* A signature over anything else does not verify. */
+        json_object_set_new(dk, "device_id", json_string("EVIL"));
+        ASSERT_FALSE(crypto_verify_json(dk, "@bot:test", "ed25519:DEV", crypto_ed25519(c)));
+}
+
+/* Bob shares his room session with alice over Olm and sends her a message in the room. */
+static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_event) {
+        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
+        json_auto_t *q = query_answer("@alice:test", "ALICE", alice_up), *claim = NULL, *claimed = NULL,
+                    *share = NULL, *recipients = NULL, *to_device = NULL, *content = NULL;
+        _cleanup_strv_free_ char **unknown = NULL;
+
+        unknown = crypto_devices_unknown(bob, members);
+        if (strv_length(unknown) != 2 || crypto_devices_update(bob, q, unknown) < 0 ||
+            crypto_claim_body(bob, ROOM, members, &claim) < 0 || !claim)
+                abort();
+        claimed = claim_answer("@alice:test", "ALICE", alice_up);
+        if (crypto_claimed(bob, claim, claimed) < 0 || crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 ||
+            !share)
+                abort();
+        crypto_shared(bob, ROOM, recipients);
+        to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
+                              json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
+                                              "ALICE"));
+        if (crypto_to_device(alice, to_device, NULL) != 1)
+                abort();
+        if (crypto_room_encrypt(bob, ROOM, "m.room.message", content = json_pack("{s:s, s:s}", "msgtype", "m.text",
+                                                                                "body", "run ping"),
+                                ret_event) < 0)
+                abort();
+}
+
+static json_t *room_event(json_t *content, const char *event_id, const char *sender) {
+        return json_pack("{s:s, s:s, s:s, s:O}", "type", "m.room.encrypted", "event_id", event_id, "sender",
+                         sender, "content", content);
+}
+
+TEST(olm_shares_a_room_session_and_megolm_decrypts) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *enc = NULL, *ev = NULL, *plain = NULL, *again = NULL,
+                    *replay = NULL, *spoof = NULL, *enc_rs = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob", "@bob:test", "BOB", &bob_up);
+        _cleanup_(crypto_freep) Crypto *reopened = NULL;
+        _cleanup_free_ char *why = NULL;
+
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM)));
+        exchange(alice, alice_up, bob, &enc);
+        ASSERT_TRUE(crypto_room_encrypted(bob, ROOM));
+        ASSERT_STREQ(json_string_value(json_object_get(enc, "algorithm")), MEGOLM_ALGORITHM);
+
+        ev = room_event(enc, "$1", "@bob:test");
+        ASSERT_OK(crypto_room_decrypt(alice, ROOM, ev, &plain, NULL));
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(plain, "content"), "body")), "run ping");
+        /* The same event again (a repeated /sync) is fine; the same ciphertext as another event not. */
+        ASSERT_OK(crypto_room_decrypt(alice, ROOM, ev, &again, NULL));
+        replay = room_event(enc, "$2", "@bob:test");
+        ASSERT_EQ(crypto_room_decrypt(alice, ROOM, replay, &plain, &why), -EEXIST);
+        spoof = room_event(enc, "$3", "@mallory:test");
+        ASSERT_EQ(crypto_room_decrypt(alice, ROOM, spoof, &plain, NULL), -EPERM);
+        ASSERT_EQ(crypto_room_decrypt(alice, "!other:test", ev, &plain, NULL), -ENOKEY);
+
+        /* Everything needed survives a restart: the inbound session and what it has seen. */
+        ASSERT_OK(crypto_save(alice));
+        ASSERT_OK(crypto_open(store_path("alice"), KEY, "@alice:test", "ALICE", &reopened, NULL));
+        ASSERT_EQ(crypto_room_decrypt(reopened, ROOM, replay, &plain, NULL), -EEXIST);
+        json_decref(plain);
+        plain = NULL;
+        ASSERT_OK(crypto_room_decrypt(reopened, ROOM, ev, &plain, NULL));
+
+        /* Bob's next message needs no new sharing. */
+        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
+        ASSERT_TRUE(crypto_room_ready(bob, ROOM, members));
+        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", json_pack("{s:s}", "body", "second"), &enc_rs));
+}
+
+TEST(a_session_rotates_after_its_message_count) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *enc = NULL, *share = NULL, *recipients = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice2", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob2", "@bob:test", "BOB", &bob_up);
+        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
+
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s, s:i}", "algorithm", MEGOLM_ALGORITHM,
+                                                                  "rotation_period_msgs", 2)));
+        exchange(alice, alice_up, bob, &enc);
+        json_decref(enc);
+        ASSERT_TRUE(crypto_room_ready(bob, ROOM, members));
+        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", json_pack("{s:s}", "body", "2"), &enc));
+        /* Two messages sent: the next needs a new session, shared again. */
+        ASSERT_FALSE(crypto_room_ready(bob, ROOM, members));
+        ASSERT_OK(crypto_share_body(bob, ROOM, members, &share, &recipients));
+        ASSERT_TRUE(share != NULL);
+        crypto_room_rotate(bob, ROOM);
+        ASSERT_FALSE(crypto_room_ready(bob, ROOM, members));
+}
+
+TEST(a_device_whose_signing_key_changed_is_not_trusted) {
+        json_auto_t *up = NULL, *up2 = NULL, *q = NULL, *q2 = NULL;
+        _cleanup_(crypto_freep) Crypto *bob = device("bob3", "@bob:test", "BOB", &up);
+        _cleanup_(crypto_freep) Crypto *alice = device("alice3", "@alice:test", "ALICE", &up);
+        _cleanup_(crypto_freep) Crypto *evil = device("evil3", "@alice:test", "ALICE", &up2);
+        char *users[] = { (char *) "@alice:test", NULL };
+        json_auto_t *claim = NULL, *claimed = NULL, *share = NULL, *recipients = NULL;
+
+        q = query_answer("@alice:test", "ALICE", up);
+        ASSERT_OK(crypto_devices_update(bob, q, users));
+        q2 = query_answer("@alice:test", "ALICE", up2);
+        crypto_devices_changed(bob, "@alice:test");
+        ASSERT_OK(crypto_devices_update(bob, q2, users));
+        /* The impostor's one-time key does not carry the signature we know: no session, no sharing. */
+        ASSERT_OK(crypto_claim_body(bob, ROOM, users, &claim));
+        ASSERT_TRUE(claim != NULL);
+        claimed = claim_answer("@alice:test", "ALICE", up2);
+        ASSERT_OK(crypto_claimed(bob, claim, claimed));
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM)));
+        ASSERT_OK(crypto_share_body(bob, ROOM, users, &share, &recipients));
+        ASSERT_TRUE(share == NULL);
+        (void) alice;
+        (void) evil;
+}
