@@ -200,11 +200,19 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
                                         "'%s' is not a Matrix user id (@name:server)", value);
                 return set_string(&c->user_id, value);
         }
-        if (streq(key, "password_file") || streq(key, "access_token_file")) {
+        if (streq(key, "password_file") || streq(key, "access_token_file") || streq(key, "crypto_key_file")) {
                 if (!path_valid(value))
                         return ini_fail(&st->error, "matrix", key, "'%s' is not an absolute path", value);
-                return set_string(streq(key, "password_file") ? &c->password_file : &c->access_token_file,
+                return set_string(streq(key, "password_file")     ? &c->password_file :
+                                  streq(key, "access_token_file") ? &c->access_token_file :
+                                                                    &c->crypto_key_file,
                                   value);
+        }
+        if (streq(key, "encrypt_rooms")) {
+                if (!streq(value, "yes") && !streq(value, "no"))
+                        return ini_fail(&st->error, "matrix", key, "'%s' is neither 'yes' nor 'no'", value);
+                c->encrypt_rooms = streq(value, "yes");
+                return 1;
         }
         if (streq(key, "device_name"))
                 return set_string(&c->device_name, value);
@@ -680,6 +688,7 @@ int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **re
         if (!st.config || !(st.config->path = strdup(path)))
                 goto oom;
         st.config->monitor_interval = MONITOR_INTERVAL_DEFAULT;
+        st.config->encrypt_rooms = true;
 
         f = fopen(path, "re");
         if (!f) {
@@ -743,6 +752,7 @@ Config *config_free(Config *c) {
         free(c->password_file);
         free(c->access_token_file);
         free(c->device_name);
+        free(c->crypto_key_file);
         free(c->state_dir);
         free(c->schedules_dir);
         free(c->price_catalogue);

@@ -70,6 +70,8 @@ typedef struct Config {
         char *password_file;
         char *access_token_file;
         char *device_name;
+        char *crypto_key_file;     /* end-to-end encryption's store key; NULL: no encryption */
+        bool encrypt_rooms;        /* rooms the bot creates are encrypted (with crypto_key_file) */
 
         char *state_dir;
         char *schedules_dir;

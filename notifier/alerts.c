@@ -83,12 +83,8 @@ int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const
 static void on_direct_saved(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
 
-        m->send.request = NULL;
-        if (manager_token_rejected(m, resp))
+        if (!lane_answered(m, &m->send, resp))
                 return;
-        if (matrix_response_retryable(resp))
-                return lane_retry_later(m, &m->send, resp);
-        lane_succeeded(m, &m->send);
         if (resp->status != 200)
                 log_warning("The homeserver refused our m.direct account data: HTTP %li %s; the chat "
                             "works, clients may just not list it as direct.",
@@ -128,12 +124,8 @@ static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *use
         const char *room = json_string_value(json_object_get(resp->json, "room_id"));
         int r;
 
-        m->send.request = NULL;
-        if (manager_token_rejected(m, resp))
+        if (!lane_answered(m, &m->send, resp))
                 return;
-        if (matrix_response_retryable(resp))
-                return lane_retry_later(m, &m->send, resp);
-        lane_succeeded(m, &m->send);
         if (resp->status != 200 || isempty(room) || !cu) {
                 log_warning("Could not open a direct chat with the owners of %s: HTTP %li %s %s.", op->customer,
                             resp->status, strempty(resp->errcode), strempty(resp->errmsg));
@@ -143,6 +135,8 @@ static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *use
         r = state_set_room(m->state, cu->name, room);
         if (r >= 0)
                 r = remember_direct(m, cu, room);
+        if (r >= 0)
+                r = e2ee_room_created(m, room);
         if (r < 0)
                 return manager_fatal_oom(m);
         r = state_save(m->state);
@@ -154,7 +148,7 @@ static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *use
 
 void alerts_op_step(Manager *m, Op *op) {
         const Customer *cu = config_find_customer(m->config, op->customer);
-        json_auto_t *body = NULL;
+        json_auto_t *body = NULL, *encryption = NULL;
         json_t *invite;
 
         if (op->step == 1)
@@ -164,6 +158,9 @@ void alerts_op_step(Manager *m, Op *op) {
                 return ops_done(m);
         body = json_pack("{s:s, s:b, s:[], s:s}", "preset", "trusted_private_chat", "is_direct", true, "invite",
                          "topic", "The Scheduler: alerts and commands for your server");
+        encryption = e2ee_initial_state(m);
+        if (body && encryption && json_object_set(body, "initial_state", encryption) < 0)
+                return manager_fatal_oom(m);
         invite = json_object_get(body, "invite");
         for (char **o = cu->owners; body && *o; o++)
                 if (json_array_append_new(invite, json_string(*o)) < 0)

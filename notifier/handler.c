@@ -159,10 +159,12 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
         const Customer *cu;
         Reply reply = {};
 
-        /* Notices are what bots send; edits of old commands are not new commands. */
-        if (!streq(msg->msgtype, "m.text") || msg->edit)
-                return 0;
         if (m->replay_guard && msg->origin_server_ts < m->start_ms)
+                return 0;
+        if (msg->undecryptable)
+                return e2ee_undecryptable(m, msg);
+        /* Notices are what bots send; edits of old commands are not new commands. */
+        if (!streq_ptr(msg->msgtype, "m.text") || msg->edit)
                 return 0;
 
         cu = config_find_owner(m->config, msg->sender);

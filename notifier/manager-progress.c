@@ -174,16 +174,29 @@ static char *progress_due_text(Progress *p) {
 static int progress_send(Manager *m, Progress *p, char *text) {
         _cleanup_free_ char *room = matrix_escape(p->room), *txn = NULL, *path = NULL;
         json_auto_t *content = NULL;
+        bool encrypted = false;
         int r;
 
         /* The txn id of our own progress message is the run's, so a repeat is the same message. */
         r = p->target ? progress_edit_content(p->target, text, &content) :
                         progress_message_content(text, p->reply_to, &content);
+        /* In an encrypted room only when no key sharing is due: the ops do that, this waits. */
+        if (r >= 0 && e2ee_room_encrypted(m, p->room)) {
+                json_t *plain = TAKE_PTR(content);
+                encrypted = true;
+                r = e2ee_encrypt_now(m, p->room, plain, &content);
+                json_decref(plain);
+                if (r < 0) {
+                        free(text);
+                        return r == -ENOMEM ? r : 0;
+                }
+        }
         if (r >= 0)
                 r = p->target ? asprintf(&txn, "progress-%s-%u", p->run, p->edits) :
                                 asprintf(&txn, "progress-%s", p->run);
-        if (r < 0 || !room || asprintf(&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s", room,
-                                       txn) < 0) {
+        if (r < 0 || !room ||
+            asprintf(&path, "/_matrix/client/v3/rooms/%s/send/%s/%s", room,
+                     encrypted ? "m.room.encrypted" : "m.room.message", txn) < 0) {
                 free(text);
                 return -ENOMEM;
         }

@@ -90,7 +90,9 @@ static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userda
         }
         lane_succeeded(m, &m->sync);
 
-        r = handler_process_batch(m, batch, !m->state->since);
+        r = e2ee_process_batch(m, batch);
+        if (r >= 0)
+                r = handler_process_batch(m, batch, !m->state->since);
         if (r < 0)
                 return manager_exit(m, EXIT_FAILURE);
         m->pending_since = TAKE_PTR(batch->next_batch);
@@ -119,6 +121,8 @@ void sync_step(Manager *m) {
                 return;
         if (!matrix_client_has_token(m->matrix))
                 return sync_login(m);
+        if (e2ee_sync_step(m))
+                return;
         if (m->pending_since) {
                 if (m->sync_ops > 0)
                         return;   /* ops_done() steps again when the batch's last op is done */

@@ -129,6 +129,18 @@ bool manager_token_rejected(Manager *m, const MatrixResponse *resp) {
         return true;
 }
 
+bool lane_answered(Manager *m, Lane *l, const MatrixResponse *resp) {
+        l->request = NULL;
+        if (manager_token_rejected(m, resp))
+                return false;
+        if (matrix_response_retryable(resp)) {
+                lane_retry_later(m, l, resp);
+                return false;
+        }
+        lane_succeeded(m, l);
+        return true;
+}
+
 static int on_quit_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
@@ -159,7 +171,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static void warn_if_exposed(const char *path) {
+void warn_if_exposed(const char *path) {
         struct stat st;
 
         if (stat(path, &st) < 0)
@@ -180,7 +192,7 @@ static int manager_read_secrets(Manager *m) {
         warn_if_exposed(path);
         for (size_t i = 0; i < m->config->n_customers; i++)
                 warn_if_exposed(m->config->customers[i].ssh_key_file);
-        return 0;
+        return e2ee_read_key(m);
 }
 
 static int lane_init(Manager *m, Lane *l, const char *name) {
@@ -233,6 +245,7 @@ int manager_new(Config *config, Manager **ret) {
                 return log_oom();
         m->config = config;
         m->start_ms = now_usec(CLOCK_REALTIME) / USEC_PER_MSEC;
+        m->otk_count = -1;
 
         r = manager_read_secrets(m);
         if (r < 0)
@@ -287,6 +300,12 @@ Manager *manager_free(Manager *m) {
         matrix_client_free(m->matrix);
         sd_event_unref(m->event);
         state_free(m->state);
+        crypto_free(m->crypto);
+        if (m->crypto_key)
+                explicit_bzero(m->crypto_key, strlen(m->crypto_key));
+        free(m->crypto_key);
+        json_decref(m->members);
+        json_decref(m->cross_signing);
         if (m->password)
                 explicit_bzero(m->password, strlen(m->password));
         free(m->password);

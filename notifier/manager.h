@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "crypto.h"
 #include "matrix-sync.h"
 #include "matrix.h"
 #include "run-result.h"
@@ -22,6 +23,7 @@ typedef enum OpKind {
         OP_UNITS,              /* start a schedule's timer and/or stop others, then the reply */
         OP_LIST_SCHEDULES,     /* ask systemd for the customer's timers, then the reply */
         OP_CREATE_DM,          /* open a direct chat with a customer's owners, who have no room */
+        OP_TO_DEVICE,          /* content: a /sendToDevice body of event_type */
 } OpKind;
 
 /* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order;
@@ -51,6 +53,13 @@ typedef struct Op {
         bool silent;           /* OP_UNITS: nobody asked, nobody is told */
         char **timers;         /* OP_LIST_SCHEDULES: name, object path pairs */
         char **lines;          /* OP_LIST_SCHEDULES: "<usec>\t* …" */
+        char *event_type;      /* OP_TO_DEVICE */
+        char **query_users;    /* OP_SEND to an encrypted room (e2ee.c): whose devices are asked for */
+        json_t *claim;         /* … the /keys/claim body in flight */
+        json_t *share;         /* … the /sendToDevice body sharing our session, and with whom */
+        json_t *recipients;
+        char *share_txn;
+        json_t *encrypted;     /* … the message as it goes out */
         struct Op *next;
 } Op;
 
@@ -121,6 +130,14 @@ typedef struct Manager {
         Refusal *refusals;
         size_t n_refusals;
 
+        Crypto *crypto;        /* NULL: no [matrix] crypto_key_file, or not opened yet */
+        char *crypto_key;
+        json_t *members;       /* room id → [user ids] joined, for sharing keys; dropped on changes */
+        long otk_count;        /* our one-time keys on the server; -1: unknown */
+        bool fallback_used;
+        bool cross_signing_tried;
+        json_t *cross_signing; /* in flight: {keys, signatures} */
+
         Progress *progress;
         MatrixRequest *progress_request;
         Progress *progress_busy;       /* whose request is in flight */
@@ -137,12 +154,16 @@ int manager_run(Manager *m);
 void manager_step(Manager *m);
 void manager_exit(Manager *m, int code);
 void manager_fatal_oom(Manager *m);
+/* Warns when a secret file is readable by others. */
+void warn_if_exposed(const char *path);
 bool lane_busy(const Lane *l);
 void lane_retry_later(Manager *m, Lane *l, const MatrixResponse *resp);
 void lane_succeeded(Manager *m, Lane *l);
 int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body,
                  unsigned timeout_ms, matrix_callback_t cb);
 bool manager_token_rejected(Manager *m, const MatrixResponse *resp);
+/* Every answer on a lane starts here: false if it is dealt with already (a token gone, a retry). */
+bool lane_answered(Manager *m, Lane *l, const MatrixResponse *resp);
 
 /* manager-sync.c: log in, /sync, save the position. */
 void sync_step(Manager *m);
@@ -156,6 +177,8 @@ void ops_step(Manager *m);
 void ops_done(Manager *m);
 void ops_clear(Manager *m);
 int op_make_reply(Op *op, const char *event_id, const char *text);
+/* The answer to an op's last request (send, join, leave): done, or dropped if refused. */
+void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata);
 
 /* manager-progress.c: a running maintenance's progress in chat, and the typing notice. */
 void progress_entry(Manager *m, const RunResult *entry);
@@ -183,6 +206,25 @@ void schedules_retire(Manager *m, const char *customer, const char *stem);
 /* At start: every active schedule in the stores gets its timer, if systemd lacks it (a customer
  * added since boot, a unit lost); the ones that are there stay as they are. */
 int schedules_reconcile(Manager *m);
+
+/* e2ee.c: end-to-end encryption between the lanes and crypto.c. */
+int e2ee_read_key(Manager *m);
+/* The sync lane's crypto work before a /sync (open the store, upload keys, cross-sign): true if a
+ * request is under way or the notifier is leaving. */
+bool e2ee_sync_step(Manager *m);
+/* Before the handler: to-device keys, device lists, encrypted rooms, and decryption. */
+int e2ee_process_batch(Manager *m, SyncBatch *b);
+bool e2ee_room_encrypted(Manager *m, const char *room_id);
+/* The OP_SEND to an encrypted room, step by step (members, devices, keys, share, send). */
+void e2ee_send_step(Manager *m, Op *op);
+void e2ee_to_device_step(Manager *m, Op *op);
+/* A message the bot cannot decrypt: one reply asking to send it again, and a key request. */
+int e2ee_undecryptable(Manager *m, const SyncMessage *msg);
+/* content encrypted for room if that needs no request first; -EAGAIN otherwise. */
+int e2ee_encrypt_now(Manager *m, const char *room_id, json_t *content, json_t **ret);
+/* For createRoom: the initial state that encrypts a room we make, or NULL. */
+json_t *e2ee_initial_state(Manager *m);
+int e2ee_room_created(Manager *m, const char *room_id);
 
 /* alerts.c: monitoring results become alerts; OP_CREATE_DM. */
 struct RunResult;

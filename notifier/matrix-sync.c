@@ -8,8 +8,9 @@
 
 const char *matrix_sync_filter(void) {
         return "{\"presence\":{\"types\":[]},\"account_data\":{\"types\":[]},"
-               "\"room\":{\"timeline\":{\"limit\":100,\"types\":[\"m.room.message\"]},"
-               "\"state\":{\"types\":[\"m.room.member\"],\"lazy_load_members\":true},"
+               "\"room\":{\"timeline\":{\"limit\":100,\"types\":[\"m.room.message\",\"m.room.encrypted\","
+               "\"m.room.member\",\"m.room.encryption\"]},"
+               "\"state\":{\"types\":[\"m.room.member\",\"m.room.encryption\"],\"lazy_load_members\":true},"
                "\"ephemeral\":{\"types\":[]},\"account_data\":{\"types\":[]}}}";
 }
 
@@ -60,32 +61,91 @@ static bool is_edit(json_t *content) {
         return streq_ptr(get_string(json_object_get(content, "m.relates_to"), "rel_type"), "m.replace");
 }
 
-static int message_add(SyncBatch *b, const char *room_id, json_t *e) {
-        json_t *content = json_object_get(e, "content");
-        const char *event_id = get_string(e, "event_id"), *sender = get_string(e, "sender"),
-                   *msgtype = get_string(content, "msgtype"), *body = get_string(content, "body");
+static SyncMessage *message_new(SyncBatch *b, const char *room_id, json_t *e) {
         json_t *ts = json_object_get(e, "origin_server_ts");
+        const char *event_id = get_string(e, "event_id"), *sender = get_string(e, "sender");
         SyncMessage *n;
 
-        if (!streq_ptr(get_string(e, "type"), "m.room.message") || !event_id || !sender || !msgtype ||
-            !body || !json_is_integer(ts) || json_integer_value(ts) < 0)
-                return 0;
-
+        if (!event_id || !sender || !json_is_integer(ts) || json_integer_value(ts) < 0)
+                return NULL;
         n = reallocarray(b->messages, b->n_messages + 1, sizeof(SyncMessage));
         if (!n)
-                return -ENOMEM;
+                return NULL;
         b->messages = n;
         n = &b->messages[b->n_messages++];
         *n = (SyncMessage) {
                 .room_id = strdup(room_id),
                 .event_id = strdup(event_id),
                 .sender = strdup(sender),
-                .msgtype = strdup(msgtype),
-                .body = strndup(body, BODY_MAX),
                 .origin_server_ts = (uint64_t) json_integer_value(ts),
-                .edit = is_edit(content),
         };
-        return n->room_id && n->event_id && n->sender && n->msgtype && n->body ? 0 : -ENOMEM;
+        return n;
+}
+
+static int message_set_content(SyncMessage *n, json_t *content) {
+        const char *msgtype = get_string(content, "msgtype"), *body = get_string(content, "body");
+
+        if (!msgtype || !body)
+                return 0;
+        n->msgtype = strdup(msgtype);
+        n->body = strndup(body, BODY_MAX);
+        n->edit = is_edit(content);
+        return n->msgtype && n->body ? 0 : -ENOMEM;
+}
+
+static int message_add(SyncBatch *b, const char *room_id, json_t *e) {
+        json_t *content = json_object_get(e, "content");
+        const char *type = get_string(e, "type");
+        SyncMessage *n;
+
+        if (streq_ptr(type, "m.room.message") &&
+            (!get_string(content, "msgtype") || !get_string(content, "body")))
+                return 0;
+        if (!streq_ptr(type, "m.room.message") &&
+            !(streq_ptr(type, "m.room.encrypted") && json_is_object(content)))
+                return 0;
+        if (!get_string(e, "event_id") || !get_string(e, "sender") ||
+            !json_is_integer(json_object_get(e, "origin_server_ts")))
+                return 0;
+        n = message_new(b, room_id, e);
+        if (!n || !n->room_id || !n->event_id || !n->sender)
+                return -ENOMEM;
+        if (streq(type, "m.room.encrypted")) {
+                n->encrypted = json_incref(e);
+                return 0;
+        }
+        return message_set_content(n, content);
+}
+
+int matrix_sync_message_decrypted(SyncMessage *msg, json_t *plain) {
+        json_t *content = json_object_get(plain, "content"), *outer;
+
+        if (!streq_ptr(get_string(plain, "type"), "m.room.message"))
+                return 0;
+        message_set_content(msg, content);
+        /* An edit's relation may be outside the encryption, where the homeserver sees it. */
+        outer = json_object_get(json_object_get(msg->encrypted, "content"), "m.relates_to");
+        if (streq_ptr(get_string(outer, "rel_type"), "m.replace"))
+                msg->edit = true;
+        return msg->msgtype && msg->body ? 0 : -ENOMEM;
+}
+
+/* Encryption turned on, and members who came or went: what the crypto layer must know. */
+static int note_state(SyncBatch *b, const char *room_id, json_t *e) {
+        const char *type = get_string(e, "type"), *membership;
+        json_t *content = json_object_get(e, "content");
+
+        if (streq_ptr(type, "m.room.encryption") && streq_ptr(get_string(e, "state_key"), "") &&
+            json_is_object(content))
+                return json_object_set(b->encryption, room_id, content) < 0 ? -ENOMEM : 0;
+        if (!streq_ptr(type, "m.room.member") || !get_string(e, "state_key"))
+                return 0;
+        membership = get_string(content, "membership");
+        if (streq_ptr(membership, "leave") || streq_ptr(membership, "ban"))
+                return json_object_set_new(b->members_changed, room_id, json_true()) < 0 ? -ENOMEM : 0;
+        if (!json_object_get(b->members_changed, room_id))
+                return json_object_set_new(b->members_changed, room_id, json_false()) < 0 ? -ENOMEM : 0;
+        return 0;
 }
 
 static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
@@ -99,13 +159,47 @@ static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
 
                 if (json_is_true(json_object_get(timeline, "limited")))
                         b->limited = true;
+                json_array_foreach(json_object_get(json_object_get(room, "state"), "events"), i, e)
+                        if ((r = note_state(b, room_id, e)) < 0)
+                                return r;
                 json_array_foreach(json_object_get(timeline, "events"), i, e) {
+                        if ((r = note_state(b, room_id, e)) < 0)
+                                return r;
                         if (streq_ptr(get_string(e, "sender"), own_user))
                                 continue;
                         r = message_add(b, room_id, e);
                         if (r < 0)
                                 return r;
                 }
+        }
+        return 0;
+}
+
+static int parse_crypto(SyncBatch *b, json_t *root) {
+        json_t *events = json_object_get(json_object_get(root, "to_device"), "events"),
+               *changed = json_object_get(json_object_get(root, "device_lists"), "changed"),
+               *count = json_object_get(json_object_get(root, "device_one_time_keys_count"), "signed_curve25519"),
+               *unused = json_object_get(root, "device_unused_fallback_key_types"), *v;
+        size_t i;
+
+        b->to_device = json_array();
+        b->devices_changed = json_array();
+        b->encryption = json_object();
+        b->members_changed = json_object();
+        if (!b->to_device || !b->devices_changed || !b->encryption || !b->members_changed)
+                return -ENOMEM;
+        json_array_foreach(events, i, v)
+                if (json_is_object(v) && json_array_append(b->to_device, v) < 0)
+                        return -ENOMEM;
+        json_array_foreach(changed, i, v)
+                if (json_is_string(v) && json_array_append(b->devices_changed, v) < 0)
+                        return -ENOMEM;
+        b->otk_count = json_is_integer(count) && json_integer_value(count) >= 0 ? (long) json_integer_value(count) : -1;
+        if (json_is_array(unused)) {
+                b->fallback_used = true;
+                json_array_foreach(unused, i, v)
+                        if (streq_ptr(json_string_value(v), "signed_curve25519"))
+                                b->fallback_used = false;
         }
         return 0;
 }
@@ -123,6 +217,11 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret) {
         if (!b || !(b->next_batch = strdup(next))) {
                 matrix_sync_batch_free(b);
                 return -ENOMEM;
+        }
+        r = parse_crypto(b, root);
+        if (r < 0) {
+                matrix_sync_batch_free(b);
+                return r;
         }
         rooms = json_object_get(root, "rooms");
         r = parse_invites(b, json_object_get(rooms, "invite"), own_user);
@@ -150,7 +249,12 @@ SyncBatch *matrix_sync_batch_free(SyncBatch *b) {
                 free(m->sender);
                 free(m->msgtype);
                 free(m->body);
+                json_decref(m->encrypted);
         }
+        json_decref(b->to_device);
+        json_decref(b->devices_changed);
+        json_decref(b->encryption);
+        json_decref(b->members_changed);
         free(b->invites);
         free(b->messages);
         free(b->next_batch);

@@ -19,8 +19,10 @@ typedef struct SyncMessage {
         char *room_id;
         char *event_id;
         char *sender;
-        char *msgtype;
+        char *msgtype;               /* NULL for an encrypted event until it is decrypted */
         char *body;
+        json_t *encrypted;           /* an m.room.encrypted event, as it came */
+        bool undecryptable;          /* encrypted with a session we lack */
         uint64_t origin_server_ts;   /* ms since the epoch */
         bool edit;                   /* an m.replace of an earlier message */
 } SyncMessage;
@@ -32,6 +34,14 @@ typedef struct SyncBatch {
         SyncMessage *messages;
         size_t n_messages;
         bool limited;                /* the homeserver left out part of some room's timeline */
+
+        /* End-to-end encryption: what the crypto layer needs, as the homeserver sent it. */
+        json_t *to_device;           /* array of to-device events */
+        json_t *devices_changed;     /* array of user ids whose device lists changed */
+        json_t *encryption;          /* room id → m.room.encryption content */
+        json_t *members_changed;     /* room id → true if someone left, false if someone joined */
+        long otk_count;              /* our one-time keys the server holds; -1: not said */
+        bool fallback_used;          /* the server said our fallback key was used */
 } SyncBatch;
 
 /* Messages sent by own_user are left out. -EBADMSG if the answer has no next_batch. */
@@ -39,5 +49,8 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret);
 SyncBatch *matrix_sync_batch_free(SyncBatch *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SyncBatch *, matrix_sync_batch_free);
 
-/* The filter the notifier syncs with: text messages and our own membership, nothing else. */
+/* Decrypted: msg becomes the message plain ({type, content}) says it is, if it is one. */
+int matrix_sync_message_decrypted(SyncMessage *msg, json_t *plain);
+
+/* The filter the notifier syncs with: messages, encrypted or not, membership and encryption. */
 const char *matrix_sync_filter(void);

@@ -43,6 +43,13 @@ void op_free(Op *op) {
         free(op->failure);
         strv_free(op->timers);
         strv_free(op->lines);
+        free(op->event_type);
+        strv_free(op->query_users);
+        json_decref(op->claim);
+        json_decref(op->share);
+        json_decref(op->recipients);
+        free(op->share_txn);
+        json_decref(op->encrypted);
         free(op);
 }
 
@@ -117,17 +124,12 @@ static const char *op_verb(const Op *op) {
         return op->kind == OP_SEND ? "send to" : op->kind == OP_JOIN ? "join" : "leave";
 }
 
-static void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
         Op *op = m->ops;
 
-        m->send.request = NULL;
-        if (manager_token_rejected(m, resp))
+        if (!lane_answered(m, &m->send, resp))
                 return;
-        if (matrix_response_retryable(resp))
-                return lane_retry_later(m, &m->send, resp);
-        lane_succeeded(m, &m->send);
-
         if (resp->status != 200)
                 /* Kicked, banned, room gone: trying again changes nothing. */
                 log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
@@ -155,6 +157,8 @@ static void ops_send(Manager *m, Op *op) {
                 if (free_and_strdup(&op->room_id, known) < 0)
                         return manager_fatal_oom(m);
         }
+        if (op->kind == OP_SEND && e2ee_room_encrypted(m, op->room_id))
+                return e2ee_send_step(m, op);
         room = matrix_escape(op->room_id);
         txn = op->txn_id ? matrix_escape(op->txn_id) : strdup("");
         empty = json_object();
@@ -189,5 +193,7 @@ void ops_step(Manager *m) {
                 return schedules_op_step(m, m->ops);
         if (m->ops->kind == OP_CREATE_DM)
                 return alerts_op_step(m, m->ops);
+        if (m->ops->kind == OP_TO_DEVICE)
+                return e2ee_to_device_step(m, m->ops);
         ops_send(m, m->ops);
 }

@@ -32,9 +32,10 @@ static int state_parse(State *s, const char *text, size_t size) {
                 return r;
         /* Monitoring's memory and our direct chats: objects, read as they are (alert-state.c
          * checks each value before use). */
-        for (int i = 0; i < 2; i++) {
-                const char *key = i == 0 ? "alerts" : "direct";
-                json_t *v = json_object_get(root, key), **field = i == 0 ? &s->alerts : &s->direct;
+        for (int i = 0; i < 3; i++) {
+                const char *key = i == 0 ? "alerts" : i == 1 ? "direct" : "encrypted";
+                json_t *v = json_object_get(root, key),
+                       **field = i == 0 ? &s->alerts : i == 1 ? &s->direct : &s->encrypted;
                 if (v && !json_is_object(v))
                         return -EBADMSG;
                 if (v) {
@@ -70,11 +71,13 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         s->rooms = json_object();
         s->alerts = json_object();
         s->direct = json_object();
+        s->encrypted = json_object();
         if (asprintf(&s->path, "%s/state.json", dir) < 0)
                 s->path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->alerts || !s->direct || !s->path || !s->homeserver || !s->user_id) {
+        if (!s->rooms || !s->alerts || !s->direct || !s->encrypted || !s->path || !s->homeserver ||
+            !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }
@@ -105,6 +108,7 @@ State *state_free(State *s) {
         json_decref(s->rooms);
         json_decref(s->alerts);
         json_decref(s->direct);
+        json_decref(s->encrypted);
         free(s);
         return NULL;
 }
@@ -113,10 +117,10 @@ int state_save(const State *s) {
         _cleanup_free_ char *text = NULL;
         json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O}", "homeserver", s->homeserver,
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O}", "homeserver", s->homeserver,
                          "user_id", s->user_id, "device_id", s->device_id, "access_token", s->access_token,
                          "since", s->since, "journal_cursor", s->journal_cursor, "rooms", s->rooms, "alerts",
-                         s->alerts, "direct", s->direct);
+                         s->alerts, "direct", s->direct, "encrypted", s->encrypted);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -156,6 +160,14 @@ json_t *state_get_alerts(State *s, const char *customer) {
         if (!a || json_object_set_new(s->alerts, customer, a) < 0)
                 return NULL;
         return a;
+}
+
+bool state_room_encrypted(const State *s, const char *room_id) {
+        return json_object_get(s->encrypted, room_id) != NULL;
+}
+
+int state_set_encrypted(State *s, const char *room_id) {
+        return json_object_set_new(s->encrypted, room_id, json_true()) < 0 ? -ENOMEM : 0;
 }
 
 const char *state_get_room(const State *s, const char *customer) {

@@ -7,6 +7,7 @@
  * the room of each customer, monitoring's memory and the direct chats we opened. No logging here. */
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef struct State {
         char *path;
@@ -19,6 +20,7 @@ typedef struct State {
         json_t *rooms;         /* customer name → room id */
         json_t *alerts;        /* customer name → monitoring's memory (alert-state.h) */
         json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
+        json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
 } State;
 
 /* A missing file is an empty state; one written for another homeserver or user too, since its
@@ -34,3 +36,5 @@ int state_set_room(State *s, const char *customer, const char *room_id);
 const char *state_get_room(const State *s, const char *customer);
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. */
 json_t *state_get_alerts(State *s, const char *customer);
+bool state_room_encrypted(const State *s, const char *room_id);
+int state_set_encrypted(State *s, const char *room_id);

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* Encrypted rooms: what a /sync batch tells the crypto layer, and the steps of a message to an
+ * encrypted room on the send lane. */
+
+#include "log.h"
+#include "manager.h"
+#include "reply.h"
+
+#define REQUEST_TIMEOUT_MS 30000U
+
+bool e2ee_room_encrypted(Manager *m, const char *room_id) {
+        return state_room_encrypted(m->state, room_id);
+}
+
+static void note_rooms(Manager *m, SyncBatch *b) {
+        const char *room;
+        json_t *v;
+
+        json_object_foreach(b->encryption, room, v) {
+                if (!state_room_encrypted(m->state, room)) {
+                        log_info("Room %s is end-to-end encrypted.", room);
+                        if (state_set_encrypted(m->state, room) < 0)
+                                (void) log_oom();
+                }
+                if (m->crypto && crypto_room_set_encryption(m->crypto, room, v) == -EOPNOTSUPP)
+                        log_warning("Room %s uses an encryption algorithm we do not know, ignoring.", room);
+        }
+        json_object_foreach(b->members_changed, room, v) {
+                (void) json_object_del(m->members, room);
+                /* Someone left: they must not read what comes next. */
+                if (json_is_true(v) && m->crypto)
+                        crypto_room_rotate(m->crypto, room);
+        }
+}
+
+static int decrypt_messages(Manager *m, SyncBatch *b) {
+        for (size_t i = 0; i < b->n_messages; i++) {
+                SyncMessage *msg = &b->messages[i];
+                _cleanup_free_ char *why = NULL;
+                json_auto_t *plain = NULL;
+                int r;
+
+                if (!msg->encrypted)
+                        continue;
+                r = crypto_room_decrypt(m->crypto, msg->room_id, msg->encrypted, &plain, &why);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r == -ENOKEY) {
+                        log_notice("Cannot decrypt %s from %s in %s: %s.", msg->event_id, msg->sender,
+                                   msg->room_id, strempty(why));
+                        msg->undecryptable = true;
+                } else if (r < 0)
+                        log_warning("Ignoring encrypted message %s from %s in %s: %s.", msg->event_id,
+                                    msg->sender, msg->room_id, strempty(why));
+                else if (matrix_sync_message_decrypted(msg, plain) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+int e2ee_process_batch(Manager *m, SyncBatch *b) {
+        size_t i;
+        json_t *v;
+        int r;
+
+        note_rooms(m, b);
+        if (!m->crypto)
+                return 0;
+        if (b->otk_count >= 0)
+                m->otk_count = b->otk_count;
+        if (b->fallback_used)
+                m->fallback_used = true;
+        json_array_foreach(b->devices_changed, i, v)
+                crypto_devices_changed(m->crypto, json_string_value(v));
+        json_array_foreach(b->to_device, i, v) {
+                _cleanup_free_ char *why = NULL;
+                r = crypto_to_device(m->crypto, v, &why);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        log_warning("Ignoring an encrypted to-device message from %s: %s.",
+                                    strempty(json_string_value(json_object_get(v, "sender"))), strempty(why));
+                else if (r > 0)
+                        log_debug("Received a room key from %s.", json_string_value(json_object_get(v, "sender")));
+        }
+        r = decrypt_messages(m, b);
+        if (r < 0)
+                return r;
+        r = crypto_save(m->crypto);
+        if (r < 0)
+                log_error_errno(r, "Failed to save the crypto store, continuing: %m");
+        return 0;
+}
+
+/* The joined members of room, as last asked; NULL if not known. */
+static char **members_of(Manager *m, const char *room_id) {
+        json_t *list = json_object_get(m->members, room_id), *v;
+        char **l = NULL;
+        size_t i;
+
+        if (!list)
+                return NULL;
+        json_array_foreach(list, i, v)
+                if (strv_extend(&l, json_string_value(v)) < 0)
+                        return strv_free(l), NULL;
+        return l ?: calloc(1, sizeof(char *));
+}
+
+/* An answer on the send lane for an encrypted message's step: false if it is dealt with. */
+static bool step_answered(Manager *m, const MatrixResponse *resp, const char *what) {
+        Op *op = m->ops;
+
+        if (!lane_answered(m, &m->send, resp))
+                return false;
+        if (resp->status == 200)
+                return true;
+        log_warning("The homeserver refused %s for a message to %s: HTTP %li %s %s; dropping the message.",
+                    what, op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
+        ops_done(m);
+        return false;
+}
+
+static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        json_t *list = json_array(), *joined = json_object_get(resp->json, "joined");
+        const char *user;
+        json_t *v;
+
+        if (!list || (!m->members && !(m->members = json_object())))
+                return json_decref(list), manager_fatal_oom(m);
+        if (!step_answered(m, resp, "the member list"))
+                return (void) json_decref(list);
+        json_object_foreach(joined, user, v)
+                if (json_array_append_new(list, json_string(user)) < 0)
+                        return json_decref(list), manager_fatal_oom(m);
+        if (json_object_set_new(m->members, m->ops->room_id, list) < 0)
+                return manager_fatal_oom(m);
+        manager_step(m);
+}
+
+static void on_devices(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+
+        if (!step_answered(m, resp, "the device lists"))
+                return;
+        if (crypto_devices_update(m->crypto, resp->json, op->query_users) < 0)
+                return manager_fatal_oom(m);
+        op->query_users = (strv_free(op->query_users), NULL);
+        manager_step(m);
+}
+
+static void on_claimed(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+
+        if (!step_answered(m, resp, "one-time keys"))
+                return;
+        if (crypto_claimed(m->crypto, op->claim, resp->json) < 0)
+                return manager_fatal_oom(m);
+        json_decref(op->claim);
+        op->claim = NULL;
+        (void) crypto_save(m->crypto);
+        manager_step(m);
+}
+
+static void on_shared(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+        int r;
+
+        if (!step_answered(m, resp, "sharing our room key"))
+                return;
+        crypto_shared(m->crypto, op->room_id, op->recipients);
+        json_decref(op->share);
+        json_decref(op->recipients);
+        op->share = op->recipients = NULL;
+        r = crypto_save(m->crypto);
+        if (r < 0)
+                log_error_errno(r, "Failed to save the crypto store, continuing: %m");
+        manager_step(m);
+}
+
+/* PUT /sendToDevice/TYPE/TXN, or with a room: PUT /rooms/ROOM/send/TYPE/TXN */
+static void send_put(Manager *m, const char *room, const char *type, const char *txn, json_t *body,
+                     matrix_callback_t cb) {
+        _cleanup_free_ char *er = room ? matrix_escape(room) : NULL, *et = matrix_escape(type),
+                            *ex = matrix_escape(txn ?: ""), *path = NULL;
+
+        if ((room && !er) || !et || !ex ||
+            (room ? asprintf(&path, "/_matrix/client/v3/rooms/%s/send/%s/%s", er, et, ex) :
+                    asprintf(&path, "/_matrix/client/v3/sendToDevice/%s/%s", et, ex)) < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->send, "PUT", path, body, REQUEST_TIMEOUT_MS, cb);
+}
+
+static void ask_members(Manager *m, Op *op) {
+        _cleanup_free_ char *room = matrix_escape(op->room_id), *path = NULL;
+
+        if (!room || asprintf(&path, "/_matrix/client/v3/rooms/%s/joined_members", room) < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->send, "GET", path, NULL, REQUEST_TIMEOUT_MS, on_members);
+}
+
+static void ask_devices(Manager *m, Op *op, char **users) {
+        json_auto_t *body = json_pack("{s:{}}", "device_keys");
+
+        for (char **u = users; body && *u; u++)
+                if (json_object_set_new(json_object_get(body, "device_keys"), *u, json_array()) < 0)
+                        return manager_fatal_oom(m);
+        if (!body)
+                return manager_fatal_oom(m);
+        op->query_users = users;
+        (void) lane_request(m, &m->send, "POST", "/_matrix/client/v3/keys/query", body, REQUEST_TIMEOUT_MS,
+                            on_devices);
+}
+
+/* The session is shared with every device that can have it: encrypt once, then send (and resend
+ * the same ciphertext on a retry). */
+static void send_encrypted(Manager *m, Op *op) {
+        int r;
+
+        if (!op->encrypted) {
+                r = crypto_room_encrypt(m->crypto, op->room_id, "m.room.message", op->content, &op->encrypted);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to encrypt a message for %s, dropping it: %m", op->room_id);
+                        return ops_done(m);
+                }
+                r = crypto_save(m->crypto);
+                if (r < 0) {
+                        /* Sending would reuse this message key after a restart. */
+                        log_error_errno(r, "Failed to save the crypto store, not sending: %m");
+                        return manager_exit(m, EXIT_FAILURE);
+                }
+        }
+        send_put(m, op->room_id, "m.room.encrypted", op->txn_id, op->encrypted, on_op);
+}
+
+static int share_session(Manager *m, Op *op, char **members) {
+        int r;
+
+        r = crypto_share_body(m->crypto, op->room_id, members, &op->share, &op->recipients);
+        if (r < 0 || !op->share)
+                return r;
+        r = crypto_save(m->crypto);
+        if (r < 0 || asprintf(&op->share_txn, "share-%016llx-%u", (unsigned long long) hash_fnv1a(op->room_id),
+                              (unsigned) random()) < 0)
+                return r < 0 ? r : -ENOMEM;
+        return 1;
+}
+
+void e2ee_send_step(Manager *m, Op *op) {
+        _cleanup_strv_free_ char **members = NULL;
+        json_auto_t *claim = NULL;
+        char **unknown;
+        int r;
+
+        if (!m->crypto) {
+                log_error("Room %s is end-to-end encrypted, but [matrix] crypto_key_file is not set: not "
+                          "sending a message there in plaintext.", op->room_id);
+                return ops_done(m);
+        }
+        if (op->encrypted)
+                return send_encrypted(m, op);
+        if (op->share)
+                return send_put(m, NULL, "m.room.encrypted", op->share_txn, op->share, on_shared);
+        if (!crypto_room_encrypted(m->crypto, op->room_id)) {
+                json_auto_t *dflt = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+                if (!dflt || crypto_room_set_encryption(m->crypto, op->room_id, dflt) < 0)
+                        return manager_fatal_oom(m);
+        }
+        members = members_of(m, op->room_id);
+        if (!members)
+                return ask_members(m, op);
+        unknown = crypto_devices_unknown(m->crypto, members);
+        if (unknown)
+                return ask_devices(m, op, unknown);
+        r = crypto_claim_body(m->crypto, op->room_id, members, &claim);
+        if (r < 0)
+                return manager_fatal_oom(m);
+        if (claim) {
+                op->claim = json_incref(claim);
+                return (void) lane_request(m, &m->send, "POST", "/_matrix/client/v3/keys/claim", claim,
+                                           REQUEST_TIMEOUT_MS, on_claimed);
+        }
+        r = share_session(m, op, members);
+        if (r < 0)
+                return manager_fatal_oom(m);
+        if (r > 0)
+                return e2ee_send_step(m, op);
+        send_encrypted(m, op);
+}
+
+static void on_to_device(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+
+        if (!lane_answered(m, &m->send, resp))
+                return;
+        if (resp->status != 200)
+                log_warning("The homeserver refused a %s to-device message: HTTP %li %s.", m->ops->event_type,
+                            resp->status, strempty(resp->errcode));
+        ops_done(m);
+}
+
+void e2ee_to_device_step(Manager *m, Op *op) {
+        send_put(m, NULL, op->event_type, op->txn_id, op->content, on_to_device);
+}
+
+int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
+        _cleanup_free_ char *request_id = NULL;
+        json_auto_t *request = NULL;
+        Op *op;
+        int r;
+
+        if (!m->crypto || !config_find_owner(m->config, msg->sender))
+                return 0;
+        r = handler_queue_reply(m, msg,
+                                "🔒 I could not decrypt your message: its key has not reached me. I have asked "
+                                "your devices for it; please send the message again.");
+        if (r < 0)
+                return r;
+        request = crypto_key_request(m->crypto, msg->room_id, json_object_get(msg->encrypted, "content"),
+                                     &request_id);
+        if (!request)
+                return 0;
+        op = handler_op_for(msg, OP_TO_DEVICE);
+        if (!op || !(op->event_type = strdup("m.room_key_request")) ||
+            !(op->content = json_pack("{s:{s:{s:O}, s:{s:O}}}", "messages", msg->sender, "*", request,
+                                      m->config->user_id, "*", request)) ||
+            free_and_strdup(&op->txn_id, request_id) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        ops_queue(m, op);
+        return 0;
+}
+
+int e2ee_encrypt_now(Manager *m, const char *room_id, json_t *content, json_t **ret) {
+        _cleanup_strv_free_ char **members = NULL;
+        int r;
+
+        if (!m->crypto)
+                return -EPERM;
+        members = members_of(m, room_id);
+        if (!members || !crypto_room_ready(m->crypto, room_id, members))
+                return -EAGAIN;
+        r = crypto_room_encrypt(m->crypto, room_id, "m.room.message", content, ret);
+        if (r >= 0)
+                r = crypto_save(m->crypto);
+        return r;
+}
+
+json_t *e2ee_initial_state(Manager *m) {
+        if (!m->crypto || !m->config->encrypt_rooms)
+                return NULL;
+        return json_pack("[{s:s, s:s, s:{s:s}}]", "type", "m.room.encryption", "state_key", "", "content",
+                         "algorithm", MEGOLM_ALGORITHM);
+}
+
+int e2ee_room_created(Manager *m, const char *room_id) {
+        json_auto_t *content = NULL;
+
+        if (!m->crypto || !m->config->encrypt_rooms)
+                return 0;
+        content = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+        if (!content || state_set_encrypted(m->state, room_id) < 0 ||
+            crypto_room_set_encryption(m->crypto, room_id, content) < 0)
+                return -ENOMEM;
+        return 0;
+}
