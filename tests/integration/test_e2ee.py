@@ -1,0 +1,308 @@
+"""End-to-end encryption, end to end: alice's own E2EE client (matrix-nio, with olm) in an
+encrypted direct chat with the bot, the bot running as the installed unit in the real systemd
+container; what goes over the wire is read back from the homeserver itself.
+
+Usage: /usr/bin/python3 tests/integration/test_e2ee.py ENVFILE
+"""
+
+import asyncio
+import datetime
+import json
+import sys
+import tempfile
+import time
+
+import olm
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, MegolmEvent, RoomCreateResponse
+from nio import RoomPreset, RoomSendResponse, SyncResponse
+from nio.exceptions import EncryptionError
+
+from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_membership, wait_reply
+from matrix import API, Client, describe, q
+from test_run import INITIATED
+
+MEGOLM = "m.megolm.v1.aes-sha2"
+SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
+LOOP = asyncio.new_event_loop()
+DEVICES = []
+
+
+class Device(Client):
+    """One E2EE device of a user. nio does the crypto and the /sync; timelines hold each event
+    as alice reads it (decrypted when it can be), so harness.wait_reply works on it as it does
+    on a plaintext Client. Raw requests (Client.request, send_event) go out with this device's
+    token but never /sync, which would take this device's to-device messages away from nio."""
+
+    def __init__(self, sb, who):
+        super().__init__(sb.env["HS_URL"], sb.env[who.upper() + "_USER"], sb.env[who.upper() + "_PASSWORD"])
+        self.store = tempfile.TemporaryDirectory(prefix="scheduler-e2ee-")
+        self.nio = AsyncClient(self.hs_url, self.user_id, store_path=self.store.name,
+                               config=AsyncClientConfig(encryption_enabled=True))
+        self.undecrypted = []  # MegolmEvents whose room key has not come (yet)
+        self.to_device = []    # every to-device event received, as nio parsed it
+        DEVICES.append(self)
+
+    def run(self, coro):
+        return LOOP.run_until_complete(coro)
+
+    def login(self):
+        resp = self.run(self.nio.login(self.password, device_name="integration test (E2EE)"))
+        assert isinstance(resp, LoginResponse), resp
+        self.token = self.nio.access_token
+        self.run(self.keys())
+        return self
+
+    async def keys(self):
+        """What nio's sync_forever does between syncs: our keys up, others' keys down, Olm
+        sessions claimed, queued to-device messages (room keys) out."""
+        if self.nio.should_upload_keys:
+            await self.nio.keys_upload()
+        if self.nio.should_query_keys:
+            await self.nio.keys_query()
+        if self.nio.should_claim_keys:
+            await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+        await self.nio.send_to_device_messages()
+
+    def sync_once(self, timeout_ms=0):
+        resp = self.run(self.nio.sync(timeout=int(timeout_ms), sync_filter=SYNC_FILTER))
+        assert isinstance(resp, SyncResponse), resp
+        self.run(self.keys())
+        self.to_device.extend(resp.to_device_events)
+        # A room key may come after the message it opens: retry those still locked.
+        still = []
+        for event in self.undecrypted:
+            try:
+                self.timelines[event.room_id].append(self.nio.decrypt_event(event).source)
+            except EncryptionError:
+                still.append(event)
+        self.undecrypted = still
+        for room_id, room in resp.rooms.join.items():
+            for event in room.timeline.events:
+                if isinstance(event, MegolmEvent):
+                    event.room_id = room_id
+                    self.undecrypted.append(event)
+                self.timelines.setdefault(room_id, []).append(event.source)
+        self.since = resp.next_batch
+        return resp
+
+    def trust(self):
+        """Trust on first use: every device nio has fetched (the bot's and alice's) is marked
+        verified, so room_send shares the room key with them. nio 0.20 knows no cross-signing;
+        test_bot_devices_are_cross_signed checks the bot's signatures itself."""
+        for device in self.nio.device_store:
+            if device.id != self.nio.device_id and not self.nio.olm.is_device_verified(device):
+                self.nio.verify_device(device)
+
+    async def send(self, room, content):
+        if not self.nio.rooms[room].members_synced:
+            await self.nio.joined_members(room)
+        await self.keys()
+        self.trust()
+        resp = await self.nio.room_send(room, "m.room.message", content)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    def send_text(self, room, body, msgtype="m.text"):
+        return self.run(self.send(room, {"msgtype": msgtype, "body": body}))
+
+    def create_encrypted_dm(self, invite):
+        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
+        resp = self.run(self.nio.room_create(is_direct=True, preset=RoomPreset.trusted_private_chat,
+                                             invite=[invite], initial_state=[encryption]))
+        assert isinstance(resp, RoomCreateResponse), resp
+        return resp.room_id
+
+    def wait_to_device(self, predicate, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while not any(predicate(e.source) for e in self.to_device):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen = ", ".join(e.source.get("type", "?") for e in self.to_device) or "nothing"
+                raise TimeoutError(f"{self.user_id}: no such to-device event in {timeout_s} s; seen: {seen}")
+            self.sync_once(timeout_ms=min(left, 10) * 1000)
+        return next(e.source for e in self.to_device if predicate(e.source))
+
+
+def chat(sb):
+    """Alice's encrypted direct chat with the bot, made once, and her first device: (device, room)."""
+    if "e2ee" not in sb.rooms:
+        alice = Device(sb, "alice").login()
+        room = alice.create_encrypted_dm(sb.env["BOT_USER"])
+        wait_membership(alice, room, sb.env["BOT_USER"], "join")
+        sb.rooms["e2ee"] = (alice, room)
+    return sb.rooms["e2ee"]
+
+
+def say(sb, text):
+    """Alice sends text encrypted from her first device: (event id, the bot's reply decrypted)."""
+    alice, room = chat(sb)
+    event = alice.send_text(room, text)
+    return event, wait_reply(alice, room, event, sb.env["BOT_USER"])
+
+
+def on_the_wire(client, room, event_id):
+    """The event as the homeserver holds it."""
+    return client.request("GET", f"{API}/rooms/{q(room)}/event/{q(event_id)}")
+
+
+def assert_encrypted_reply(sb, reply, command):
+    alice, room = chat(sb)
+    assert "event_id" in reply and reply["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command
+    raw = on_the_wire(alice, room, reply["event_id"])
+    assert raw["type"] == "m.room.encrypted", describe(raw)
+    assert raw["content"]["algorithm"] == MEGOLM and "body" not in raw["content"], raw["content"]
+
+
+def bot_device_keys(sb, client):
+    bot = sb.env["BOT_USER"]
+    keys = client.request("POST", API + "/keys/query", {"device_keys": {bot: []}})
+    return keys.get("device_keys", {}).get(bot, {})
+
+
+def test_help_is_an_encrypted_reply(sb):
+    alice, room = chat(sb)
+    event, reply = say(sb, "help")
+    assert on_the_wire(alice, room, event)["type"] == "m.room.encrypted", "alice's client sent plaintext"
+    assert_encrypted_reply(sb, reply, event)
+    content = reply["content"]
+    assert content["msgtype"] == "m.notice", content
+    for example in ("`run ping`", "`schedule maintenance 2027-01-08 17:00`", "`list schedules`"):
+        assert example in content["body"], (example, content["body"])
+
+
+def test_run_price_initiated_and_result_encrypted(sb):
+    alice, room = chat(sb)
+    event, first = say(sb, "run price")
+    assert first["content"]["body"] == INITIATED, first["content"]
+    assert_encrypted_reply(sb, first, event)
+    result = alice.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
+                                  and e["content"]["body"].startswith("Execution of"), 60)
+    assert_encrypted_reply(sb, result, event)
+    body = result["content"]["body"]
+    assert body.startswith("Execution of `run price` command successful\n"), body
+    assert "The total price for your server is $35" in body, body
+
+
+def test_schedule_and_list_encrypted(sb):
+    day = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+    when = day.strftime("%Y-%m-%d 04:00")
+    event, reply = say(sb, f"schedule maintenance {when}")
+    assert reply["content"]["body"] == "Command scheduled.", reply["content"]
+    assert_encrypted_reply(sb, reply, event)
+    try:
+        event, reply = say(sb, "list schedules")
+        assert_encrypted_reply(sb, reply, event)
+        assert f"* {when}: run maintenance" in reply["content"]["body"].splitlines(), reply["content"]
+    finally:
+        _, reply = say(sb, f"cancel maintenance {when}")
+        assert reply["content"]["body"] == f"Cancelled `schedule maintenance` (at {when}).", reply["content"]
+
+
+def test_every_bot_message_is_encrypted_on_the_wire(sb):
+    alice, room = chat(sb)
+    say(sb, "help")
+    path = f"{API}/rooms/{q(room)}/messages"
+    chunk = alice.request("GET", path, query={"dir": "b", "limit": 1000})["chunk"]
+    said = [e for e in chunk if e["sender"] == sb.env["BOT_USER"] and "state_key" not in e]
+    assert said, "the bot said nothing in the room"
+    plain = [describe(e) for e in said if e["type"] != "m.room.encrypted"]
+    assert plain == [], plain
+
+
+def test_a_new_device_of_alice_reads_the_replies(sb):
+    alice, room = chat(sb)
+    second = Device(sb, "alice").login()
+    second.sync_once()
+    assert second.nio.device_id != alice.nio.device_id
+    event = alice.send_text(room, "help")
+    reply = wait_reply(second, room, event, sb.env["BOT_USER"])
+    assert "`run ping`" in reply["content"]["body"], reply["content"]
+
+
+def test_restart_keeps_the_encrypted_chat(sb):
+    alice, _ = chat(sb)
+    before = bot_device_keys(sb, alice)
+    assert before, "the bot has no device keys"
+    sb.restart_notifier()
+    event, reply = say(sb, "help")
+    assert_encrypted_reply(sb, reply, event)
+    assert "`run ping`" in reply["content"]["body"], reply["content"]
+    assert bot_device_keys(sb, alice) == before, "the bot came back as another device"
+
+
+def test_undecryptable_message_asks_to_resend(sb):
+    alice, room = chat(sb)
+    bot = sb.env["BOT_USER"]
+    # A Megolm session whose key nobody was ever given: the bot cannot read this.
+    session = olm.OutboundGroupSession()
+    plaintext = {"type": "m.room.message", "room_id": room, "content": {"msgtype": "m.text", "body": "help"}}
+    curve = alice.nio.olm.account.identity_keys["curve25519"]
+    event = alice.send_event(room, "m.room.encrypted", {
+        "algorithm": MEGOLM, "sender_key": curve, "device_id": alice.nio.device_id,
+        "session_id": session.id, "ciphertext": session.encrypt(json.dumps(plaintext))})
+    reply = wait_reply(alice, room, event, bot)
+    assert_encrypted_reply(sb, reply, event)
+    assert "decrypt" in reply["content"]["body"].lower(), reply["content"]
+    request = alice.wait_to_device(lambda e: e.get("type") == "m.room_key_request"
+                                   and e["content"].get("action") == "request"
+                                   and e["content"].get("body", {}).get("session_id") == session.id)
+    assert request["sender"] == bot, request
+    assert request["content"]["body"]["room_id"] == room, request
+    say(sb, "help")   # answered in order: anything more to that event would be here by now
+    assert len(replies_to(alice, room, event, bot)) == 1, replies_to(alice, room, event, bot)
+
+
+def test_replayed_command_is_not_answered(sb):
+    alice, room = chat(sb)
+    original, _ = say(sb, "help")
+    replay = alice.send_event(room, "m.room.encrypted", on_the_wire(alice, room, original)["content"])
+    say(sb, "help")   # answered in order: the replay has been handled by now
+    assert replies_to(alice, room, replay, sb.env["BOT_USER"]) == []
+
+
+def canonical(obj):
+    signed = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def assert_signed(obj, user, key):
+    signature = obj.get("signatures", {}).get(user, {}).get("ed25519:" + key)
+    assert signature, f"not signed by {key}: {obj}"
+    olm.ed25519_verify(key, canonical(obj), signature)   # raises OlmVerifyError
+
+
+def test_bot_devices_are_cross_signed(sb):
+    alice, _ = chat(sb)
+    bot = sb.env["BOT_USER"]
+    keys = alice.request("POST", API + "/keys/query", {"device_keys": {bot: []}})
+    master = keys.get("master_keys", {}).get(bot)
+    ssk = keys.get("self_signing_keys", {}).get(bot)
+    assert master and ssk, f"the bot has no cross-signing keys: {sorted(keys)}"
+    assert "master" in master["usage"] and "self_signing" in ssk["usage"], (master, ssk)
+    [master_key] = master["keys"].values()
+    [ssk_key] = ssk["keys"].values()
+    assert_signed(ssk, bot, master_key)
+    devices = keys["device_keys"].get(bot, {})
+    assert devices, "the bot has no device keys"
+    for device in devices.values():
+        assert_signed(device, bot, ssk_key)
+
+
+TESTS = [
+    test_help_is_an_encrypted_reply,
+    test_run_price_initiated_and_result_encrypted,
+    test_schedule_and_list_encrypted,
+    test_every_bot_message_is_encrypted_on_the_wire,
+    test_a_new_device_of_alice_reads_the_replies,
+    test_restart_keeps_the_encrypted_chat,
+    test_undecryptable_message_asks_to_resend,
+    test_replayed_command_is_not_answered,
+    test_bot_devices_are_cross_signed,
+]
+
+if __name__ == "__main__":
+    status = run_tests(TESTS, Sandbox(sys.argv[1]))
+    for device in DEVICES:
+        device.run(device.nio.close())
+        device.store.cleanup()
+    sys.exit(status)
