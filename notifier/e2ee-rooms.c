@@ -93,7 +93,7 @@ int e2ee_process_batch(Manager *m, SyncBatch *b) {
         return 0;
 }
 
-/* The joined members of room, as last asked; NULL if not known. */
+/* The members of room, as last asked; NULL if not known. */
 static char **members_of(Manager *m, const char *room_id) {
         json_t *list = json_object_get(m->members, room_id), *v;
         char **l = NULL;
@@ -121,19 +121,26 @@ static bool step_answered(Manager *m, const MatrixResponse *resp, const char *wh
         return false;
 }
 
+/* Joined and invited members: an invited owner reads what we said before joining (the history
+ * of the rooms we make is shared from the invite on). */
 static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
-        json_t *list = json_array(), *joined = json_object_get(resp->json, "joined");
-        const char *user;
-        json_t *v;
+        json_t *list = json_array(), *e;
+        size_t i;
 
         if (!list || (!m->members && !(m->members = json_object())))
                 return json_decref(list), manager_fatal_oom(m);
         if (!step_answered(m, resp, "the member list"))
                 return (void) json_decref(list);
-        json_object_foreach(joined, user, v)
+        json_array_foreach(json_object_get(resp->json, "chunk"), i, e) {
+                const char *user = json_string_value(json_object_get(e, "state_key")),
+                           *membership = json_string_value(json_object_get(json_object_get(e, "content"),
+                                                                           "membership"));
+                if (!user || (!streq_ptr(membership, "join") && !streq_ptr(membership, "invite")))
+                        continue;
                 if (json_array_append_new(list, json_string(user)) < 0)
                         return json_decref(list), manager_fatal_oom(m);
+        }
         if (json_object_set_new(m->members, m->ops->room_id, list) < 0)
                 return manager_fatal_oom(m);
         manager_step(m);
@@ -198,7 +205,7 @@ static void send_put(Manager *m, const char *room, const char *type, const char 
 static void ask_members(Manager *m, Op *op) {
         _cleanup_free_ char *room = matrix_escape(op->room_id), *path = NULL;
 
-        if (!room || asprintf(&path, "/_matrix/client/v3/rooms/%s/joined_members", room) < 0)
+        if (!room || asprintf(&path, "/_matrix/client/v3/rooms/%s/members?not_membership=leave", room) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->send, "GET", path, NULL, REQUEST_TIMEOUT_MS, on_members);
 }

@@ -15,8 +15,9 @@ import sys
 import urllib.request
 
 from harness import Sandbox, run_tests, wait_reply
-from matrix import Client
+from matrix import API, q
 from test_maintenance import GO_FILE, PLAYBOOK
+from test_e2ee import MEGOLM, Device, on_the_wire
 from test_run import INITIATED, result_of
 from test_monitor import edit_config, monitor_results, restart_notifier, restore_config, wait_for
 
@@ -100,7 +101,8 @@ def test_a_customer_without_a_room_gets_a_direct_chat(sb):
     before = edit_config(sb, lambda t: t.rstrip("\n") + "\n\n" + extra)
     try:
         restart_notifier(sb)
-        client = Client(sb.env["HS_URL"], carol, "carol-password").login()
+        # Carol's own E2EE client: the direct chat the bot makes is encrypted.
+        client = Device(sb, user=carol, password="carol-password").login()
         monitoring_run(sb, customer)
         monitoring_run(sb, customer)
         room = wait_for("an invite from the bot", lambda: (client.sync_once(0), next(iter(client.invites), None))[1],
@@ -110,6 +112,9 @@ def test_a_customer_without_a_room_gets_a_direct_chat(sb):
                                       and e["type"] == "m.room.message", 60)
         assert alert["content"]["body"].startswith("🚨 Monitoring found problems on initech.test:\n"), alert
         assert "* 🟥 matrix.initech.test (DNS record): no A or AAAA record" in alert["content"]["body"], alert
+        assert on_the_wire(client, room, alert["event_id"])["type"] == "m.room.encrypted"
+        encryption = client.request("GET", f"{API}/rooms/{q(room)}/state/m.room.encryption/")
+        assert encryption["algorithm"] == MEGOLM, encryption
         client.cursors[room] = 0
         invite = client.wait_for_event(room, lambda e: e["type"] == "m.room.member" and e["state_key"] == carol
                                        and e["content"].get("membership") == "invite", 30)

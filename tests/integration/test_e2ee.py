@@ -33,8 +33,10 @@ class Device(Client):
     on a plaintext Client. Raw requests (Client.request, send_event) go out with this device's
     token but never /sync, which would take this device's to-device messages away from nio."""
 
-    def __init__(self, sb, who):
-        super().__init__(sb.env["HS_URL"], sb.env[who.upper() + "_USER"], sb.env[who.upper() + "_PASSWORD"])
+    def __init__(self, sb, who=None, user=None, password=None):
+        """who: a sandbox user (alice, bob); or user and password of one registered meanwhile."""
+        super().__init__(sb.env["HS_URL"], user or sb.env[who.upper() + "_USER"],
+                         password or sb.env[who.upper() + "_PASSWORD"])
         self.store = tempfile.TemporaryDirectory(prefix="scheduler-e2ee-")
         self.nio = AsyncClient(self.hs_url, self.user_id, store_path=self.store.name,
                                config=AsyncClientConfig(encryption_enabled=True))
@@ -82,6 +84,8 @@ class Device(Client):
                     event.room_id = room_id
                     self.undecrypted.append(event)
                 self.timelines.setdefault(room_id, []).append(event.source)
+        self.invites.update(resp.rooms.invite)
+        self.invites.difference_update(resp.rooms.join)
         self.since = resp.next_batch
         return resp
 
