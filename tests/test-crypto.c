@@ -3,7 +3,7 @@
 /* The crypto store and sessions, two devices talking through the pure functions only: what one
  * uploads is what the other's /keys/query and /keys/claim would answer. */
 
-#include "crypto.h"
+#include "crypto-internal.h"
 #include "tests.h"
 
 #define KEY "correct horse battery staple"
@@ -121,6 +121,18 @@ static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_
                 abort();
 }
 
+/* The room's m.room.encryption content; msgs > 0: rotate after that many messages. */
+static json_t *settings(int msgs) {
+        static json_t *kept[16];
+        static int n;
+        json_t *o = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+
+        if (msgs > 0)
+                json_object_set_new(o, "rotation_period_msgs", json_integer(msgs));
+        json_decref(kept[n % 16]);
+        return kept[n++ % 16] = o;
+}
+
 static json_t *room_event(json_t *content, const char *event_id, const char *sender) {
         return json_pack("{s:s, s:s, s:s, s:O}", "type", "m.room.encrypted", "event_id", event_id, "sender",
                          sender, "content", content);
@@ -134,7 +146,7 @@ TEST(olm_shares_a_room_session_and_megolm_decrypts) {
         _cleanup_(crypto_freep) Crypto *reopened = NULL;
         _cleanup_free_ char *why = NULL;
 
-        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM)));
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(0)));
         exchange(alice, alice_up, bob, &enc);
         ASSERT_TRUE(crypto_room_encrypted(bob, ROOM));
         ASSERT_STREQ(json_string_value(json_object_get(enc, "algorithm")), MEGOLM_ALGORITHM);
@@ -161,7 +173,7 @@ TEST(olm_shares_a_room_session_and_megolm_decrypts) {
         /* Bob's next message needs no new sharing. */
         char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
         ASSERT_TRUE(crypto_room_ready(bob, ROOM, members));
-        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", json_pack("{s:s}", "body", "second"), &enc_rs));
+        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", settings(0), &enc_rs));
 }
 
 TEST(a_session_rotates_after_its_message_count) {
@@ -170,12 +182,11 @@ TEST(a_session_rotates_after_its_message_count) {
         _cleanup_(crypto_freep) Crypto *bob = device("bob2", "@bob:test", "BOB", &bob_up);
         char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
 
-        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s, s:i}", "algorithm", MEGOLM_ALGORITHM,
-                                                                  "rotation_period_msgs", 2)));
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(2)));
         exchange(alice, alice_up, bob, &enc);
         json_decref(enc);
         ASSERT_TRUE(crypto_room_ready(bob, ROOM, members));
-        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", json_pack("{s:s}", "body", "2"), &enc));
+        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", settings(0), &enc));
         /* Two messages sent: the next needs a new session, shared again. */
         ASSERT_FALSE(crypto_room_ready(bob, ROOM, members));
         ASSERT_OK(crypto_share_body(bob, ROOM, members, &share, &recipients));
@@ -185,8 +196,8 @@ TEST(a_session_rotates_after_its_message_count) {
 }
 
 TEST(a_device_whose_signing_key_changed_is_not_trusted) {
-        json_auto_t *up = NULL, *up2 = NULL, *q = NULL, *q2 = NULL;
-        _cleanup_(crypto_freep) Crypto *bob = device("bob3", "@bob:test", "BOB", &up);
+        json_auto_t *bob_up = NULL, *up = NULL, *up2 = NULL, *q = NULL, *q2 = NULL;
+        _cleanup_(crypto_freep) Crypto *bob = device("bob3", "@bob:test", "BOB", &bob_up);
         _cleanup_(crypto_freep) Crypto *alice = device("alice3", "@alice:test", "ALICE", &up);
         _cleanup_(crypto_freep) Crypto *evil = device("evil3", "@alice:test", "ALICE", &up2);
         char *users[] = { (char *) "@alice:test", NULL };
@@ -202,9 +213,32 @@ TEST(a_device_whose_signing_key_changed_is_not_trusted) {
         ASSERT_TRUE(claim != NULL);
         claimed = claim_answer("@alice:test", "ALICE", up2);
         ASSERT_OK(crypto_claimed(bob, claim, claimed));
-        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM)));
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(0)));
         ASSERT_OK(crypto_share_body(bob, ROOM, users, &share, &recipients));
         ASSERT_TRUE(share == NULL);
         (void) alice;
         (void) evil;
+}
+
+TEST(a_forwarded_key_from_someone_else_is_refused) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *q = NULL, *claim = NULL, *claimed = NULL, *body = NULL,
+                    *to_device = NULL, *fwd = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice4", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob4", "@bob:test", "BOB", &bob_up);
+        char *users[] = { (char *) "@alice:test", NULL };
+        _cleanup_free_ char *why = NULL;
+
+        /* Bob opens an Olm session to alice and sends her a forwarded room key. */
+        q = query_answer("@alice:test", "ALICE", alice_up);
+        ASSERT_OK(crypto_devices_update(bob, q, users));
+        ASSERT_OK(crypto_claim_body(bob, ROOM, users, &claim));
+        claimed = claim_answer("@alice:test", "ALICE", alice_up);
+        ASSERT_OK(crypto_claimed(bob, claim, claimed));
+        fwd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", ROOM, "session_id",
+                        "x", "session_key", "y", "sender_key", "z");
+        ASSERT_OK(crypto_olm_encrypt(bob, "@alice:test", "ALICE", crypto_device(bob, "@alice:test", "ALICE"),
+                                     "m.forwarded_room_key", fwd, &body));
+        to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content", body);
+        ASSERT_EQ(crypto_to_device(alice, to_device, &why), -EPERM);
+        ASSERT_STREQ(why, "a forwarded room key not from one of our own verified devices");
 }

@@ -92,3 +92,38 @@ TEST(filter_is_json) {
 
         ASSERT_TRUE(json_is_object(f));
 }
+
+TEST(encryption_keys_and_members_are_noted) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+        json_auto_t *root = load(
+                "{\"next_batch\":\"a\",\"to_device\":{\"events\":[{\"type\":\"m.room.encrypted\"},7]},"
+                "\"device_lists\":{\"changed\":[\"@a:t\",{}]},"
+                "\"device_one_time_keys_count\":{\"signed_curve25519\":12},"
+                "\"device_unused_fallback_key_types\":[],"
+                "\"rooms\":{\"join\":{\"!r\":{"
+                "\"state\":{\"events\":[{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+                "\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}]},"
+                "\"timeline\":{\"events\":["
+                "{\"type\":\"m.room.member\",\"state_key\":\"@b:t\",\"sender\":\"@b:t\","
+                "\"content\":{\"membership\":\"leave\"}},"
+                "{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@a:t\","
+                "\"origin_server_ts\":1,\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}},"
+                "{\"type\":\"m.room.encrypted\",\"event_id\":\"$f\",\"sender\":\"@a:t\","
+                "\"origin_server_ts\":1,\"content\":\"not an object\"}]}}}}}");
+        json_auto_t *plain = load("{\"type\":\"m.room.message\",\"content\":{\"msgtype\":\"m.text\",\"body\":\"help\"}}");
+
+        ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+        ASSERT_EQ(json_array_size(b->to_device), 1);
+        ASSERT_EQ(json_array_size(b->devices_changed), 1);
+        ASSERT_EQ(b->otk_count, 12);
+        ASSERT_TRUE(b->fallback_used);
+        ASSERT_TRUE(json_object_get(b->encryption, "!r") != NULL);
+        ASSERT_TRUE(json_is_true(json_object_get(b->members_changed, "!r")));
+        /* The encrypted message waits for its decryption; the malformed one is left out. */
+        ASSERT_EQ(b->n_messages, 1);
+        ASSERT_TRUE(b->messages[0].encrypted != NULL);
+        ASSERT_TRUE(b->messages[0].body == NULL);
+        ASSERT_OK(matrix_sync_message_decrypted(&b->messages[0], plain));
+        ASSERT_STREQ(b->messages[0].body, "help");
+        ASSERT_STREQ(b->messages[0].msgtype, "m.text");
+}
