@@ -20,6 +20,8 @@ struct Crypto {
         json_t *no_otk;        /* "user device": claimed without a one-time key (until it changes) */
 };
 
+/* Returns r, with why in *ret_why (if asked). */
+int crypto_why(char **ret_why, int r, const char *why);
 /* Sub-objects of the store. */
 json_t *crypto_section(Crypto *c, const char *name);
 /* n random bytes, or NULL. */

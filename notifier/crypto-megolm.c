@@ -13,12 +13,6 @@
 #define ROTATION_MS_DEFAULT (7ULL * 24ULL * 3600ULL * 1000ULL)
 #define ROTATION_MSGS_DEFAULT 100
 
-static int why(char **ret_why, int r, const char *text) {
-        if (ret_why)
-                *ret_why = strdup(text);
-        return r;
-}
-
 static uint64_t now_ms(void) {
         struct timespec ts;
 
@@ -112,7 +106,7 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
 
         if (!room || !session_id || !key || !sender_key ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), MEGOLM_ALGORITHM))
-                return why(ret_why, -EBADMSG, "a room key without its room, session or key");
+                return crypto_why(ret_why, -EBADMSG, "a room key without its room, session or key");
         id = inbound_id(room, sender_key, session_id);
         copy = strdup(key);
         s = inbound_new();
@@ -123,7 +117,7 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
             (n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1)) == olm_error() ||
             strlen(session_id) != n || memcmp(sid, session_id, n) != 0) {
                 inbound_free(s);
-                return why(ret_why, -EBADMSG, "a room key that is not the session it names");
+                return crypto_why(ret_why, -EBADMSG, "a room key that is not the session it names");
         }
         /* A key we have from an earlier index stays: a later one would lose messages. */
         old = json_object_get(crypto_section(c, "inbound"), id);
@@ -198,29 +192,29 @@ int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **
 
         if (!sender || !event_id || !sender_key || !session_id || !ciphertext ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), MEGOLM_ALGORITHM))
-                return why(ret_why, -EBADMSG, "not a Megolm message");
+                return crypto_why(ret_why, -EBADMSG, "not a Megolm message");
         id = inbound_id(room_id, sender_key, session_id);
         if (!id)
                 return -ENOMEM;
         entry = json_object_get(crypto_section(c, "inbound"), id);
         if (!entry)
-                return why(ret_why, -ENOKEY, "its session's key has not reached us");
+                return crypto_why(ret_why, -ENOKEY, "its session's key has not reached us");
         if (!streq_ptr(json_string_value(json_object_get(entry, "sender")), sender))
-                return why(ret_why, -EPERM, "its session is not its sender's");
+                return crypto_why(ret_why, -EPERM, "its session is not its sender's");
         s = inbound_unpickle(c, json_string_value(json_object_get(entry, "pickle")));
         if (!s)
-                return why(ret_why, -EBADMSG, "its session in the store does not open");
+                return crypto_why(ret_why, -EBADMSG, "its session in the store does not open");
         r = group_decrypt(s, ciphertext, &text, &index);
         inbound_free(s);
         if (r < 0)
-                return why(ret_why, r, "it does not decrypt");
+                return crypto_why(ret_why, r, "it does not decrypt");
         r = seen_check(entry, index, event_id);
         if (r < 0)
-                return why(ret_why, r, "it repeats an earlier message (a replay)");
+                return crypto_why(ret_why, r, "it repeats an earlier message (a replay)");
         plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_string(json_object_get(plain, "type")) || !json_is_object(json_object_get(plain, "content")) ||
             !streq_ptr(json_string_value(json_object_get(plain, "room_id")), room_id))
-                return why(ret_why, -EBADMSG, "its plaintext is not an event of this room");
+                return crypto_why(ret_why, -EBADMSG, "its plaintext is not an event of this room");
         *ret = TAKE_PTR(plain);
         return 0;
 }

@@ -6,12 +6,6 @@
 
 #define SESSIONS_PER_DEVICE 5
 
-static int why(char **ret_why, int r, const char *text) {
-        if (ret_why)
-                *ret_why = strdup(text);
-        return r;
-}
-
 /* Sessions with a device, the one used last first. */
 static json_t *sessions_of(Crypto *c, const char *curve25519) {
         json_t *olm = crypto_section(c, "olm"), *list = json_object_get(olm, curve25519);
@@ -130,10 +124,10 @@ static int plaintext_check(Crypto *c, json_t *plain, const char *sender, const c
             !streq_ptr(json_string_value(json_object_get(json_object_get(plain, "recipient_keys"), "ed25519")),
                        c->ed25519) ||
             !json_is_object(json_object_get(plain, "content")))
-                return why(ret_why, -EBADMSG, "an Olm message not meant for us, or not from its sender");
+                return crypto_why(ret_why, -EBADMSG, "an Olm message not meant for us, or not from its sender");
         known = device_by_curve(c, sender, sender_key);
         if (known && !streq_ptr(json_string_value(json_object_get(known, "ed25519")), claimed))
-                return why(ret_why, -EPERM, "an Olm message whose signing key is not its device's");
+                return crypto_why(ret_why, -EPERM, "an Olm message whose signing key is not its device's");
         return 0;
 }
 
@@ -144,13 +138,13 @@ static int forwarded_key(Crypto *c, json_t *content, const char *sender, const c
         json_t *devs;
 
         if (!streq(sender, c->user_id) || !json_is_true(json_object_get(d, "cross_signed")))
-                return why(ret_why, -EPERM, "a forwarded room key not from one of our own verified devices");
+                return crypto_why(ret_why, -EPERM, "a forwarded room key not from one of our own verified devices");
         /* Whose session it is: the user of the device that made it, as far as we know them. */
         json_object_foreach(crypto_section(c, "devices"), user, devs)
                 if (device_by_curve(c, user, session_key))
                         owner = user;
         if (!owner)
-                return why(ret_why, -EPERM, "a forwarded room key of a device we do not know");
+                return crypto_why(ret_why, -EPERM, "a forwarded room key of a device we do not know");
         return crypto_store_room_key(c, content, owner, session_key, true, ret_why);
 }
 
@@ -170,10 +164,10 @@ int crypto_to_device(Crypto *c, json_t *event, char **ret_why) {
         mtype = json_integer_value(json_object_get(mine, "type"));
         if (!sender || !sender_key || !body || (mtype != 0 && mtype != 1) ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), OLM_ALGORITHM))
-                return why(ret_why, -EBADMSG, "an encrypted to-device message not for this device");
+                return crypto_why(ret_why, -EBADMSG, "an encrypted to-device message not for this device");
         r = olm_decrypt_from(c, sender_key, (size_t) mtype, body, &text);
         if (r < 0)
-                return why(ret_why, r, r == -ENOKEY ? "no Olm session with its device" : "it does not decrypt");
+                return crypto_why(ret_why, r, r == -ENOKEY ? "no Olm session with its device" : "it does not decrypt");
         plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
         r = plaintext_check(c, plain, sender, sender_key, ret_why);
         if (r < 0)

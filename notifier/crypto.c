@@ -182,7 +182,7 @@ int crypto_create(const char *path, const char *key, const char *user_id, const 
         return 0;
 }
 
-static int fail_why(char **ret_why, int r, const char *why) {
+int crypto_why(char **ret_why, int r, const char *why) {
         if (ret_why)
                 *ret_why = strdup(why);
         return r;
@@ -206,23 +206,23 @@ int crypto_open(const char *path, const char *key, const char *user_id, const ch
         if (!json_is_object(c->store) ||
             json_integer_value(json_object_get(c->store, "version")) != STORE_VERSION ||
             !json_is_string(json_object_get(c->store, "account")))
-                return fail_why(ret_why, -EBADMSG, "not a crypto store of this version");
+                return crypto_why(ret_why, -EBADMSG, "not a crypto store of this version");
         if (!streq_ptr(json_string_value(json_object_get(c->store, "user_id")), user_id) ||
             !streq_ptr(json_string_value(json_object_get(c->store, "device_id")), device_id))
-                return fail_why(ret_why, -EBADMSG, "the store is of another user or device");
+                return crypto_why(ret_why, -EBADMSG, "the store is of another user or device");
         v = json_object_get(c->store, "account");
         pickle = strdup(json_string_value(v));
         if (!pickle)
                 return -ENOMEM;
         if (olm_unpickle_account(c->account, c->key, c->key_len, pickle, strlen(pickle)) == olm_error()) {
                 if (olm_account_last_error_code(c->account) == OLM_BAD_ACCOUNT_KEY)
-                        return fail_why(ret_why, -EKEYREJECTED, "the key does not open the store (a wrong key, or the store is damaged)");
-                return fail_why(ret_why, -EBADMSG, olm_account_last_error(c->account));
+                        return crypto_why(ret_why, -EKEYREJECTED, "the key does not open the store (a wrong key, or the store is damaged)");
+                return crypto_why(ret_why, -EBADMSG, olm_account_last_error(c->account));
         }
         (void) json_object_del(c->store, "account");
         r = crypto_check_sections(c);
         if (r < 0)
-                return fail_why(ret_why, r, "a section of the store is not an object");
+                return crypto_why(ret_why, r, "a section of the store is not an object");
         r = crypto_load_identity(c);
         if (r < 0)
                 return r;
