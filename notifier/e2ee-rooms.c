@@ -8,6 +8,8 @@
 #include "reply.h"
 
 #define REQUEST_TIMEOUT_MS 30000U
+/* How long a message waits for its room key before we ask the customer to send it again. */
+#define KEY_WAIT_MS 5000U
 
 bool e2ee_room_encrypted(Manager *m, const char *room_id) {
         return state_room_encrypted(m->state, room_id);
@@ -34,32 +36,84 @@ static void note_rooms(Manager *m, SyncBatch *b) {
         }
 }
 
-static int decrypt_messages(Manager *m, SyncBatch *b) {
-        for (size_t i = 0; i < b->n_messages; i++) {
-                SyncMessage *msg = &b->messages[i];
-                _cleanup_free_ char *why = NULL;
-                json_auto_t *plain = NULL;
-                int r;
+static int decrypt_message(Manager *m, SyncMessage *msg) {
+        _cleanup_free_ char *why = NULL;
+        json_auto_t *plain = NULL;
+        int r;
 
-                if (!msg->encrypted)
-                        continue;
-                r = crypto_room_decrypt(m->crypto, msg->room_id, msg->encrypted, &plain, &why);
-                if (r == -ENOMEM)
-                        return log_oom();
-                if (r == -ENOKEY) {
-                        log_notice("Cannot decrypt %s from %s in %s: %s.", msg->event_id, msg->sender,
-                                   msg->room_id, strempty(why));
-                        msg->undecryptable = true;
-                } else if (r < 0)
-                        log_warning("Ignoring encrypted message %s from %s in %s: %s.", msg->event_id,
-                                    msg->sender, msg->room_id, strempty(why));
-                else if (matrix_sync_message_decrypted(msg, plain) < 0)
-                        return log_oom();
-        }
+        msg->undecryptable = false;
+        r = crypto_room_decrypt(m->crypto, msg->room_id, msg->encrypted, &plain, &why);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r == -ENOKEY) {
+                log_debug("Cannot decrypt %s from %s in %s yet: %s.", msg->event_id, msg->sender, msg->room_id,
+                          strempty(why));
+                msg->undecryptable = true;
+        } else if (r < 0)
+                log_warning("Ignoring encrypted message %s from %s in %s: %s.", msg->event_id, msg->sender,
+                            msg->room_id, strempty(why));
+        else if (matrix_sync_message_decrypted(msg, plain) < 0)
+                return log_oom();
         return 0;
 }
 
-int e2ee_process_batch(Manager *m, SyncBatch *b) {
+void e2ee_free_waiting(Manager *m) {
+        for (size_t i = 0; i < m->n_waiting; i++)
+                matrix_sync_message_done(&m->waiting[i]);
+        m->waiting = mfree(m->waiting);
+        m->waiting_since = mfree(m->waiting_since);
+        m->n_waiting = 0;
+}
+
+unsigned e2ee_sync_timeout_ms(Manager *m, unsigned timeout_ms) {
+        return m->n_waiting > 0 ? MIN(timeout_ms, KEY_WAIT_MS) : timeout_ms;
+}
+
+/* The batch's messages become: the waiting ones that decrypt now or waited long enough (to be
+ * answered "send again"), then the batch's own, less those that start waiting. */
+static int sort_messages(Manager *m, SyncBatch *b, bool initial) {
+        size_t total = m->n_waiting + b->n_messages, n = 0, k = 0;
+        _cleanup_free_ SyncMessage *out = calloc(total ?: 1, sizeof(SyncMessage));
+        _cleanup_free_ SyncMessage *still = calloc(total ?: 1, sizeof(SyncMessage));
+        _cleanup_free_ uint64_t *since = calloc(total ?: 1, sizeof(uint64_t));
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (!out || !still || !since)
+                return log_oom();
+        for (size_t i = 0; i < m->n_waiting; i++) {
+                r = decrypt_message(m, &m->waiting[i]);
+                if (r < 0)
+                        return r;
+                if (m->waiting[i].undecryptable && now < m->waiting_since[i] + KEY_WAIT_MS * USEC_PER_MSEC) {
+                        since[k] = m->waiting_since[i];
+                        still[k++] = m->waiting[i];
+                } else
+                        out[n++] = m->waiting[i];
+        }
+        for (size_t i = 0; i < b->n_messages; i++) {
+                /* The first sync's history is not answered at all: nothing to wait for. */
+                if (b->messages[i].undecryptable && !initial) {
+                        log_info("No key yet for %s from %s in %s; waiting up to %u s for it.",
+                                 b->messages[i].event_id, b->messages[i].sender, b->messages[i].room_id,
+                                 KEY_WAIT_MS / 1000);
+                        since[k] = now;
+                        still[k++] = b->messages[i];
+                } else
+                        out[n++] = b->messages[i];
+        }
+        free(b->messages);
+        b->messages = TAKE_PTR(out);
+        b->n_messages = n;
+        free(m->waiting);
+        free(m->waiting_since);
+        m->waiting = TAKE_PTR(still);
+        m->waiting_since = TAKE_PTR(since);
+        m->n_waiting = k;
+        return 0;
+}
+
+int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         size_t i;
         json_t *v;
         int r;
@@ -84,7 +138,10 @@ int e2ee_process_batch(Manager *m, SyncBatch *b) {
                 else if (r > 0)
                         log_debug("Received a room key from %s.", json_string_value(json_object_get(v, "sender")));
         }
-        r = decrypt_messages(m, b);
+        for (size_t k = 0; k < b->n_messages; k++)
+                if (b->messages[k].encrypted && (r = decrypt_message(m, &b->messages[k])) < 0)
+                        return r;
+        r = sort_messages(m, b, initial);
         if (r < 0)
                 return r;
         r = crypto_save(m->crypto);
@@ -322,6 +379,8 @@ int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
 
         if (!m->crypto || !config_find_owner(m->config, msg->sender))
                 return 0;
+        log_notice("Cannot decrypt %s from %s in %s: no key for it came; asking to send it again.",
+                   msg->event_id, msg->sender, msg->room_id);
         r = handler_queue_reply(m, msg,
                                 "🔒 I could not decrypt your message: its key has not reached me. I have asked "
                                 "your devices for it; please send the message again.");

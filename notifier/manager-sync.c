@@ -90,7 +90,7 @@ static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userda
         }
         lane_succeeded(m, &m->sync);
 
-        r = e2ee_process_batch(m, batch);
+        r = e2ee_process_batch(m, batch, !m->state->since);
         if (r >= 0)
                 r = handler_process_batch(m, batch, !m->state->since);
         if (r < 0)
@@ -110,7 +110,7 @@ static void sync_start(Manager *m) {
         /* The first sync after a start answers at once, so we are ready (READY=1) without waiting
          * for someone to speak; later ones wait on the homeserver for news. */
         if (asprintf(&path, "/_matrix/client/v3/sync?set_presence=offline&filter=%s&timeout=%u%s%s", filter,
-                     m->ready ? SYNC_TIMEOUT_MS : 0, initial ? "" : "&since=", since) < 0)
+                     m->ready ? e2ee_sync_timeout_ms(m, SYNC_TIMEOUT_MS) : 0, initial ? "" : "&since=", since) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->sync, "GET", path, NULL, SYNC_TIMEOUT_MS + 4 * REQUEST_TIMEOUT_MS,
                             on_sync);

@@ -305,6 +305,7 @@ Manager *manager_free(Manager *m) {
                 explicit_bzero(m->crypto_key, strlen(m->crypto_key));
         free(m->crypto_key);
         json_decref(m->members);
+        e2ee_free_waiting(m);
         json_decref(m->cross_signing);
         if (m->password)
                 explicit_bzero(m->password, strlen(m->password));

@@ -136,6 +136,9 @@ typedef struct Manager {
         long otk_count;        /* our one-time keys on the server; -1: unknown */
         bool fallback_used;
         bool cross_signing_tried;
+        SyncMessage *waiting;  /* encrypted messages whose key may still come (e2ee-rooms.c) */
+        uint64_t *waiting_since;       /* CLOCK_MONOTONIC of each */
+        size_t n_waiting;
         json_t *cross_signing; /* in flight: {keys, signatures} */
 
         Progress *progress;
@@ -212,8 +215,13 @@ int e2ee_read_key(Manager *m);
 /* The sync lane's crypto work before a /sync (open the store, upload keys, cross-sign): true if a
  * request is under way or the notifier is leaving. */
 bool e2ee_sync_step(Manager *m);
-/* Before the handler: to-device keys, device lists, encrypted rooms, and decryption. */
-int e2ee_process_batch(Manager *m, SyncBatch *b);
+/* Before the handler: to-device keys, device lists, encrypted rooms, and decryption. A message whose
+ * key has not come yet waits a little for it (the key may travel apart from the message): the
+ * batch's messages are then those that can be handled now, waiting ones first. */
+int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial);
+/* While messages wait for their keys, the next /sync returns sooner (ms). */
+unsigned e2ee_sync_timeout_ms(Manager *m, unsigned timeout_ms);
+void e2ee_free_waiting(Manager *m);
 bool e2ee_room_encrypted(Manager *m, const char *room_id);
 /* The OP_SEND to an encrypted room, step by step (members, devices, keys, share, send). */
 void e2ee_send_step(Manager *m, Op *op);

@@ -235,6 +235,16 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret) {
         return 0;
 }
 
+void matrix_sync_message_done(SyncMessage *m) {
+        free(m->room_id);
+        free(m->event_id);
+        free(m->sender);
+        free(m->msgtype);
+        free(m->body);
+        json_decref(m->encrypted);
+        *m = (SyncMessage) {};
+}
+
 SyncBatch *matrix_sync_batch_free(SyncBatch *b) {
         if (!b)
                 return NULL;
@@ -242,15 +252,8 @@ SyncBatch *matrix_sync_batch_free(SyncBatch *b) {
                 free(b->invites[i].room_id);
                 free(b->invites[i].inviter);
         }
-        for (size_t i = 0; i < b->n_messages; i++) {
-                SyncMessage *m = &b->messages[i];
-                free(m->room_id);
-                free(m->event_id);
-                free(m->sender);
-                free(m->msgtype);
-                free(m->body);
-                json_decref(m->encrypted);
-        }
+        for (size_t i = 0; i < b->n_messages; i++)
+                matrix_sync_message_done(&b->messages[i]);
         json_decref(b->to_device);
         json_decref(b->devices_changed);
         json_decref(b->encryption);

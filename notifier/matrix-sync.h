@@ -47,6 +47,7 @@ typedef struct SyncBatch {
 /* Messages sent by own_user are left out. -EBADMSG if the answer has no next_batch. */
 int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret);
 SyncBatch *matrix_sync_batch_free(SyncBatch *b);
+void matrix_sync_message_done(SyncMessage *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SyncBatch *, matrix_sync_batch_free);
 
 /* Decrypted: msg becomes the message plain ({type, content}) says it is, if it is one. */

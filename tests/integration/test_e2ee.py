@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 import time
+import uuid
 
 import olm
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, MegolmEvent, RoomCreateResponse
@@ -234,16 +235,62 @@ def test_restart_keeps_the_encrypted_chat(sb):
     assert bot_device_keys(sb, alice) == before, "the bot came back as another device"
 
 
+def send_megolm(alice, room, session, body):
+    """body sent raw in a Megolm session of alice's own making: (event id)."""
+    plaintext = {"type": "m.room.message", "room_id": room, "content": {"msgtype": "m.text", "body": body}}
+    curve = alice.nio.olm.account.identity_keys["curve25519"]
+    return alice.send_event(room, "m.room.encrypted", {
+        "algorithm": MEGOLM, "sender_key": curve, "device_id": alice.nio.device_id,
+        "session_id": session.id, "ciphertext": session.encrypt(json.dumps(plaintext))})
+
+
+def send_room_key_to_bot(sb, alice, room, session, session_key):
+    """What alice's client does before a message, done by hand: the session's key (as it was
+    before the message) to each of the bot's devices over Olm (a session nio makes and keeps, so
+    later Olm messages still work)."""
+    bot = sb.env["BOT_USER"]
+    alice.run(alice.nio.keys_query()) if alice.nio.should_query_keys else None
+    messages = {}
+    for device_id, device in alice.nio.device_store[bot].items():
+        claimed = alice.request("POST", API + "/keys/claim",
+                                {"one_time_keys": {bot: {device_id: "signed_curve25519"}}})
+        [otk] = claimed["one_time_keys"][bot][device_id].values()
+        olm_session = alice.nio.olm.create_session(otk["key"], device.curve25519)
+        key = {"algorithm": MEGOLM, "room_id": room, "session_id": session.id,
+               "session_key": session_key}
+        messages[device_id] = alice.nio.olm._olm_encrypt(olm_session, device, "m.room_key", key)
+    alice.request("PUT", f"{API}/sendToDevice/m.room.encrypted/{uuid.uuid4().hex}", {"messages": {bot: messages}})
+
+
+def test_a_message_whose_key_comes_late_is_answered(sb):
+    alice, room = chat(sb)
+    session = olm.OutboundGroupSession()
+    session_key = session.session_key   # from message index 0 on
+    cursor = sb.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+    event = send_megolm(alice, room, session, "help")
+    # Once the bot has the message and no key for it, the key comes.
+    wait_for_journal(sb, cursor, f"No key yet for {event}")
+    send_room_key_to_bot(sb, alice, room, session, session_key)
+    reply = wait_reply(alice, room, event, sb.env["BOT_USER"])
+    assert "`run ping`" in reply["content"]["body"], reply["content"]
+
+
+def wait_for_journal(sb, cursor, text, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        said = sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat", "--no-pager")
+        if text in said:
+            return
+        assert time.monotonic() < deadline, f"the notifier did not say {text!r}; it said:\n{said}"
+        sb.run("control", "journalctl", "--sync")   # a condition, re-read after the journal is flushed
+
+
 def test_undecryptable_message_asks_to_resend(sb):
     alice, room = chat(sb)
     bot = sb.env["BOT_USER"]
     # A Megolm session whose key nobody was ever given: the bot cannot read this.
     session = olm.OutboundGroupSession()
-    plaintext = {"type": "m.room.message", "room_id": room, "content": {"msgtype": "m.text", "body": "help"}}
-    curve = alice.nio.olm.account.identity_keys["curve25519"]
-    event = alice.send_event(room, "m.room.encrypted", {
-        "algorithm": MEGOLM, "sender_key": curve, "device_id": alice.nio.device_id,
-        "session_id": session.id, "ciphertext": session.encrypt(json.dumps(plaintext))})
+    event = send_megolm(alice, room, session, "help")
     reply = wait_reply(alice, room, event, bot)
     assert_encrypted_reply(sb, reply, event)
     assert "decrypt" in reply["content"]["body"].lower(), reply["content"]
@@ -335,6 +382,7 @@ TESTS = [
     test_a_new_device_of_alice_reads_the_replies,
     test_restart_keeps_the_encrypted_chat,
     test_undecryptable_message_asks_to_resend,
+    test_a_message_whose_key_comes_late_is_answered,
     test_replayed_command_is_not_answered,
     test_bot_devices_are_cross_signed,
     test_a_lost_store_or_wrong_key_stops_the_bot_clearly,
