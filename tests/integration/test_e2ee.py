@@ -8,6 +8,7 @@ Usage: /usr/bin/python3 tests/integration/test_e2ee.py ENVFILE
 import asyncio
 import datetime
 import json
+import os
 import sys
 import tempfile
 import time
@@ -20,7 +21,8 @@ from nio.exceptions import EncryptionError
 
 from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_membership, wait_reply
 from matrix import API, Client, describe, q
-from test_run import INITIATED
+import test_maintenance as maintenance
+from test_run import INITIATED, result_of
 
 MEGOLM = "m.megolm.v1.aes-sha2"
 SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
@@ -339,6 +341,28 @@ def test_bot_devices_are_cross_signed(sb):
         assert_signed(device, bot, ssk_key)
 
 
+def test_maintenance_progress_edits_are_encrypted(sb):
+    alice, room = chat(sb)
+    bot = sb.env["BOT_USER"]
+    maintenance.setup(sb)   # the operator's playbook stand-in, which waits for GO_FILE
+    try:
+        event, first = say(sb, "run maintenance")
+        assert first["content"]["body"] == INITIATED, first["content"]
+        alice.cursors[room] = 0
+        edit = alice.wait_for_event(room, lambda e: maintenance.is_edit_of(first["event_id"], bot)(e)
+                                    and "Ensure Synapse is started" in e["content"]["body"], 60)
+        wire = on_the_wire(alice, room, edit["event_id"])
+        assert wire["type"] == "m.room.encrypted" and "body" not in wire["content"], wire
+        # The relation stays readable to the homeserver, as clients expect for an edit.
+        assert wire["content"]["m.relates_to"]["rel_type"] == "m.replace", wire["content"]
+        open(os.path.join(sb.env["CONTROL_ROOT"], maintenance.GO_FILE), "w").close()
+        result = result_of(alice, room, event, bot, 120)
+        assert result["content"]["body"].startswith("Execution of `run maintenance` command successful")
+        assert_encrypted_reply(sb, result, event)
+    finally:
+        maintenance.teardown(sb)
+
+
 STORE = "/var/lib/scheduler/crypto.json"
 KEY_FILE = "/etc/scheduler/secrets/crypto-key"
 
@@ -385,6 +409,7 @@ TESTS = [
     test_a_message_whose_key_comes_late_is_answered,
     test_replayed_command_is_not_answered,
     test_bot_devices_are_cross_signed,
+    test_maintenance_progress_edits_are_encrypted,
     test_a_lost_store_or_wrong_key_stops_the_bot_clearly,
 ]
 
