@@ -113,6 +113,16 @@ static int sort_messages(Manager *m, SyncBatch *b, bool initial) {
         return 0;
 }
 
+static bool batch_touches_crypto(const SyncBatch *b) {
+        if (json_array_size(b->to_device) > 0 || json_array_size(b->devices_changed) > 0 ||
+            json_object_size(b->encryption) > 0 || json_object_size(b->members_changed) > 0)
+                return true;
+        for (size_t i = 0; i < b->n_messages; i++)
+                if (b->messages[i].encrypted)
+                        return true;
+        return false;
+}
+
 int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         size_t i;
         json_t *v;
@@ -144,6 +154,9 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         r = sort_messages(m, b, initial);
         if (r < 0)
                 return r;
+        /* An idle /sync changes nothing worth a write. */
+        if (!batch_touches_crypto(b))
+                return 0;
         r = crypto_save(m->crypto);
         if (r < 0)
                 log_error_errno(r, "Failed to save the crypto store, continuing: %m");
