@@ -107,6 +107,9 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         if (!room || !session_id || !key || !sender_key ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), MEGOLM_ALGORITHM))
                 return crypto_why(ret_why, -EBADMSG, "a room key without its room, session or key");
+        /* Anyone may send us to-device messages: keep keys only for the encrypted rooms we are in. */
+        if (!crypto_room_encrypted(c, room))
+                return crypto_why(ret_why, -EPERM, "a room key for a room we are not in");
         id = inbound_id(room, sender_key, session_id);
         copy = strdup(key);
         s = inbound_new();

@@ -54,6 +54,21 @@ static void fatal_store(Manager *m, const char *why) {
         manager_exit(m, EXIT_FAILURE);
 }
 
+/* Rooms known to be encrypted before the store was: the store knows them too (default settings
+ * until their m.room.encryption comes again). */
+static int adopt_rooms(Manager *m) {
+        json_auto_t *dflt = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+        const char *room;
+        json_t *v;
+
+        if (!dflt)
+                return -ENOMEM;
+        json_object_foreach(m->state->encrypted, room, v)
+                if (!crypto_room_encrypted(m->crypto, room) && crypto_room_set_encryption(m->crypto, room, dflt) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 /* No store yet: a new device makes one; a device that published keys before has lost it. */
 static void on_own_keys(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
@@ -80,6 +95,8 @@ static void on_own_keys(MatrixRequest *req, const MatrixResponse *resp, void *us
         }
         log_info("Created the crypto store for device %s; Curve25519 key %s.", m->state->device_id,
                  crypto_curve25519(m->crypto));
+        if (adopt_rooms(m) < 0)
+                return manager_fatal_oom(m);
         manager_step(m);
 }
 
@@ -129,6 +146,8 @@ static bool e2ee_open(Manager *m) {
                 return fatal_store(m, why ?: "unreadable"), true;
         }
         log_info("Opened the crypto store of device %s.", m->state->device_id);
+        if (adopt_rooms(m) < 0)
+                return manager_fatal_oom(m), true;
         return false;
 }
 

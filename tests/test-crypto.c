@@ -94,11 +94,23 @@ TEST(upload_is_signed_and_tops_up_one_time_keys) {
         ASSERT_FALSE(crypto_verify_json(dk, "@bot:test", "ed25519:DEV", crypto_ed25519(c)));
 }
 
-/* Bob shares his room session with alice over Olm and sends her a message in the room. */
-static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_event) {
+/* The room's m.room.encryption content; msgs > 0: rotate after that many messages. */
+static json_t *settings(int msgs) {
+        static json_t *kept[16];
+        static int n;
+        json_t *o = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+
+        if (msgs > 0)
+                json_object_set_new(o, "rotation_period_msgs", json_integer(msgs));
+        json_decref(kept[n % 16]);
+        return kept[n++ % 16] = o;
+}
+
+/* Bob shares his room session with alice over Olm: the to-device event she receives. */
+static json_t *share_to_alice(json_t *alice_up, Crypto *bob) {
         char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
         json_auto_t *q = query_answer("@alice:test", "ALICE", alice_up), *claim = NULL, *claimed = NULL,
-                    *share = NULL, *recipients = NULL, *to_device = NULL, *content = NULL;
+                    *share = NULL, *recipients = NULL;
         _cleanup_strv_free_ char **unknown = NULL;
 
         unknown = crypto_devices_unknown(bob, members);
@@ -110,27 +122,20 @@ static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_
             !share)
                 abort();
         crypto_shared(bob, ROOM, recipients);
-        to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
-                              json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
-                                              "ALICE"));
-        if (crypto_to_device(alice, to_device, NULL) != 1)
-                abort();
-        if (crypto_room_encrypt(bob, ROOM, "m.room.message", content = json_pack("{s:s, s:s}", "msgtype", "m.text",
-                                                                                "body", "run ping"),
-                                ret_event) < 0)
-                abort();
+        return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
+                         json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
+                                         "ALICE"));
 }
 
-/* The room's m.room.encryption content; msgs > 0: rotate after that many messages. */
-static json_t *settings(int msgs) {
-        static json_t *kept[16];
-        static int n;
-        json_t *o = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+/* ... and sends her a message in the room, which she is in. */
+static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_event) {
+        json_auto_t *to_device = share_to_alice(alice_up, bob), *content = NULL;
 
-        if (msgs > 0)
-                json_object_set_new(o, "rotation_period_msgs", json_integer(msgs));
-        json_decref(kept[n % 16]);
-        return kept[n++ % 16] = o;
+        if (crypto_room_set_encryption(alice, ROOM, settings(0)) < 0 || crypto_to_device(alice, to_device, NULL) != 1)
+                abort();
+        content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", "run ping");
+        if (crypto_room_encrypt(bob, ROOM, "m.room.message", content, ret_event) < 0)
+                abort();
 }
 
 static json_t *room_event(json_t *content, const char *event_id, const char *sender) {
@@ -241,4 +246,16 @@ TEST(a_forwarded_key_from_someone_else_is_refused) {
         to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content", body);
         ASSERT_EQ(crypto_to_device(alice, to_device, &why), -EPERM);
         ASSERT_STREQ(why, "a forwarded room key not from one of our own verified devices");
+}
+
+TEST(a_room_key_for_a_room_we_are_not_in_is_refused) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *to_device = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice5", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob5", "@bob:test", "BOB", &bob_up);
+        _cleanup_free_ char *why = NULL;
+
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(0)));
+        to_device = share_to_alice(alice_up, bob);
+        ASSERT_EQ(crypto_to_device(alice, to_device, &why), -EPERM);
+        ASSERT_STREQ(why, "a room key for a room we are not in");
 }
