@@ -44,7 +44,9 @@ def test_acme_is_green_everywhere(sb):
     for host in (f"matrix.{d}", d):
         assert any(re.fullmatch(rf"\* 🟩 {re.escape(host)} \(TLS certificate\): valid for 8\d more days", line)
                    for line in lines), (host, lines)
-    assert not [line for line in lines if "🟥" in line], lines
+    # The CPU figure is the test machine's own (the containers share its /proc/stat): a busy
+    # machine turns it red, so it is left out here; test_run checks its line.
+    assert not [line for line in lines if "🟥" in line and "CPU utilization" not in line], lines
 
 
 def test_globex_is_red_with_reasons_and_help(sb):

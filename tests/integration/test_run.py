@@ -76,8 +76,13 @@ def test_ping_red_check_comes_first_with_help(sb):
     lines = result["content"]["body"].splitlines()
     assert lines[0] == "Execution of `run ping` command successful", lines
     assert lines[1].startswith(f"INFO [{sb.env['GLOBEX_DOMAIN']}] disk usage: "), lines
-    assert lines[2].startswith("* 🟥 Disk utilization is ~"), lines
-    assert lines[2].endswith("%: recommended is below 1% (help: https://scheduler.example/help#disk)"), lines
+    # Failures first; the CPU line may be red too on a busy test machine (its /proc/stat is shared).
+    checks = lines[2:]
+    red = [line for line in checks if line.startswith("* 🟥")]
+    assert red and checks[:len(red)] == red, lines
+    disk = [line for line in red if line.startswith("* 🟥 Disk utilization is ~")]
+    assert len(disk) == 1, lines
+    assert disk[0].endswith("%: recommended is below 1% (help: https://scheduler.example/help#disk)"), lines
 
 
 def test_result_is_in_the_journal_with_our_fields(sb):
