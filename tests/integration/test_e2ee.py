@@ -363,6 +363,30 @@ def test_maintenance_progress_edits_are_encrypted(sb):
         maintenance.teardown(sb)
 
 
+def claim_bot_key(sb, client):
+    """Claims one one-time key of each bot device, as a new Olm session would: [key objects]."""
+    bot = sb.env["BOT_USER"]
+    devices = bot_device_keys(sb, client)
+    claimed = client.request("POST", API + "/keys/claim",
+                             {"one_time_keys": {bot: {d: "signed_curve25519" for d in devices}}})
+    return [key for device in claimed["one_time_keys"].get(bot, {}).values() for key in device.values()]
+
+
+def test_one_time_keys_are_replenished(sb):
+    alice, _ = chat(sb)
+    # Use up every one-time key the bot has on the server: then claims get its fallback key.
+    for _ in range(200):
+        if all(key.get("fallback") for key in claim_bot_key(sb, alice)):
+            break
+    else:
+        raise AssertionError("the bot's one-time keys never ran out: no fallback key")
+    say(sb, "help")   # the bot's next /sync tells it its keys ran out
+    deadline = time.monotonic() + 30
+    while any(key.get("fallback") for key in claim_bot_key(sb, alice)):
+        assert time.monotonic() < deadline, "the bot did not upload new one-time keys"
+        say(sb, "help")
+
+
 STORE = "/var/lib/scheduler/crypto.json"
 KEY_FILE = "/etc/scheduler/secrets/crypto-key"
 
@@ -410,6 +434,7 @@ TESTS = [
     test_replayed_command_is_not_answered,
     test_bot_devices_are_cross_signed,
     test_maintenance_progress_edits_are_encrypted,
+    test_one_time_keys_are_replenished,
     test_a_lost_store_or_wrong_key_stops_the_bot_clearly,
 ]
 
