@@ -241,6 +241,15 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                 c->monitor_interval = sec;
                 return 1;
         }
+        if (streq(key, "commands_per_minute")) {
+                unsigned n;
+
+                if (safe_atou(value, &n) < 0 || n < 1 || n > 6000)
+                        return ini_fail(&st->error, "scheduler", key, "'%s' is not a number from 1 to 6000",
+                                        value);
+                c->commands_per_minute = n;
+                return 1;
+        }
         if (streq(key, "maintenance_reminder")) {
                 unsigned sec = 0;
 
@@ -689,6 +698,7 @@ int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **re
                 goto oom;
         st.config->monitor_interval = MONITOR_INTERVAL_DEFAULT;
         st.config->encrypt_rooms = true;
+        st.config->commands_per_minute = COMMANDS_PER_MINUTE_DEFAULT;
 
         f = fopen(path, "re");
         if (!f) {

@@ -81,6 +81,7 @@ typedef struct Config {
         char *tls_ca_file;         /* CAs the checks trust; NULL: the system's */
         unsigned monitor_interval; /* seconds between monitoring runs; 0: no monitoring */
         unsigned maintenance_reminder; /* seconds before a weekly maintenance to remind; 0: none */
+        unsigned commands_per_minute; /* per owner; more are left out with one notice a minute */
 
         Component *catalogue;
         size_t n_catalogue;
@@ -98,6 +99,8 @@ typedef enum ConfigLoadFlags {
 } ConfigLoadFlags;
 
 /* On failure *ret_error says what is wrong, where: "FILE:LINE: [section] key: why". */
+#define COMMANDS_PER_MINUTE_DEFAULT 20
+
 int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error);
 Config *config_free(Config *c);
 

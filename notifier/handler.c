@@ -11,6 +11,7 @@
 #define REFUSAL_INTERVAL_USEC (3600ULL * USEC_PER_SEC)
 #define REFUSALS_MAX 4096
 
+
 /* An op answering msg: its transaction id comes from the message, so a repeat is deduplicated. */
 Op *handler_op_for(const SyncMessage *msg, OpKind kind) {
         Op *op = op_new(kind, msg->room_id);
@@ -158,6 +159,7 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
         _cleanup_free_ char *refusal = NULL;
         const Customer *cu;
         Reply reply = {};
+        RateVerdict verdict;
 
         if (m->replay_guard && msg->origin_server_ts < m->start_ms)
                 return 0;
@@ -182,6 +184,19 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
         if (!streq_ptr(state_get_room(m->state, cu->name), msg->room_id) &&
             state_set_room(m->state, cu->name, msg->room_id) < 0)
                 return log_oom();
+        if (ratelimit_check(&m->rate, msg->sender, now_usec(CLOCK_MONOTONIC), &verdict) < 0)
+                return log_oom();
+        if (verdict == RATE_DROP)
+                return 0;
+        if (verdict == RATE_NOTICE) {
+                log_notice("%s (%s) sends commands too fast; ignoring some.", msg->sender, cu->name);
+                if (asprintf(&refusal,
+                             "You are sending commands faster than I take them (%u a minute), so I am "
+                             "leaving some out. Wait a little and send again what is still needed.",
+                             m->config->commands_per_minute) < 0)
+                        return log_oom();
+                return handler_queue_reply(m, msg, refusal);
+        }
         return handle_command(m, cu, msg);
 }
 

@@ -246,6 +246,7 @@ int manager_new(Config *config, Manager **ret) {
         m->config = config;
         m->start_ms = now_usec(CLOCK_REALTIME) / USEC_PER_MSEC;
         m->otk_count = -1;
+        ratelimit_init(&m->rate, config->commands_per_minute);
 
         r = manager_read_secrets(m);
         if (r < 0)
@@ -291,6 +292,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_refusals; i++)
                 free(m->refusals[i].room_id);
         free(m->refusals);
+        ratelimit_done(&m->rate);
         free(m->pending_since);
         sd_event_source_disable_unref(m->quit_timer);
         sd_event_source_disable_unref(m->reminder_timer);

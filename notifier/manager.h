@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "matrix-sync.h"
 #include "matrix.h"
+#include "ratelimit.h"
 #include "run-result.h"
 #include "state.h"
 #include "unit.h"
@@ -129,6 +130,7 @@ typedef struct Manager {
 
         Refusal *refusals;
         size_t n_refusals;
+        RateLimiter rate;      /* commands per owner */
 
         Crypto *crypto;        /* NULL: no [matrix] crypto_key_file, or not opened yet */
         char *crypto_key;

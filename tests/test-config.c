@@ -176,6 +176,8 @@ TEST(errors_name_line_key_and_why) {
                 { "[scheduler]\nresolver = dns.example\n",
                   "[scheduler] resolver: 'dns.example' is not an IP address with an optional port" },
                 { "[scheduler]\nresolver = 192.0.2.53:0\n", "resolver: '192.0.2.53:0'" },
+                { "[scheduler]\ncommands_per_minute = 0\n",
+                  "[scheduler] commands_per_minute: '0' is not a number from 1 to 6000" },
                 { "[scheduler]\nmaintenance_reminder = 8d\n",
                   "[scheduler] maintenance_reminder: '8d' is not a time from 1min to 6d" },
                 { "[scheduler]\ntls_ca_file = ca.pem\n", "tls_ca_file: 'ca.pem' is not an absolute path" },
