@@ -205,6 +205,7 @@ static const char *host_key_methods(const char *configured) {
 
 static int ssh_handshake(Ssh *s) {
         const char *methods = host_key_methods(s->cu->ssh_known_host_key);
+        usec_t deadline;
         int r;
 
         s->session = libssh2_session_init();
@@ -215,10 +216,15 @@ static int ssh_handshake(Ssh *s) {
                 log_debug("libssh2 takes none of the host key methods %s, ignoring: %s", methods,
                           ssh_last_error(s));
 
+        /* A healthy sshd greets at once: a hung one fails fast, not at the command's deadline. */
+        deadline = s->deadline;
+        s->deadline = MIN(deadline, now_usec(CLOCK_MONOTONIC) + SSH_HANDSHAKE_TIMEOUT_SEC * USEC_PER_SEC);
         r = SSH_AGAIN(s, libssh2_session_handshake(s->session, s->fd));
+        s->deadline = deadline;
         if (r == LIBSSH2_ERROR_TIMEOUT)
                 return ssh_fail(s, -ETIMEDOUT, "%s accepted the connection but did not complete the SSH "
-                                "handshake within %u s (is sshd healthy?)", s->where, s->timeout_sec);
+                                "handshake within %u s (is sshd healthy?)", s->where,
+                                MIN(s->timeout_sec, SSH_HANDSHAKE_TIMEOUT_SEC));
         if (r < 0)
                 return ssh_fail(s, -EPROTO, "the SSH handshake with %s failed: %s (is it an SSH server?)",
                                 s->where, ssh_last_error(s));

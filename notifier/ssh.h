@@ -2,8 +2,9 @@
 #pragma once
 
 /* Runs one command on a customer's server over SSH (libssh2), bounded in every step: connecting
- * (at most SSH_CONNECT_TIMEOUT_SEC), the handshake, authentication, the command and reading its
- * output all happen before one deadline, and output is capped. The server must present exactly
+ * (at most SSH_CONNECT_TIMEOUT_SEC), the handshake (at most SSH_HANDSHAKE_TIMEOUT_SEC),
+ * authentication, the command and reading its output all happen before one deadline, and output
+ * is capped. The server must present exactly
  * the configured host key, checked before authenticating. Blocking name resolution: for
  * scheduler-task, a short-lived process of its own, never for the notifier's event loop.
  *
@@ -15,6 +16,7 @@
 #include "config.h"
 
 #define SSH_CONNECT_TIMEOUT_SEC 10U
+#define SSH_HANDSHAKE_TIMEOUT_SEC 15U
 /* Per stream; more is read and dropped, so the command can finish. */
 #define SSH_OUTPUT_MAX (1024U * 1024U)
 
