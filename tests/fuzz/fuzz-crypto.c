@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* The crypto layer's input: to-device events and room events (a JSON array of them, or one),
+ * each given to crypto_to_device() and to crypto_room_decrypt(), against our device as its store
+ * was made: every input starts from the same state, so a room key shared in an input is there for
+ * that input's room messages only. */
+
+#include <sys/random.h>
+
+#include "crypto.h"
+#include "fuzz-crypto.h"
+#include "fuzz.h"
+
+/* libolm takes its randomness from us, and we from getrandom(): a fixed stream here makes the
+ * same device every time, whose keys the seeds are encrypted for. For fuzzing only. */
+ssize_t getrandom(void *buf, size_t n, unsigned flags) {
+        static uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+        for (size_t i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ((uint8_t *) buf)[i] = (uint8_t) (x >> 32);
+        }
+        return (ssize_t) n;
+}
+
+const char *fuzz_crypto_store(json_t **ret_upload) {
+        static char path[4096];
+        static json_t *upload;
+        Crypto *c = NULL;
+
+        if (!upload) {
+                snprintf(path, sizeof(path), "%s/crypto.json", fuzz_tmpdir());
+                if (crypto_create(path, FUZZ_CRYPTO_KEY, FUZZ_CRYPTO_USER, FUZZ_CRYPTO_DEVICE, &c) < 0 ||
+                    crypto_upload_body(c, -1, false, &upload) < 0 || !upload)
+                        abort();
+                crypto_upload_done(c);
+                if (crypto_save(c) < 0)
+                        abort();
+                crypto_free(c);
+        }
+        if (ret_upload)
+                *ret_upload = upload;
+        return path;
+}
+
+static void one_event(Crypto *c, json_t *event) {
+        const char *room_id = json_string_value(json_object_get(event, "room_id"));
+        _cleanup_free_ char *why = NULL, *why2 = NULL;
+        json_auto_t *plain = NULL;
+
+        (void) crypto_to_device(c, event, &why);
+        (void) crypto_room_decrypt(c, room_id ?: FUZZ_CRYPTO_ROOM, event, &plain, &why2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        const char *path = fuzz_crypto_store(NULL);
+        _cleanup_(crypto_freep) Crypto *c = NULL;
+        json_auto_t *root = NULL;
+        json_t *e;
+        size_t i;
+
+        root = json_loadb((const char *) data, size, JSON_REJECT_DUPLICATES, NULL);
+        if (!root)
+                return 0;
+        if (crypto_open(path, FUZZ_CRYPTO_KEY, FUZZ_CRYPTO_USER, FUZZ_CRYPTO_DEVICE, &c, NULL) < 0)
+                abort();
+        if (!json_is_array(root))
+                one_event(c, root);
+        json_array_foreach(root, i, e) one_event(c, e);
+        return 0;
+}
