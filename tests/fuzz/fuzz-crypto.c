@@ -31,11 +31,16 @@ const char *fuzz_crypto_store(json_t **ret_upload) {
         Crypto *c = NULL;
 
         if (!upload) {
+                json_auto_t *encryption = json_pack("{s:s}", "algorithm", MEGOLM_ALGORITHM);
+
                 snprintf(path, sizeof(path), "%s/crypto.json", fuzz_tmpdir());
                 if (crypto_create(path, FUZZ_CRYPTO_KEY, FUZZ_CRYPTO_USER, FUZZ_CRYPTO_DEVICE, &c) < 0 ||
                     crypto_upload_body(c, -1, false, &upload) < 0 || !upload)
                         abort();
                 crypto_upload_done(c);
+                /* Room keys are kept only for encrypted rooms we are in: the seeds' room is one. */
+                if (crypto_room_set_encryption(c, FUZZ_CRYPTO_ROOM, encryption) < 0)
+                        abort();
                 if (crypto_save(c) < 0)
                         abort();
                 crypto_free(c);
