@@ -169,6 +169,12 @@ int read_secret_file(const char *path, char **ret) {
         return 0;
 }
 
+int secret_file_check(const char *path, uid_t uid, struct stat *ret_st) {
+        if (stat(path, ret_st) < 0)
+                return -errno;
+        return (ret_st->st_mode & 0077 ? SECRET_EXPOSED : 0) | (ret_st->st_uid != uid ? SECRET_FOREIGN : 0);
+}
+
 static int fsync_directory_of(const char *path) {
         _cleanup_free_ char *dir = strdup(path);
         _cleanup_close_ int fd = -EBADF;

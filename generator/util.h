@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -131,6 +132,13 @@ int safe_atou(const char *s, unsigned *ret);
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Reads a one-line secret: trailing newline dropped, empty or multi-line refused. */
 int read_secret_file(const char *path, char **ret);
+/* What makes a file unfit to hold a secret of the user uid: group or others have access, another
+ * owner. secret_file_check() returns those flags (0: fit), or -errno if it cannot be looked at. */
+enum {
+        SECRET_EXPOSED = 1 << 0,
+        SECRET_FOREIGN = 1 << 1,
+};
+int secret_file_check(const char *path, uid_t uid, struct stat *ret_st);
 /* Writes path atomically: temp file in the same dir, fsync, rename, fsync of the dir. */
 int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode);
 

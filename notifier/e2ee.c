@@ -29,7 +29,6 @@ int e2ee_read_key(Manager *m) {
                           path, CRYPTO_KEY_MIN);
                 return -EINVAL;
         }
-        warn_if_exposed(path);
         return 0;
 }
 

@@ -170,10 +170,14 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                 return 0;
 
         cu = config_find_owner(m->config, msg->sender);
-        if (!cu) {
+        /* An owner of another customer in a customer's room is a stranger there: what they run and
+         * its result would be seen by that customer, and that room would become theirs. */
+        if (!cu || state_room_is_others(m->state, msg->room_id, cu->name)) {
                 if (!refusal_due(m, msg->room_id))
                         return 0;
-                log_notice("Refusing %s in %s: not an owner of any customer.", msg->sender, msg->room_id);
+                log_notice("Refusing %s in %s: %s.", msg->sender, msg->room_id,
+                           cu ? "an owner of another customer, in a customer's room" :
+                                "not an owner of any customer");
                 if (reply_refusal(&reply) < 0)
                         return log_oom();
                 refusal = TAKE_PTR(reply.body);

@@ -77,6 +77,11 @@ int main(int argc, char *argv[]) {
                 log_error("Bad configuration: %s", error ?: "out of memory");
                 return EXIT_FAILURE;
         }
+        r = manager_check_secrets(config);
+        if (r < 0) {
+                config_free(config);
+                return EXIT_FAILURE;
+        }
         if (arg_check) {
                 printf("%s: OK, %zu customers.\n", arg_config, config->n_customers);
                 config_free(config);

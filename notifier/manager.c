@@ -171,13 +171,49 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-void warn_if_exposed(const char *path) {
+/* A secret others can read, or that someone else can change, is not a secret: refuse to start. */
+static int check_secret(const char *path, const char *section, const char *key) {
+        uid_t uid = geteuid();
         struct stat st;
+        int r;
 
-        if (stat(path, &st) < 0)
-                log_warning_errno(errno, "Secret file %s: %m", path);
-        else if (st.st_mode & 0077)
-                log_warning("%s is readable by group or others; make it mode 0600.", path);
+        r = secret_file_check(path, uid, &st);
+        if (r < 0)
+                return log_error_errno(r, "Secret file %s (%s %s) cannot be checked: %m", path, section,
+                                       key);
+        if (r & SECRET_EXPOSED)
+                log_error("Secret file %s (%s %s) is open to group or others (mode %04o); "
+                          "refusing to start. Fix: chmod 600 %s",
+                          path, section, key, (unsigned) (st.st_mode & 07777), path);
+        if (r & SECRET_FOREIGN)
+                log_error("Secret file %s (%s %s) is owned by UID %u, not by UID %u that the notifier "
+                          "runs as; refusing to start. Fix: chown %u %s",
+                          path, section, key, (unsigned) st.st_uid, (unsigned) uid, (unsigned) uid, path);
+        return r == 0 ? 0 : -EPERM;
+}
+
+int manager_check_secrets(const Config *c) {
+        const char *const matrix[][2] = {
+                { c->password_file, "password_file" },
+                { c->access_token_file, "access_token_file" },
+                { c->crypto_key_file, "crypto_key_file" },
+        };
+        int r = 0, k;
+
+        /* Each bad one is logged, so that one look at the log shows every fix to make. */
+        for (size_t i = 0; i < ELEMENTSOF(matrix); i++)
+                if (matrix[i][0] && (k = check_secret(matrix[i][0], "[matrix]", matrix[i][1])) < 0 && r >= 0)
+                        r = k;
+        for (size_t i = 0; i < c->n_customers; i++) {
+                _cleanup_free_ char *section = NULL;
+
+                if (asprintf(&section, "[customer %s]", c->customers[i].name) < 0)
+                        return log_oom();
+                k = check_secret(c->customers[i].ssh_key_file, section, "ssh_key_file");
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
 }
 
 static int manager_read_secrets(Manager *m) {
@@ -189,9 +225,6 @@ static int manager_read_secrets(Manager *m) {
                 return log_error_errno(r, "The Matrix secret in %s must be one non-empty line.", path);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the Matrix secret from %s: %m", path);
-        warn_if_exposed(path);
-        for (size_t i = 0; i < m->config->n_customers; i++)
-                warn_if_exposed(m->config->customers[i].ssh_key_file);
         return e2ee_read_key(m);
 }
 

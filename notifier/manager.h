@@ -159,8 +159,9 @@ int manager_run(Manager *m);
 void manager_step(Manager *m);
 void manager_exit(Manager *m, int code);
 void manager_fatal_oom(Manager *m);
-/* Warns when a secret file is readable by others. */
-void warn_if_exposed(const char *path);
+/* Every secret file of the configuration is owned by us and closed to group and others; logs each
+ * one that is not, with the fix. */
+int manager_check_secrets(const Config *c);
 bool lane_busy(const Lane *l);
 void lane_retry_later(Manager *m, Lane *l, const MatrixResponse *resp);
 void lane_succeeded(Manager *m, Lane *l);

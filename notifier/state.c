@@ -13,9 +13,27 @@ static int set_from_json(char **field, json_t *o, const char *key) {
         return free_and_strdup(field, json_string_value(v));
 }
 
+/* An object of strings, read as it is; absent leaves *field as it is. */
+static int parse_string_map(json_t *root, const char *key, json_t **field) {
+        json_t *map = json_object_get(root, key), *v;
+        const char *k;
+
+        if (!map)
+                return 0;
+        if (!json_is_object(map))
+                return -EBADMSG;
+        json_object_foreach(map, k, v)
+                if (!json_is_string(v))
+                        return -EBADMSG;
+        json_decref(*field);
+        *field = json_incref(map);
+        return 0;
+}
+
 static int state_parse(State *s, const char *text, size_t size) {
         json_auto_t *root = NULL;
-        json_t *rooms;
+        const char *customer;
+        json_t *room;
         int r;
 
         root = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
@@ -43,18 +61,16 @@ static int state_parse(State *s, const char *text, size_t size) {
                         *field = json_incref(v);
                 }
         }
-        rooms = json_object_get(root, "rooms");
-        if (rooms) {
-                const char *k;
-                json_t *v;
+        if ((r = parse_string_map(root, "rooms", &s->rooms)) < 0 ||
+            (r = parse_string_map(root, "room_customers", &s->room_customers)) < 0)
+                return r;
+        /* A state from before rooms were bound: each customer's room is theirs. */
+        json_object_foreach(s->rooms, customer, room) {
+                const char *id = json_string_value(room);
 
-                if (!json_is_object(rooms))
-                        return -EBADMSG;
-                json_object_foreach(rooms, k, v)
-                        if (!json_is_string(v))
-                                return -EBADMSG;
-                json_decref(s->rooms);
-                s->rooms = json_incref(rooms);
+                if (!json_object_get(s->room_customers, id) &&
+                    json_object_set_new(s->room_customers, id, json_string(customer)) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }
@@ -69,6 +85,7 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         if (!s)
                 return -ENOMEM;
         s->rooms = json_object();
+        s->room_customers = json_object();
         s->alerts = json_object();
         s->direct = json_object();
         s->encrypted = json_object();
@@ -76,8 +93,8 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
                 s->path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->alerts || !s->direct || !s->encrypted || !s->path || !s->homeserver ||
-            !s->user_id) {
+        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted || !s->path ||
+            !s->homeserver || !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }
@@ -106,6 +123,7 @@ State *state_free(State *s) {
         free(s->since);
         free(s->journal_cursor);
         json_decref(s->rooms);
+        json_decref(s->room_customers);
         json_decref(s->alerts);
         json_decref(s->direct);
         json_decref(s->encrypted);
@@ -117,10 +135,11 @@ int state_save(const State *s) {
         _cleanup_free_ char *text = NULL;
         json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O}", "homeserver", s->homeserver,
-                         "user_id", s->user_id, "device_id", s->device_id, "access_token", s->access_token,
-                         "since", s->since, "journal_cursor", s->journal_cursor, "rooms", s->rooms, "alerts",
-                         s->alerts, "direct", s->direct, "encrypted", s->encrypted);
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O, s:O}", "homeserver",
+                         s->homeserver, "user_id", s->user_id, "device_id", s->device_id, "access_token",
+                         s->access_token, "since", s->since, "journal_cursor", s->journal_cursor, "rooms",
+                         s->rooms, "room_customers", s->room_customers, "alerts", s->alerts, "direct",
+                         s->direct, "encrypted", s->encrypted);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -148,7 +167,10 @@ int state_set_journal_cursor(State *s, const char *cursor) {
 }
 
 int state_set_room(State *s, const char *customer, const char *room_id) {
-        return json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ? -ENOMEM : 0;
+        if (json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ||
+            json_object_set_new(s->room_customers, room_id, json_string(customer)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 json_t *state_get_alerts(State *s, const char *customer) {
@@ -172,4 +194,10 @@ int state_set_encrypted(State *s, const char *room_id) {
 
 const char *state_get_room(const State *s, const char *customer) {
         return json_string_value(json_object_get(s->rooms, customer));
+}
+
+bool state_room_is_others(const State *s, const char *room_id, const char *customer) {
+        const char *whose = json_string_value(json_object_get(s->room_customers, room_id));
+
+        return whose && !streq(whose, customer);
 }

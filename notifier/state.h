@@ -18,6 +18,8 @@ typedef struct State {
         char *since;
         char *journal_cursor;  /* the last result the homeserver accepted */
         json_t *rooms;         /* customer name → room id */
+        json_t *room_customers;        /* room id → the customer whose room it is, for every room ever
+                                        * set as one: another customer's owner there is a stranger */
         json_t *alerts;        /* customer name → monitoring's memory (alert-state.h) */
         json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
         json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
@@ -32,8 +34,11 @@ int state_save(const State *s);
 int state_set_session(State *s, const char *device_id, const char *access_token);
 int state_set_since(State *s, const char *since);
 int state_set_journal_cursor(State *s, const char *cursor);
+/* The customer's room from now on; the room becomes the customer's (for good). */
 int state_set_room(State *s, const char *customer, const char *room_id);
 const char *state_get_room(const State *s, const char *customer);
+/* Whether the room is (or was) the room of a customer other than this one. */
+bool state_room_is_others(const State *s, const char *room_id, const char *customer);
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. */
 json_t *state_get_alerts(State *s, const char *customer);
 bool state_room_encrypted(const State *s, const char *room_id);

@@ -354,3 +354,25 @@ TEST(timespans) {
         ASSERT_TRUE(timespan_parse_sec("5 m", &v) < 0);
         ASSERT_TRUE(timespan_parse_sec("99999999999h", &v) < 0);
 }
+
+TEST(secret_files_are_ours_alone) {
+        const char *path = tests_write("secret", "s3cret\n");
+        struct stat st;
+
+        ASSERT_OK(chmod(path, 0600));
+        ASSERT_EQ(secret_file_check(path, geteuid(), &st), 0);
+        ASSERT_OK(chmod(path, 0400));
+        ASSERT_EQ(secret_file_check(path, geteuid(), &st), 0);
+        for (mode_t mode = 0640; mode <= 0644; mode += 4) {
+                ASSERT_OK(chmod(path, mode));
+                ASSERT_EQ(secret_file_check(path, geteuid(), &st), SECRET_EXPOSED);
+                ASSERT_EQ(st.st_mode & 0777, mode);
+        }
+        ASSERT_OK(chmod(path, 0602));
+        ASSERT_EQ(secret_file_check(path, geteuid(), &st), SECRET_EXPOSED);
+        ASSERT_EQ(secret_file_check(path, geteuid() + 1, &st), SECRET_EXPOSED | SECRET_FOREIGN);
+        ASSERT_OK(chmod(path, 0600));
+        ASSERT_EQ(secret_file_check(path, geteuid() + 1, &st), SECRET_FOREIGN);
+        ASSERT_EQ(st.st_uid, geteuid());
+        ASSERT_EQ(secret_file_check(tests_data("no-such-secret"), geteuid(), &st), -ENOENT);
+}

@@ -47,10 +47,55 @@ TEST(round_trip) {
         state_free(t);
 }
 
+static void write_state(const char *dir, const char *text) {
+        char path[4200];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        f = fopen(path, "we");
+        ASSERT_TRUE(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+TEST(a_room_stays_its_customers) {
+        const char *dir = fresh_dir("bound");
+        State *s = NULL;
+
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_FALSE(state_room_is_others(s, "!a:test", "globex"));
+        ASSERT_OK(state_set_room(s, "acme", "!a:test"));
+        ASSERT_OK(state_set_room(s, "acme", "!a2:test"));
+        /* acme's earlier room is still acme's, not free for another customer's owner. */
+        ASSERT_TRUE(state_room_is_others(s, "!a:test", "globex"));
+        ASSERT_TRUE(state_room_is_others(s, "!a2:test", "globex"));
+        ASSERT_FALSE(state_room_is_others(s, "!a:test", "acme"));
+        ASSERT_FALSE(state_room_is_others(s, "!b:test", "globex"));
+        ASSERT_OK(state_save(s));
+        state_free(s);
+
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_TRUE(state_room_is_others(s, "!a:test", "globex"));
+        ASSERT_STREQ(state_get_room(s, "acme"), "!a2:test");
+        state_free(s);
+
+        /* A state written before rooms were bound: each customer's room is theirs. */
+        dir = fresh_dir("old");
+        write_state(dir, "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\","
+                         "\"rooms\":{\"acme\":\"!a:test\",\"globex\":\"!b:test\"}}");
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_TRUE(state_room_is_others(s, "!a:test", "globex"));
+        ASSERT_TRUE(state_room_is_others(s, "!b:test", "acme"));
+        ASSERT_FALSE(state_room_is_others(s, "!b:test", "globex"));
+        state_free(s);
+}
+
 TEST(corrupt_files_are_refused) {
         static const char *const bad[] = {
                 "{", "[]", "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"since\":5}",
                 "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"rooms\":{\"acme\":1}}",
+                "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"room_customers\":[]}",
+                "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"room_customers\":{\"!a:t\":2}}",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

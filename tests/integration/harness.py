@@ -43,6 +43,26 @@ class Sandbox:
         out = self.run("control", "systemctl", "show", "-P", prop, "scheduler-notifier.service")
         return out.strip()
 
+    def start_fails_saying(self, *texts):
+        """Starts the notifier, which must not come up; its journal since then must say each of
+        texts. Leaves it stopped, and returns what it said."""
+        cursor = self.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+        self.run("control", "systemctl", "start", "scheduler-notifier.service", check=False)
+        state = self.notifier_property("ActiveState")
+        # What a process said just before it exited may reach the journal's files a little later.
+        deadline = time.monotonic() + 15
+        while True:
+            said = self.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat",
+                            "--no-pager")
+            if all(text in said for text in texts) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.run("control", "systemctl", "stop", "scheduler-notifier.service")
+        assert state != "active", f"the notifier is {state}; it said:\n{said}"
+        for text in texts:
+            assert text in said, (text, said)
+        return said
+
     def restart_notifier(self):
         """Restarts the notifier; systemctl returns once it is active again, and being
         Type=notify it is active only after its first sync with the homeserver."""

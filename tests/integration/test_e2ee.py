@@ -391,28 +391,17 @@ STORE = "/var/lib/scheduler/crypto.json"
 KEY_FILE = "/etc/scheduler/secrets/crypto-key"
 
 
-def start_fails_saying(sb, text):
-    """Starts the notifier, which must not come up, and its journal since then must say text."""
-    cursor = sb.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
-    sb.run("control", "systemctl", "start", "scheduler-notifier.service", check=False)
-    state = sb.notifier_property("ActiveState")
-    assert state != "active", f"the notifier is {state} without its crypto store"
-    said = sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat", "--no-pager")
-    sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
-    assert text in said, said
-
-
 def test_a_lost_store_or_wrong_key_stops_the_bot_clearly(sb):
     chat(sb)
     sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
     sb.run("control", "cp", "-p", KEY_FILE, KEY_FILE + ".kept")
     sb.run("control", "mv", STORE, STORE + ".kept")
     try:
-        start_fails_saying(sb, f"The crypto store {STORE} cannot be used: it is missing, but this device "
-                               "published its keys with it.")
+        sb.start_fails_saying(f"The crypto store {STORE} cannot be used: it is missing, but this device "
+                              "published its keys with it.")
         sb.run("control", "mv", STORE + ".kept", STORE)
         sb.run("control", "sh", "-c", f"echo another-key-of-32-characters-long > {KEY_FILE}")
-        start_fails_saying(sb, f"The crypto store {STORE} cannot be used: crypto_key_file does not open it")
+        sb.start_fails_saying(f"The crypto store {STORE} cannot be used: crypto_key_file does not open it")
     finally:
         sb.run("control", "sh", "-c", f"test -e {STORE} || mv {STORE}.kept {STORE}")
         sb.run("control", "mv", KEY_FILE + ".kept", KEY_FILE)

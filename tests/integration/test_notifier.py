@@ -117,6 +117,44 @@ def test_customers_are_kept_apart(sb):
     assert sb.env["BOB_USER"] not in alice.joined_members(room_a)
 
 
+SECRET = "/etc/scheduler/secrets/acme.key"
+
+
+def check_config(sb):
+    """`scheduler-notifier --check-config` in the control container: (exit status, what it said)."""
+    out = sb.run("control", "sh", "-c", "scheduler-notifier --check-config 2>&1; echo status=$?")
+    said, _, status = out.rstrip("\n").rpartition("status=")
+    return int(status), said
+
+
+def test_an_exposed_or_foreign_secret_stops_the_start(sb):
+    alice, room = sb.customer_room()
+    sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
+    try:
+        sb.run("control", "chmod", "0644", SECRET)
+        why = (f"Secret file {SECRET} ([customer acme] ssh_key_file) is open to group or others "
+               "(mode 0644); refusing to start.")
+        sb.start_fails_saying(why, f"Fix: chmod 600 {SECRET}")
+        status, said = check_config(sb)
+        assert status == 1 and why in said and f"Fix: chmod 600 {SECRET}" in said, (status, said)
+        sb.run("control", "chmod", "0600", SECRET)
+        sb.run("control", "chown", "65534", SECRET)
+        why = (f"Secret file {SECRET} ([customer acme] ssh_key_file) is owned by UID 65534, not by UID 0 "
+               "that the notifier runs as; refusing to start.")
+        sb.start_fails_saying(why, f"Fix: chown 0 {SECRET}")
+        status, said = check_config(sb)
+        assert status == 1 and why in said, (status, said)
+    finally:
+        sb.run("control", "chown", "0", SECRET)
+        sb.run("control", "chmod", "0600", SECRET)
+        sb.run("control", "systemctl", "reset-failed", "scheduler-notifier.service", check=False)
+        sb.restart_notifier()
+    status, said = check_config(sb)
+    assert status == 0 and "OK" in said, (status, said)
+    cmd = alice.send_text(room, "help")
+    wait_reply(alice, room, cmd, sb.env["BOT_USER"])
+
+
 TESTS = [
     test_help_is_a_reply_in_the_same_room,
     test_unknown_command,
@@ -127,6 +165,7 @@ TESTS = [
     test_restart_does_not_reanswer,
     test_sigkill_mid_conversation_answers_each_once,
     test_homeserver_away_for_20_s,
+    test_an_exposed_or_foreign_secret_stops_the_start,
 ]
 
 if __name__ == "__main__":
