@@ -46,6 +46,8 @@ static int queue_run(Manager *m, const Customer *cu, const SyncMessage *msg, con
                 return log_oom();
         }
         op->command = *c;
+        /* The first batch after a start repeats what was not confirmed before a crash. */
+        op->maybe_ran = !m->ready;
         ops_queue(m, op);
         return 0;
 }

@@ -150,6 +150,26 @@ int journal_follow(Manager *m) {
         return journal_read_new(m);
 }
 
+int journal_run_seen(const char *customer, const char *event_id) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *by = NULL, *reply_to = NULL;
+        int r;
+
+        if (asprintf(&by, "SCHEDULER_CUSTOMER=%s", customer) < 0 ||
+            asprintf(&reply_to, "SCHEDULER_REPLY_TO=%s", event_id) < 0)
+                return -ENOMEM;
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r >= 0)
+                r = sd_journal_add_match(j, reply_to, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, by, 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        return r < 0 ? r : r > 0;
+}
+
 int journal_list_runs(const char *customer, const char *zone, char **ret_text) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_free_ char *match = NULL, *text = NULL;

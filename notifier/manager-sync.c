@@ -10,6 +10,8 @@
 
 #define SYNC_TIMEOUT_MS 30000U
 #define REQUEST_TIMEOUT_MS 30000U
+#define BACKFILL_PAGE 100U
+#define BACKFILL_MAX 1000U
 
 static void on_login(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
@@ -71,6 +73,87 @@ void sync_commit(Manager *m) {
         }
 }
 
+/* The batch, complete: decrypted, handled, its position to be saved once its ops are done. */
+static void sync_handle_batch(Manager *m, SyncBatch *batch) {
+        int r;
+
+        r = e2ee_process_batch(m, batch, !m->state->since);
+        if (r >= 0)
+                r = handler_process_batch(m, batch, !m->state->since);
+        if (r < 0) {
+                matrix_sync_batch_free(batch);
+                return manager_exit(m, EXIT_FAILURE);
+        }
+        m->pending_since = TAKE_PTR(batch->next_batch);
+        matrix_sync_batch_free(batch);
+        manager_step(m);
+}
+
+static void on_backfill(MatrixRequest *req, const MatrixResponse *resp, void *userdata);
+
+/* A room's timeline was cut short (a restart after a busy time, a flood): what it left out, from
+ * the last position we saved, page by page backwards, before the batch is handled. */
+static void backfill_step(Manager *m) {
+        _cleanup_free_ char *room = NULL, *from = NULL, *to = NULL, *filter = NULL, *path = NULL;
+        const char *key = NULL;
+        json_t *v;
+
+        json_object_foreach(m->backfill->gaps, key, v)
+                break;
+        if (!key) {
+                m->backfill->limited = m->backfill_incomplete;
+                return sync_handle_batch(m, TAKE_PTR(m->backfill));
+        }
+        room = matrix_escape(key);
+        from = matrix_escape(json_string_value(v));
+        to = matrix_escape(m->state->since);
+        filter = matrix_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
+        if (!room || !from || !to || !filter ||
+            asprintf(&path, "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%u&from=%s&to=%s&filter=%s", room,
+                     BACKFILL_PAGE, from, to, filter) < 0)
+                return manager_fatal_oom(m);
+        (void) lane_request(m, &m->sync, "GET", path, NULL, REQUEST_TIMEOUT_MS, on_backfill);
+}
+
+static void on_backfill(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        const char *room = NULL, *end = json_string_value(json_object_get(resp->json, "end"));
+        json_t *chunk = json_object_get(resp->json, "chunk"), *v, *e;
+        size_t i;
+
+        if (!lane_answered(m, &m->sync, resp))
+                return;
+        json_object_foreach(m->backfill->gaps, room, v)
+                break;
+        if (resp->status != 200) {
+                log_warning("Could not fetch what the homeserver left out of %s's timeline: HTTP %li %s; some "
+                            "messages were not seen.", room, resp->status, strempty(resp->errcode));
+                m->backfill_incomplete = true;
+                chunk = NULL;
+        }
+        /* Newest first: each goes before the ones we have, so they end up oldest first. */
+        json_array_foreach(chunk, i, e)
+                if (json_array_insert(m->backfill_events, 0, e) < 0)
+                        return manager_fatal_oom(m);
+        if (json_array_size(chunk) > 0 && end && json_array_size(m->backfill_events) < BACKFILL_MAX) {
+                if (json_object_set_new(m->backfill->gaps, room, json_string(end)) < 0)
+                        return manager_fatal_oom(m);
+                return backfill_step(m);
+        }
+        if (json_array_size(chunk) > 0 && end) {
+                log_warning("More than %u messages left out of %s's timeline: the oldest were not seen.",
+                            BACKFILL_MAX, room);
+                m->backfill_incomplete = true;
+        }
+        log_info("Fetched %zu messages the homeserver left out of %s's timeline.",
+                 json_array_size(m->backfill_events), room);
+        if (matrix_sync_prepend_events(m->backfill, room, m->backfill_events, m->config->user_id) < 0)
+                return manager_fatal_oom(m);
+        json_array_clear(m->backfill_events);
+        (void) json_object_del(m->backfill->gaps, room);
+        backfill_step(m);
+}
+
 static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         _cleanup_(matrix_sync_batch_freep) SyncBatch *batch = NULL;
         Manager *m = userdata;
@@ -90,13 +173,16 @@ static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userda
         }
         lane_succeeded(m, &m->sync);
 
-        r = e2ee_process_batch(m, batch, !m->state->since);
-        if (r >= 0)
-                r = handler_process_batch(m, batch, !m->state->since);
-        if (r < 0)
-                return manager_exit(m, EXIT_FAILURE);
-        m->pending_since = TAKE_PTR(batch->next_batch);
-        manager_step(m);
+        /* The first sync's history is not answered: nothing to fetch for it. */
+        if (m->state->since && json_object_size(batch->gaps) > 0) {
+                m->backfill = TAKE_PTR(batch);
+                m->backfill_incomplete = false;
+                if (!m->backfill_events && !(m->backfill_events = json_array()))
+                        return manager_fatal_oom(m);
+                json_array_clear(m->backfill_events);
+                return backfill_step(m);
+        }
+        sync_handle_batch(m, TAKE_PTR(batch));
 }
 
 static void sync_start(Manager *m) {
@@ -121,6 +207,8 @@ void sync_step(Manager *m) {
                 return;
         if (!matrix_client_has_token(m->matrix))
                 return sync_login(m);
+        if (m->backfill)
+                return backfill_step(m);
         if (e2ee_sync_step(m))
                 return;
         if (m->pending_since) {

@@ -327,6 +327,8 @@ Manager *manager_free(Manager *m) {
         free(m->refusals);
         ratelimit_done(&m->rate);
         free(m->pending_since);
+        matrix_sync_batch_free(m->backfill);
+        json_decref(m->backfill_events);
         sd_event_source_disable_unref(m->quit_timer);
         sd_event_source_disable_unref(m->reminder_timer);
         sd_event_source_disable_unref(m->journal_source);

@@ -44,6 +44,8 @@ typedef struct Op {
         char *sender;          /* OP_RUN */
         Command command;       /* OP_RUN */
         usec_t bus_start;      /* OP_RUN: when StartTransientUnit was sent, for the log */
+        bool maybe_ran;        /* OP_RUN from the first batch after a start: it may have run before */
+        bool refused_run;      /* OP_SEND of "already running": remembered once the homeserver has it */
         UnitSpec *timer;       /* OP_UNITS: to start, with its service */
         UnitSpec *service;
         char **stop;           /* OP_UNITS: units to stop */
@@ -120,6 +122,9 @@ typedef struct Manager {
         Op *ops, *ops_tail;
         unsigned sync_ops;     /* ops of the last batch not done yet */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
+        SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */
+        json_t *backfill_events;       /* the room's left-out events fetched so far, oldest first */
+        bool backfill_incomplete;
         sd_event_source *quit_timer;
         sd_event_source *reminder_timer;
 
@@ -253,3 +258,5 @@ int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, tim
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);
 int journal_list_runs(const char *customer, const char *zone, char **ret_text);
+/* Whether the command event_id of customer ran already (any entry of its run): 1, 0 or -errno. */
+int journal_run_seen(const char *customer, const char *event_id);

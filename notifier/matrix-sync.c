@@ -157,8 +157,12 @@ static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
                 json_t *timeline = json_object_get(room, "timeline"), *e;
                 size_t i;
 
-                if (json_is_true(json_object_get(timeline, "limited")))
+                if (json_is_true(json_object_get(timeline, "limited"))) {
                         b->limited = true;
+                        if (json_is_string(json_object_get(timeline, "prev_batch")) &&
+                            json_object_set(b->gaps, room_id, json_object_get(timeline, "prev_batch")) < 0)
+                                return -ENOMEM;
+                }
                 json_array_foreach(json_object_get(json_object_get(room, "state"), "events"), i, e)
                         if ((r = note_state(b, room_id, e)) < 0)
                                 return r;
@@ -186,7 +190,8 @@ static int parse_crypto(SyncBatch *b, json_t *root) {
         b->devices_changed = json_array();
         b->encryption = json_object();
         b->members_changed = json_object();
-        if (!b->to_device || !b->devices_changed || !b->encryption || !b->members_changed)
+        b->gaps = json_object();
+        if (!b->to_device || !b->devices_changed || !b->encryption || !b->members_changed || !b->gaps)
                 return -ENOMEM;
         json_array_foreach(events, i, v)
                 if (json_is_object(v) && json_array_append(b->to_device, v) < 0)
@@ -235,6 +240,39 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret) {
         return 0;
 }
 
+int matrix_sync_prepend_events(SyncBatch *b, const char *room_id, json_t *events, const char *own_user) {
+        SyncMessage *saved = b->messages, *all;
+        size_t n_saved = b->n_messages, n_new;
+        json_t *e;
+        size_t i;
+        int r = 0;
+
+        b->messages = NULL;
+        b->n_messages = 0;
+        json_array_foreach(events, i, e) {
+                if (streq_ptr(get_string(e, "sender"), own_user))
+                        continue;
+                r = message_add(b, room_id, e);
+                if (r < 0)
+                        break;
+        }
+        n_new = b->n_messages;
+        all = r >= 0 ? reallocarray(b->messages, n_new + n_saved, sizeof(SyncMessage)) : NULL;
+        if (!all) {
+                for (size_t k = 0; k < b->n_messages; k++)
+                        matrix_sync_message_done(&b->messages[k]);
+                free(b->messages);
+                b->messages = saved;
+                b->n_messages = n_saved;
+                return -ENOMEM;
+        }
+        memcpy(all + n_new, saved, n_saved * sizeof(SyncMessage));
+        free(saved);
+        b->messages = all;
+        b->n_messages = n_new + n_saved;
+        return 0;
+}
+
 void matrix_sync_message_done(SyncMessage *m) {
         free(m->room_id);
         free(m->event_id);
@@ -258,6 +296,7 @@ SyncBatch *matrix_sync_batch_free(SyncBatch *b) {
         json_decref(b->devices_changed);
         json_decref(b->encryption);
         json_decref(b->members_changed);
+        json_decref(b->gaps);
         free(b->invites);
         free(b->messages);
         free(b->next_batch);

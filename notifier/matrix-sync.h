@@ -34,6 +34,7 @@ typedef struct SyncBatch {
         SyncMessage *messages;
         size_t n_messages;
         bool limited;                /* the homeserver left out part of some room's timeline */
+        json_t *gaps;                /* room id → prev_batch of each timeline it cut short */
 
         /* End-to-end encryption: what the crypto layer needs, as the homeserver sent it. */
         json_t *to_device;           /* array of to-device events */
@@ -49,6 +50,10 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret);
 SyncBatch *matrix_sync_batch_free(SyncBatch *b);
 void matrix_sync_message_done(SyncMessage *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SyncBatch *, matrix_sync_batch_free);
+
+/* Messages of room_id from events (oldest first, as /messages gives them with dir=f, or reversed
+ * for dir=b), put before the batch's own. */
+int matrix_sync_prepend_events(SyncBatch *b, const char *room_id, json_t *events, const char *own_user);
 
 /* Decrypted: msg becomes the message plain ({type, content}) says it is, if it is one. */
 int matrix_sync_message_decrypted(SyncMessage *msg, json_t *plain);

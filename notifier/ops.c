@@ -124,6 +124,19 @@ static const char *op_verb(const Op *op) {
         return op->kind == OP_SEND ? "send to" : op->kind == OP_JOIN ? "join" : "leave";
 }
 
+/* A `run` told "already running": after a crash its batch repeats, and it must get the same answer
+ * (not run, now that the other one may have finished). */
+static int note_refused_run(Manager *m, const char *event_id) {
+        int r = state_note_refused_run(m->state, event_id);
+
+        if (r < 0)
+                return r;
+        r = state_save(m->state);
+        if (r < 0)
+                log_error_errno(r, "Failed to save %s, continuing: %m", m->state->path);
+        return 0;
+}
+
 void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
         Op *op = m->ops;
@@ -135,6 +148,8 @@ void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
                 log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
                             op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
         else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
+                return manager_fatal_oom(m);
+        else if (op->refused_run && note_refused_run(m, op->event_id) < 0)
                 return manager_fatal_oom(m);
         else if (op->initiated && json_is_string(json_object_get(resp->json, "event_id")))
                 progress_note_initiated(m, op->event_id,

@@ -102,6 +102,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                         if (asprintf(&text, "`%s` is already running",
                                      task_kind_to_string(op->command.task)) < 0)
                                 return manager_fatal_oom(m), 0;
+                        op->refused_run = true;
                         return op_finish_with_reply(m, op, text);
                 }
         start_transient(m, op, unit);
@@ -114,6 +115,25 @@ void run_start(Manager *m, Op *op) {
         _cleanup_free_ char *pattern = NULL;
         int r;
 
+        /* Started before a crash and finished since (its unit is gone): not again. The "initiated"
+         * repeats with its transaction id, so the homeserver keeps only one. */
+        if (op->maybe_ran && state_run_refused(m->state, op->event_id)) {
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "`%s` is already running", task_kind_to_string(op->command.task)) < 0)
+                        return manager_fatal_oom(m);
+                return (void) op_finish_with_reply(m, op, text);
+        }
+        if (op->maybe_ran) {
+                r = journal_run_seen(op->customer, op->event_id);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to read the journal for %s, ignoring: %m", op->event_id);
+                if (r > 0) {
+                        log_info("A `run` of %s (%s) ran before a restart; not again.", op->customer,
+                                 op->event_id);
+                        op->initiated = op->command.task == TASK_MAINTENANCE;
+                        return (void) op_finish_with_reply(m, op, RUN_INITIATED);
+                }
+        }
         if (asprintf(&pattern, "scheduler-%s-%s-*.service", op->customer,
                      task_kind_to_string(op->command.task)) < 0)
                 return manager_fatal_oom(m);

@@ -31,6 +31,7 @@ static int parse_string_map(json_t *root, const char *key, json_t **field) {
 }
 
 static int state_parse(State *s, const char *text, size_t size) {
+        json_t *refused;
         json_auto_t *root = NULL;
         const char *customer;
         json_t *room;
@@ -61,6 +62,13 @@ static int state_parse(State *s, const char *text, size_t size) {
                         *field = json_incref(v);
                 }
         }
+        refused = json_object_get(root, "refused_runs");
+        if (refused && !json_is_array(refused))
+                return -EBADMSG;
+        if (refused) {
+                json_decref(s->refused_runs);
+                s->refused_runs = json_incref(refused);
+        }
         if ((r = parse_string_map(root, "rooms", &s->rooms)) < 0 ||
             (r = parse_string_map(root, "room_customers", &s->room_customers)) < 0)
                 return r;
@@ -89,11 +97,13 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         s->alerts = json_object();
         s->direct = json_object();
         s->encrypted = json_object();
+        s->refused_runs = json_array();
         if (asprintf(&s->path, "%s/state.json", dir) < 0)
                 s->path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted || !s->path ||
+        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted || !s->refused_runs ||
+            !s->path ||
             !s->homeserver || !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
@@ -127,6 +137,7 @@ State *state_free(State *s) {
         json_decref(s->alerts);
         json_decref(s->direct);
         json_decref(s->encrypted);
+        json_decref(s->refused_runs);
         free(s);
         return NULL;
 }
@@ -135,11 +146,11 @@ int state_save(const State *s) {
         _cleanup_free_ char *text = NULL;
         json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O, s:O}", "homeserver",
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O, s:O, s:O}", "homeserver",
                          s->homeserver, "user_id", s->user_id, "device_id", s->device_id, "access_token",
                          s->access_token, "since", s->since, "journal_cursor", s->journal_cursor, "rooms",
                          s->rooms, "room_customers", s->room_customers, "alerts", s->alerts, "direct",
-                         s->direct, "encrypted", s->encrypted);
+                         s->direct, "encrypted", s->encrypted, "refused_runs", s->refused_runs);
         if (!root)
                 return -ENOMEM;
         text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -182,6 +193,26 @@ json_t *state_get_alerts(State *s, const char *customer) {
         if (!a || json_object_set_new(s->alerts, customer, a) < 0)
                 return NULL;
         return a;
+}
+
+#define REFUSED_RUNS_MAX 64
+
+int state_note_refused_run(State *s, const char *event_id) {
+        if (json_array_append_new(s->refused_runs, json_string(event_id)) < 0)
+                return -ENOMEM;
+        while (json_array_size(s->refused_runs) > REFUSED_RUNS_MAX)
+                (void) json_array_remove(s->refused_runs, 0);
+        return 0;
+}
+
+bool state_run_refused(const State *s, const char *event_id) {
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(s->refused_runs, i, v)
+                if (streq_ptr(json_string_value(v), event_id))
+                        return true;
+        return false;
 }
 
 bool state_room_encrypted(const State *s, const char *room_id) {

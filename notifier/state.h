@@ -23,6 +23,7 @@ typedef struct State {
         json_t *alerts;        /* customer name → monitoring's memory (alert-state.h) */
         json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
         json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
+        json_t *refused_runs;  /* the latest `run` commands answered "already running" (event ids) */
 } State;
 
 /* A missing file is an empty state; one written for another homeserver or user too, since its
@@ -42,4 +43,6 @@ bool state_room_is_others(const State *s, const char *room_id, const char *custo
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. */
 json_t *state_get_alerts(State *s, const char *customer);
 bool state_room_encrypted(const State *s, const char *room_id);
+int state_note_refused_run(State *s, const char *event_id);
+bool state_run_refused(const State *s, const char *event_id);
 int state_set_encrypted(State *s, const char *room_id);
