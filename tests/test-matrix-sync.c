@@ -127,3 +127,26 @@ TEST(encryption_keys_and_members_are_noted) {
         ASSERT_STREQ(b->messages[0].body, "help");
         ASSERT_STREQ(b->messages[0].msgtype, "m.text");
 }
+
+TEST(left_out_events_go_before_the_timeline) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+        json_auto_t *root = load("{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{"
+                                 "\"limited\":true,\"prev_batch\":\"p1\",\"events\":["
+                                 "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\","
+                                 "\"origin_server_ts\":3,\"content\":{\"msgtype\":\"m.text\",\"body\":\"c\"}}]}}}}}");
+        json_auto_t *older = load("[{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
+                                  "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"a\"}},"
+                                  "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@bot:test\","
+                                  "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.notice\",\"body\":\"x\"}},"
+                                  "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\","
+                                  "\"origin_server_ts\":2,\"content\":{\"msgtype\":\"m.text\",\"body\":\"b\"}}]");
+
+        ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+        ASSERT_TRUE(b->limited);
+        ASSERT_STREQ(json_string_value(json_object_get(b->gaps, "!r")), "p1");
+        ASSERT_OK(matrix_sync_prepend_events(b, "!r", older, "@bot:test"));
+        ASSERT_EQ(b->n_messages, 3);
+        ASSERT_STREQ(b->messages[0].body, "a");
+        ASSERT_STREQ(b->messages[1].body, "b");
+        ASSERT_STREQ(b->messages[2].body, "c");
+}

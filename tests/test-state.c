@@ -115,3 +115,23 @@ TEST(corrupt_files_are_refused) {
                 ASSERT_TRUE(s == NULL);
         }
 }
+
+TEST(refused_runs_are_kept_and_bounded) {
+        const char *dir = fresh_dir("refused");
+        State *s = NULL, *t = NULL;
+        char id[32];
+
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        for (int i = 0; i < 70; i++) {
+                snprintf(id, sizeof(id), "$e%d", i);
+                ASSERT_OK(state_note_refused_run(s, id));
+        }
+        ASSERT_OK(state_save(s));
+        state_free(s);
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &t));
+        /* The latest 64: enough for the batch a crash can repeat. */
+        ASSERT_TRUE(state_run_refused(t, "$e69"));
+        ASSERT_TRUE(state_run_refused(t, "$e6"));
+        ASSERT_FALSE(state_run_refused(t, "$e5"));
+        state_free(t);
+}
