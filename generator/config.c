@@ -200,7 +200,8 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
                                         "'%s' is not a Matrix user id (@name:server)", value);
                 return set_string(&c->user_id, value);
         }
-        if (streq(key, "password_file") || streq(key, "access_token_file") || streq(key, "crypto_key_file")) {
+        if (streq(key, "password_file") || streq(key, "access_token_file") ||
+            streq(key, "crypto_key_file")) {
                 if (!path_valid(value))
                         return ini_fail(&st->error, "matrix", key, "'%s' is not an absolute path", value);
                 return set_string(streq(key, "password_file")     ? &c->password_file :

@@ -9,15 +9,15 @@
 
 struct Crypto {
         char *path;
-        char *key;             /* pickle key, from [matrix] crypto_key_file */
+        char *key; /* pickle key, from [matrix] crypto_key_file */
         size_t key_len;
         char *user_id;
         char *device_id;
         OlmAccount *account;
         char *curve25519;
         char *ed25519;
-        json_t *store;         /* everything but the account, as it is saved */
-        json_t *no_otk;        /* "user device": claimed without a one-time key (until it changes) */
+        json_t *store;  /* everything but the account, as it is saved */
+        json_t *no_otk; /* "user device": claimed without a one-time key (until it changes) */
 };
 
 /* Returns r, with why in *ret_why (if asked). */
@@ -34,8 +34,8 @@ OlmSession *crypto_session_new(void);
 void crypto_session_free(OlmSession *s);
 
 /* crypto-olm.c */
-int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *device_keys, const char *type,
-                       json_t *content, json_t **ret);
+int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *device_keys,
+                       const char *type, json_t *content, json_t **ret);
 /* crypto-megolm.c */
 int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const char *sender_key,
                           bool forwarded, char **ret_why);

@@ -115,8 +115,8 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         s = inbound_new();
         if (!id || !copy || !s)
                 return inbound_free(s), -ENOMEM;
-        if ((forwarded ? olm_import_inbound_group_session(s, (uint8_t *) copy, strlen(copy)) :
-                         olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error() ||
+        if ((forwarded ? olm_import_inbound_group_session(s, (uint8_t *) copy, strlen(copy))
+                       : olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error() ||
             (n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1)) == olm_error() ||
             strlen(session_id) != n || memcmp(sid, session_id, n) != 0) {
                 inbound_free(s);
@@ -125,16 +125,17 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         /* A key we have from an earlier index stays: a later one would lose messages. */
         old = json_object_get(crypto_section(c, "inbound"), id);
         if (json_is_integer(json_object_get(old, "first")) &&
-            json_integer_value(json_object_get(old, "first")) <= olm_inbound_group_session_first_known_index(s)) {
+            json_integer_value(json_object_get(old, "first")) <=
+                    olm_inbound_group_session_first_known_index(s)) {
                 inbound_free(s);
                 return 0;
         }
         pickle = inbound_pickle(c, s);
-        if (!pickle ||
-            json_object_set_new(crypto_section(c, "inbound"), id,
-                                json_pack("{s:s, s:s, s:I, s:o}", "pickle", pickle, "sender", sender,
-                                          "first", (json_int_t) olm_inbound_group_session_first_known_index(s),
-                                          "seen", json_object())) < 0) {
+        if (!pickle || json_object_set_new(
+                               crypto_section(c, "inbound"), id,
+                               json_pack("{s:s, s:s, s:I, s:o}", "pickle", pickle, "sender", sender, "first",
+                                         (json_int_t) olm_inbound_group_session_first_known_index(s), "seen",
+                                         json_object())) < 0) {
                 inbound_free(s);
                 return -ENOMEM;
         }
@@ -142,7 +143,8 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         return 1;
 }
 
-static int group_decrypt(OlmInboundGroupSession *s, const char *ciphertext, char **ret, uint32_t *ret_index) {
+static int group_decrypt(OlmInboundGroupSession *s, const char *ciphertext, char **ret,
+                         uint32_t *ret_index) {
         _cleanup_free_ char *copy = strdup(ciphertext), *copy2 = strdup(ciphertext), *plain = NULL;
         size_t max, n;
 
@@ -215,7 +217,8 @@ int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **
         if (r < 0)
                 return crypto_why(ret_why, r, "it repeats an earlier message (a replay)");
         plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_string(json_object_get(plain, "type")) || !json_is_object(json_object_get(plain, "content")) ||
+        if (!json_is_string(json_object_get(plain, "type")) ||
+            !json_is_object(json_object_get(plain, "content")) ||
             !streq_ptr(json_string_value(json_object_get(plain, "room_id")), room_id))
                 return crypto_why(ret_why, -EBADMSG, "its plaintext is not an event of this room");
         *ret = TAKE_PTR(plain);
@@ -229,8 +232,8 @@ json_t *crypto_key_request(Crypto *c, const char *room_id, json_t *content, char
         if (!session_id || asprintf(&request_id, "%016llx", (unsigned long long) hash_fnv1a(session_id)) < 0)
                 return NULL;
         *ret_request_id = request_id;
-        return json_pack("{s:s, s:{s:s, s:s, s:s?, s:s}, s:s, s:s}", "action", "request", "body", "algorithm",
-                         MEGOLM_ALGORITHM, "room_id", room_id, "sender_key",
+        return json_pack("{s:s, s:{s:s, s:s, s:s?, s:s}, s:s, s:s}", "action", "request", "body",
+                         "algorithm", MEGOLM_ALGORITHM, "room_id", room_id, "sender_key",
                          json_string_value(json_object_get(content, "sender_key")), "session_id", session_id,
                          "request_id", request_id, "requesting_device_id", c->device_id);
 }
@@ -247,13 +250,13 @@ int crypto_room_set_encryption(Crypto *c, const char *room_id, json_t *content) 
                 return -EOPNOTSUPP;
         return json_object_set_new(crypto_section(c, "rooms"), room_id,
                                    json_pack("{s:I, s:I}", "rotation_period_ms",
-                                             json_integer_value(ms) > 0 ? json_integer_value(ms) :
-                                                                          (json_int_t) ROTATION_MS_DEFAULT,
+                                             json_integer_value(ms) > 0 ? json_integer_value(ms)
+                                                                        : (json_int_t) ROTATION_MS_DEFAULT,
                                              "rotation_period_msgs",
-                                             json_integer_value(msgs) > 0 ? json_integer_value(msgs) :
-                                                                            ROTATION_MSGS_DEFAULT)) < 0 ?
-                       -ENOMEM :
-                       0;
+                                             json_integer_value(msgs) > 0 ? json_integer_value(msgs)
+                                                                          : ROTATION_MSGS_DEFAULT)) < 0
+                       ? -ENOMEM
+                       : 0;
 }
 
 void crypto_room_rotate(Crypto *c, const char *room_id) {
@@ -269,8 +272,9 @@ static json_t *outbound_current(Crypto *c, const char *room_id, bool create) {
         OlmOutboundGroupSession *s;
         size_t n;
 
-        if (out && now_ms() - (uint64_t) json_integer_value(json_object_get(out, "created")) <
-                           (uint64_t) json_integer_value(json_object_get(room, "rotation_period_ms")) &&
+        if (out &&
+            now_ms() - (uint64_t) json_integer_value(json_object_get(out, "created")) <
+                    (uint64_t) json_integer_value(json_object_get(room, "rotation_period_ms")) &&
             json_integer_value(json_object_get(out, "messages")) <
                     json_integer_value(json_object_get(room, "rotation_period_msgs")))
                 return out;
@@ -286,8 +290,8 @@ static json_t *outbound_current(Crypto *c, const char *room_id, bool create) {
         outbound_free(s);
         if (!pickle)
                 return NULL;
-        out = json_pack("{s:s, s:I, s:i, s:o}", "pickle", pickle, "created", (json_int_t) now_ms(), "messages", 0,
-                        "shared", json_object());
+        out = json_pack("{s:s, s:I, s:i, s:o}", "pickle", pickle, "created", (json_int_t) now_ms(),
+                        "messages", 0, "shared", json_object());
         if (!out || json_object_set_new(crypto_section(c, "outbound"), room_id, out) < 0)
                 return NULL;
         return out;
@@ -337,11 +341,12 @@ static json_t *room_key_content(Crypto *c, const char *room_id, json_t *out) {
                 return NULL;
         }
         outbound_free(s);
-        return json_pack("{s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", room_id, "session_id",
-                         id, "session_key", key);
+        return json_pack("{s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", room_id,
+                         "session_id", id, "session_key", key);
 }
 
-int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **ret, json_t **ret_recipients) {
+int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **ret,
+                      json_t **ret_recipients) {
         json_t *out = outbound_current(c, room_id, true), *d;
         json_auto_t *key = NULL, *messages = json_object(), *recipients = json_object();
         const char *id;
@@ -355,7 +360,7 @@ int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **r
                         continue;
                 r = crypto_olm_encrypt(c, *u, id, d, "m.room_key", key, &enc);
                 if (r == -ENOKEY)
-                        continue;   /* no session: no one-time key could be claimed */
+                        continue; /* no session: no one-time key could be claimed */
                 if (r < 0)
                         return r;
                 if (!crypto_device_map_add(messages, *u, id, enc) ||
@@ -373,7 +378,8 @@ int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **r
 }
 
 void crypto_shared(Crypto *c, const char *room_id, json_t *recipients) {
-        json_t *shared = json_object_get(json_object_get(crypto_section(c, "outbound"), room_id), "shared"), *devs;
+        json_t *shared = json_object_get(json_object_get(crypto_section(c, "outbound"), room_id), "shared"),
+               *devs;
         const char *user;
 
         if (!shared)
@@ -407,17 +413,20 @@ int crypto_room_encrypt(Crypto *c, const char *room_id, const char *type, json_t
         n = olm_outbound_group_session_id_length(s);
         msg = text ? malloc(len + 1) : NULL;
         sid = calloc(1, n + 1);
-        if (!msg || !sid || olm_group_encrypt(s, (uint8_t *) text, strlen(text), (uint8_t *) msg, len) == olm_error() ||
-            olm_outbound_group_session_id(s, (uint8_t *) sid, n) == olm_error() || !(pickle = outbound_pickle(c, s))) {
+        if (!msg || !sid ||
+            olm_group_encrypt(s, (uint8_t *) text, strlen(text), (uint8_t *) msg, len) == olm_error() ||
+            olm_outbound_group_session_id(s, (uint8_t *) sid, n) == olm_error() ||
+            !(pickle = outbound_pickle(c, s))) {
                 outbound_free(s);
                 return -ENOMEM;
         }
         outbound_free(s);
         msg[len] = 0;
-        enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "sender_key", c->curve25519,
-                        "ciphertext", msg, "session_id", sid, "device_id", c->device_id);
+        enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "sender_key",
+                        c->curve25519, "ciphertext", msg, "session_id", sid, "device_id", c->device_id);
         if (!enc || json_object_set_new(out, "pickle", json_string(pickle)) < 0 ||
-            json_object_set_new(out, "messages", json_integer(json_integer_value(json_object_get(out, "messages")) + 1)) < 0)
+            json_object_set_new(out, "messages",
+                                json_integer(json_integer_value(json_object_get(out, "messages")) + 1)) < 0)
                 return -ENOMEM;
         /* An edit's relation stays readable to the homeserver, as clients expect. */
         rel = json_object_get(content, "m.relates_to");

@@ -121,10 +121,12 @@ static int plaintext_check(Crypto *c, json_t *plain, const char *sender, const c
 
         if (!streq_ptr(json_string_value(json_object_get(plain, "sender")), sender) ||
             !streq_ptr(json_string_value(json_object_get(plain, "recipient")), c->user_id) ||
-            !streq_ptr(json_string_value(json_object_get(json_object_get(plain, "recipient_keys"), "ed25519")),
-                       c->ed25519) ||
+            !streq_ptr(
+                    json_string_value(json_object_get(json_object_get(plain, "recipient_keys"), "ed25519")),
+                    c->ed25519) ||
             !json_is_object(json_object_get(plain, "content")))
-                return crypto_why(ret_why, -EBADMSG, "an Olm message not meant for us, or not from its sender");
+                return crypto_why(ret_why, -EBADMSG,
+                                  "an Olm message not meant for us, or not from its sender");
         known = device_by_curve(c, sender, sender_key);
         if (known && !streq_ptr(json_string_value(json_object_get(known, "ed25519")), claimed))
                 return crypto_why(ret_why, -EPERM, "an Olm message whose signing key is not its device's");
@@ -134,11 +136,13 @@ static int plaintext_check(Crypto *c, json_t *plain, const char *sender, const c
 static int forwarded_key(Crypto *c, json_t *content, const char *sender, const char *sender_key,
                          char **ret_why) {
         json_t *d = device_by_curve(c, sender, sender_key);
-        const char *session_key = json_string_value(json_object_get(content, "sender_key")), *user, *owner = NULL;
+        const char *session_key = json_string_value(json_object_get(content, "sender_key")), *user,
+                   *owner = NULL;
         json_t *devs;
 
         if (!streq(sender, c->user_id) || !json_is_true(json_object_get(d, "cross_signed")))
-                return crypto_why(ret_why, -EPERM, "a forwarded room key not from one of our own verified devices");
+                return crypto_why(ret_why, -EPERM,
+                                  "a forwarded room key not from one of our own verified devices");
         /* Whose session it is: the user of the device that made it, as far as we know them. */
         json_object_foreach(crypto_section(c, "devices"), user, devs)
                 if (device_by_curve(c, user, session_key))
@@ -167,7 +171,8 @@ int crypto_to_device(Crypto *c, json_t *event, char **ret_why) {
                 return crypto_why(ret_why, -EBADMSG, "an encrypted to-device message not for this device");
         r = olm_decrypt_from(c, sender_key, (size_t) mtype, body, &text);
         if (r < 0)
-                return crypto_why(ret_why, r, r == -ENOKEY ? "no Olm session with its device" : "it does not decrypt");
+                return crypto_why(ret_why, r,
+                                  r == -ENOKEY ? "no Olm session with its device" : "it does not decrypt");
         plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
         r = plaintext_check(c, plain, sender, sender_key, ret_why);
         if (r < 0)
@@ -259,7 +264,8 @@ json_t *crypto_device_map_add(json_t *map, const char *user, const char *device,
 
 static bool has_session(Crypto *c, json_t *device) {
         return json_array_size(json_object_get(crypto_section(c, "olm"),
-                                               json_string_value(json_object_get(device, "curve25519")))) > 0;
+                                               json_string_value(json_object_get(device, "curve25519")))) >
+               0;
 }
 
 int crypto_claim_body(Crypto *c, const char *room_id, char **members, json_t **ret) {
@@ -300,7 +306,8 @@ static int session_from_otk(Crypto *c, json_t *device, const char *user, const c
                 return -ENOMEM;
         json_object_foreach(otks, name, v)
                 if (startswith(name, "signed_curve25519:") &&
-                    crypto_verify_json(v, user, ed_id, json_string_value(json_object_get(device, "ed25519"))))
+                    crypto_verify_json(v, user, ed_id,
+                                       json_string_value(json_object_get(device, "ed25519"))))
                         otk = json_string_value(json_object_get(v, "key"));
         if (!otk || !curve)
                 return -EBADMSG;
@@ -311,8 +318,8 @@ static int session_from_otk(Crypto *c, json_t *device, const char *user, const c
         random = crypto_random(n);
         if (!random)
                 r = -ENOMEM;
-        else if (olm_create_outbound_session(s, c->account, curve, strlen(curve), otk, strlen(otk), random, n) ==
-                 olm_error())
+        else if (olm_create_outbound_session(s, c->account, curve, strlen(curve), otk, strlen(otk), random,
+                                             n) == olm_error())
                 r = -EBADMSG;
         else
                 r = session_keep(c, curve, s, SIZE_MAX);
@@ -360,8 +367,9 @@ int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *
         size_t n, len, mtype;
         int r = -ENOMEM;
 
-        s = json_array_size(list) > 0 ? crypto_unpickle_session(c, json_string_value(json_array_get(list, 0)) ?: "") :
-                                        NULL;
+        s = json_array_size(list) > 0
+                    ? crypto_unpickle_session(c, json_string_value(json_array_get(list, 0)) ?: "")
+                    : NULL;
         if (!s)
                 return -ENOKEY;
         plain = json_pack("{s:s, s:O, s:s, s:s, s:{s:s}, s:s, s:{s:O}}", "type", type, "content", content,
@@ -384,8 +392,8 @@ int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *
         r = session_keep(c, curve, s, 0);
         if (r < 0)
                 goto out;
-        *ret = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm", OLM_ALGORITHM, "sender_key", c->curve25519,
-                         "ciphertext", curve, "type", (int) mtype, "body", msg);
+        *ret = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm", OLM_ALGORITHM, "sender_key",
+                         c->curve25519, "ciphertext", curve, "type", (int) mtype, "body", msg);
         r = *ret ? 0 : -ENOMEM;
 out:
         crypto_session_free(s);

@@ -188,8 +188,8 @@ int crypto_why(char **ret_why, int r, const char *why) {
         return r;
 }
 
-int crypto_open(const char *path, const char *key, const char *user_id, const char *device_id,
-                Crypto **ret, char **ret_why) {
+int crypto_open(const char *path, const char *key, const char *user_id, const char *device_id, Crypto **ret,
+                char **ret_why) {
         _cleanup_(crypto_freep) Crypto *c = NULL;
         _cleanup_free_ char *text = NULL, *pickle = NULL;
         size_t size;
@@ -216,7 +216,9 @@ int crypto_open(const char *path, const char *key, const char *user_id, const ch
                 return -ENOMEM;
         if (olm_unpickle_account(c->account, c->key, c->key_len, pickle, strlen(pickle)) == olm_error()) {
                 if (olm_account_last_error_code(c->account) == OLM_BAD_ACCOUNT_KEY)
-                        return crypto_why(ret_why, -EKEYREJECTED, "the key does not open the store (a wrong key, or the store is damaged)");
+                        return crypto_why(
+                                ret_why, -EKEYREJECTED,
+                                "the key does not open the store (a wrong key, or the store is damaged)");
                 return crypto_why(ret_why, -EBADMSG, olm_account_last_error(c->account));
         }
         (void) json_object_del(c->store, "account");
@@ -236,8 +238,7 @@ int crypto_save(Crypto *c) {
 
         pickle = account_pickle(c);
         out = json_copy(c->store);
-        if (!pickle || !out ||
-            json_object_set_new(out, "version", json_integer(STORE_VERSION)) < 0 ||
+        if (!pickle || !out || json_object_set_new(out, "version", json_integer(STORE_VERSION)) < 0 ||
             json_object_set_new(out, "user_id", json_string(c->user_id)) < 0 ||
             json_object_set_new(out, "device_id", json_string(c->device_id)) < 0 ||
             json_object_set_new(out, "account", json_string(pickle)) < 0)
@@ -344,15 +345,15 @@ static int signed_keys(Crypto *c, const char *olm_json, bool fallback, json_t *i
 }
 
 static int account_keys_json(Crypto *c, bool fallback, json_t *into) {
-        size_t n = fallback ? olm_account_unpublished_fallback_key_length(c->account) :
-                              olm_account_one_time_keys_length(c->account);
+        size_t n = fallback ? olm_account_unpublished_fallback_key_length(c->account)
+                            : olm_account_one_time_keys_length(c->account);
         _cleanup_free_ char *buf = malloc(n + 1);
         size_t k;
 
         if (!buf)
                 return -ENOMEM;
-        k = fallback ? olm_account_unpublished_fallback_key(c->account, buf, n) :
-                       olm_account_one_time_keys(c->account, buf, n);
+        k = fallback ? olm_account_unpublished_fallback_key(c->account, buf, n)
+                     : olm_account_one_time_keys(c->account, buf, n);
         if (k == olm_error())
                 return -EIO;
         buf[k] = 0;
@@ -360,15 +361,15 @@ static int account_keys_json(Crypto *c, bool fallback, json_t *into) {
 }
 
 static int generate(Crypto *c, size_t count) {
-        size_t n = count ? olm_account_generate_one_time_keys_random_length(c->account, count) :
-                           olm_account_generate_fallback_key_random_length(c->account);
+        size_t n = count ? olm_account_generate_one_time_keys_random_length(c->account, count)
+                         : olm_account_generate_fallback_key_random_length(c->account);
         _cleanup_free_ uint8_t *random = crypto_random(n);
         size_t k;
 
         if (!random)
                 return -ENOMEM;
-        k = count ? olm_account_generate_one_time_keys(c->account, count, random, n) :
-                    olm_account_generate_fallback_key(c->account, random, n);
+        k = count ? olm_account_generate_one_time_keys(c->account, count, random, n)
+                  : olm_account_generate_fallback_key(c->account, random, n);
         explicit_bzero(random, n);
         return k == olm_error() ? -EIO : 0;
 }
@@ -480,7 +481,8 @@ int crypto_cross_signing_new(Crypto *c, json_t **ret_keys, json_t **ret_signatur
             (r = signer_sign(&master, c->user_id, uk)) < 0 || (r = signer_sign(&self, c->user_id, dev)) < 0)
                 goto out;
         r = -ENOMEM;
-        keys = json_pack("{s:O, s:O, s:O}", "master_key", mk, "self_signing_key", sk, "user_signing_key", uk);
+        keys = json_pack("{s:O, s:O, s:O}", "master_key", mk, "self_signing_key", sk, "user_signing_key",
+                         uk);
         sigs = json_pack("{s:{s:O}}", c->user_id, c->device_id, dev);
         if (!keys || !sigs)
                 goto out;

@@ -22,8 +22,8 @@ typedef struct Crypto Crypto;
 
 /* -ENOENT: no store at path. -EKEYREJECTED: the key does not open it. -EBADMSG: not a store, or one
  * of another user or device; ret_why says which. */
-int crypto_open(const char *path, const char *key, const char *user_id, const char *device_id,
-                Crypto **ret, char **ret_why);
+int crypto_open(const char *path, const char *key, const char *user_id, const char *device_id, Crypto **ret,
+                char **ret_why);
 /* A new account for this device; saved at once. */
 int crypto_create(const char *path, const char *key, const char *user_id, const char *device_id,
                   Crypto **ret);

@@ -46,8 +46,8 @@ static int decrypt_message(Manager *m, SyncMessage *msg) {
         if (r == -ENOMEM)
                 return log_oom();
         if (r == -ENOKEY) {
-                log_debug("Cannot decrypt %s from %s in %s yet: %s.", msg->event_id, msg->sender, msg->room_id,
-                          strempty(why));
+                log_debug("Cannot decrypt %s from %s in %s yet: %s.", msg->event_id, msg->sender,
+                          msg->room_id, strempty(why));
                 msg->undecryptable = true;
         } else if (r < 0)
                 log_warning("Ignoring encrypted message %s from %s in %s: %s.", msg->event_id, msg->sender,
@@ -144,9 +144,11 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
                         return log_oom();
                 if (r < 0)
                         log_warning("Ignoring an encrypted to-device message from %s: %s.",
-                                    strempty(json_string_value(json_object_get(v, "sender"))), strempty(why));
+                                    strempty(json_string_value(json_object_get(v, "sender"))),
+                                    strempty(why));
                 else if (r > 0)
-                        log_debug("Received a room key from %s.", json_string_value(json_object_get(v, "sender")));
+                        log_debug("Received a room key from %s.",
+                                  json_string_value(json_object_get(v, "sender")));
         }
         for (size_t k = 0; k < b->n_messages; k++)
                 if (b->messages[k].encrypted && (r = decrypt_message(m, &b->messages[k])) < 0)
@@ -204,8 +206,8 @@ static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *use
                 return (void) json_decref(list);
         json_array_foreach(json_object_get(resp->json, "chunk"), i, e) {
                 const char *user = json_string_value(json_object_get(e, "state_key")),
-                           *membership = json_string_value(json_object_get(json_object_get(e, "content"),
-                                                                           "membership"));
+                           *membership = json_string_value(
+                                   json_object_get(json_object_get(e, "content"), "membership"));
                 if (!user || (!streq_ptr(membership, "join") && !streq_ptr(membership, "invite")))
                         continue;
                 if (json_array_append_new(list, json_string(user)) < 0)
@@ -266,8 +268,8 @@ static void send_put(Manager *m, const char *room, const char *type, const char 
                             *ex = matrix_escape(txn ?: ""), *path = NULL;
 
         if ((room && !er) || !et || !ex ||
-            (room ? asprintf(&path, "/_matrix/client/v3/rooms/%s/send/%s/%s", er, et, ex) :
-                    asprintf(&path, "/_matrix/client/v3/sendToDevice/%s/%s", et, ex)) < 0)
+            (room ? asprintf(&path, "/_matrix/client/v3/rooms/%s/send/%s/%s", er, et, ex)
+                  : asprintf(&path, "/_matrix/client/v3/sendToDevice/%s/%s", et, ex)) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->send, "PUT", path, body, REQUEST_TIMEOUT_MS, cb);
 }
@@ -299,9 +301,11 @@ static void send_encrypted(Manager *m, Op *op) {
         int r;
 
         if (!op->encrypted) {
-                r = crypto_room_encrypt(m->crypto, op->room_id, "m.room.message", op->content, &op->encrypted);
+                r = crypto_room_encrypt(m->crypto, op->room_id, "m.room.message", op->content,
+                                        &op->encrypted);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to encrypt a message for %s, dropping it: %m", op->room_id);
+                        log_error_errno(r, "Failed to encrypt a message for %s, dropping it: %m",
+                                        op->room_id);
                         return ops_done(m);
                 }
                 r = crypto_save(m->crypto);
@@ -321,8 +325,8 @@ static int share_session(Manager *m, Op *op, char **members) {
         if (r < 0 || !op->share)
                 return r;
         r = crypto_save(m->crypto);
-        if (r < 0 || asprintf(&op->share_txn, "share-%016llx-%u", (unsigned long long) hash_fnv1a(op->room_id),
-                              (unsigned) random()) < 0)
+        if (r < 0 || asprintf(&op->share_txn, "share-%016llx-%u",
+                              (unsigned long long) hash_fnv1a(op->room_id), (unsigned) random()) < 0)
                 return r < 0 ? r : -ENOMEM;
         return 1;
 }
@@ -335,7 +339,8 @@ void e2ee_send_step(Manager *m, Op *op) {
 
         if (!m->crypto) {
                 log_error("Room %s is end-to-end encrypted, but [matrix] crypto_key_file is not set: not "
-                          "sending a message there in plaintext.", op->room_id);
+                          "sending a message there in plaintext.",
+                          op->room_id);
                 return ops_done(m);
         }
         if (op->encrypted)
@@ -375,8 +380,8 @@ static void on_to_device(MatrixRequest *req, const MatrixResponse *resp, void *u
         if (!lane_answered(m, &m->send, resp))
                 return;
         if (resp->status != 200)
-                log_warning("The homeserver refused a %s to-device message: HTTP %li %s.", m->ops->event_type,
-                            resp->status, strempty(resp->errcode));
+                log_warning("The homeserver refused a %s to-device message: HTTP %li %s.",
+                            m->ops->event_type, resp->status, strempty(resp->errcode));
         ops_done(m);
 }
 
@@ -394,9 +399,10 @@ int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
                 return 0;
         log_notice("Cannot decrypt %s from %s in %s: no key for it came; asking to send it again.",
                    msg->event_id, msg->sender, msg->room_id);
-        r = handler_queue_reply(m, msg,
-                                "🔒 I could not decrypt your message: its key has not reached me. I have asked "
-                                "your devices for it; please send the message again.");
+        r = handler_queue_reply(
+                m, msg,
+                "🔒 I could not decrypt your message: its key has not reached me. I have asked "
+                "your devices for it; please send the message again.");
         if (r < 0)
                 return r;
         request = crypto_key_request(m->crypto, msg->room_id, json_object_get(msg->encrypted, "content"),

@@ -63,7 +63,8 @@ static int adopt_rooms(Manager *m) {
         if (!dflt)
                 return -ENOMEM;
         json_object_foreach(m->state->encrypted, room, v)
-                if (!crypto_room_encrypted(m->crypto, room) && crypto_room_set_encryption(m->crypto, room, dflt) < 0)
+                if (!crypto_room_encrypted(m->crypto, room) &&
+                    crypto_room_set_encryption(m->crypto, room, dflt) < 0)
                         return -ENOMEM;
         return 0;
 }
@@ -77,8 +78,9 @@ static void on_own_keys(MatrixRequest *req, const MatrixResponse *resp, void *us
 
         if (!lane_answered(m, &m->sync, resp))
                 return;
-        mine = json_object_get(json_object_get(json_object_get(resp->json, "device_keys"), m->config->user_id),
-                               m->state->device_id);
+        mine = json_object_get(
+                json_object_get(json_object_get(resp->json, "device_keys"), m->config->user_id),
+                m->state->device_id);
         if (resp->status != 200) {
                 log_error("The homeserver refused to list our own device keys: HTTP %li %s.", resp->status,
                           strempty(resp->errcode));
@@ -86,8 +88,8 @@ static void on_own_keys(MatrixRequest *req, const MatrixResponse *resp, void *us
         }
         if (mine)
                 return fatal_store(m, "it is missing, but this device published its keys with it");
-        r = path ? crypto_create(path, m->crypto_key, m->config->user_id, m->state->device_id, &m->crypto) :
-                   -ENOMEM;
+        r = path ? crypto_create(path, m->crypto_key, m->config->user_id, m->state->device_id, &m->crypto)
+                 : -ENOMEM;
         if (r < 0) {
                 log_error_errno(r, "Failed to create the crypto store %s: %m", path);
                 return manager_exit(m, EXIT_FAILURE);
@@ -126,8 +128,9 @@ static bool e2ee_open(Manager *m) {
                                     REQUEST_TIMEOUT_MS, on_whoami);
                 return true;
         }
-        r = path ? crypto_open(path, m->crypto_key, m->config->user_id, m->state->device_id, &m->crypto, &why) :
-                   -ENOMEM;
+        r = path ? crypto_open(path, m->crypto_key, m->config->user_id, m->state->device_id, &m->crypto,
+                               &why)
+                 : -ENOMEM;
         if (r == -ENOENT) {
                 body = json_pack("{s:{s:[s]}}", "device_keys", m->config->user_id, m->state->device_id);
                 if (!body)
@@ -137,7 +140,8 @@ static bool e2ee_open(Manager *m) {
                 return true;
         }
         if (r == -EKEYREJECTED)
-                return fatal_store(m, "crypto_key_file does not open it (a wrong key, or the store is damaged)"),
+                return fatal_store(
+                               m, "crypto_key_file does not open it (a wrong key, or the store is damaged)"),
                        true;
         if (r < 0) {
                 if (!why)
@@ -152,7 +156,8 @@ static bool e2ee_open(Manager *m) {
 
 static void on_keys_uploaded(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
         Manager *m = userdata;
-        json_t *count = json_object_get(json_object_get(resp->json, "one_time_key_counts"), "signed_curve25519");
+        json_t *count =
+                json_object_get(json_object_get(resp->json, "one_time_key_counts"), "signed_curve25519");
 
         if (!lane_answered(m, &m->sync, resp))
                 return;
@@ -203,19 +208,21 @@ static void on_cross_signing_keys(MatrixRequest *req, const MatrixResponse *resp
         /* The homeserver wants our password first (user-interactive authentication). */
         if (resp->status == 401 && session && !json_object_get(keys, "auth")) {
                 if (json_object_set_new(keys, "auth",
-                                        json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type", "m.login.password",
-                                                  "identifier", "type", "m.id.user", "user", m->config->user_id,
-                                                  "password", m->password, "session", session)) < 0)
+                                        json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type",
+                                                  "m.login.password", "identifier", "type", "m.id.user",
+                                                  "user", m->config->user_id, "password", m->password,
+                                                  "session", session)) < 0)
                         return manager_fatal_oom(m);
-                (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/keys/device_signing/upload", keys,
-                                    REQUEST_TIMEOUT_MS, on_cross_signing_keys);
+                (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/keys/device_signing/upload",
+                                    keys, REQUEST_TIMEOUT_MS, on_cross_signing_keys);
                 return;
         }
         (void) json_object_del(keys, "auth");
         if (resp->status != 200)
                 return cross_signing_failed(m, resp);
         (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/keys/signatures/upload",
-                            json_object_get(m->cross_signing, "signatures"), REQUEST_TIMEOUT_MS, on_signatures);
+                            json_object_get(m->cross_signing, "signatures"), REQUEST_TIMEOUT_MS,
+                            on_signatures);
 }
 
 static bool cross_sign(Manager *m) {
@@ -250,7 +257,7 @@ bool e2ee_sync_step(Manager *m) {
         if (r < 0)
                 return manager_fatal_oom(m), true;
         if (body) {
-                e2ee_save(m);   /* the keys we upload are the ones we keep */
+                e2ee_save(m); /* the keys we upload are the ones we keep */
                 (void) lane_request(m, &m->sync, "POST", "/_matrix/client/v3/keys/upload", body,
                                     REQUEST_TIMEOUT_MS, on_keys_uploaded);
                 return true;

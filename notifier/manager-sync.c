@@ -109,8 +109,8 @@ static void backfill_step(Manager *m) {
         to = matrix_escape(m->state->since);
         filter = matrix_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
         if (!room || !from || !to || !filter ||
-            asprintf(&path, "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%u&from=%s&to=%s&filter=%s", room,
-                     BACKFILL_PAGE, from, to, filter) < 0)
+            asprintf(&path, "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%u&from=%s&to=%s&filter=%s",
+                     room, BACKFILL_PAGE, from, to, filter) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->sync, "GET", path, NULL, REQUEST_TIMEOUT_MS, on_backfill);
 }
@@ -126,8 +126,10 @@ static void on_backfill(MatrixRequest *req, const MatrixResponse *resp, void *us
         json_object_foreach(m->backfill->gaps, room, v)
                 break;
         if (resp->status != 200) {
-                log_warning("Could not fetch what the homeserver left out of %s's timeline: HTTP %li %s; some "
-                            "messages were not seen.", room, resp->status, strempty(resp->errcode));
+                log_warning(
+                        "Could not fetch what the homeserver left out of %s's timeline: HTTP %li %s; some "
+                        "messages were not seen.",
+                        room, resp->status, strempty(resp->errcode));
                 m->backfill_incomplete = true;
                 chunk = NULL;
         }
@@ -196,7 +198,8 @@ static void sync_start(Manager *m) {
         /* The first sync after a start answers at once, so we are ready (READY=1) without waiting
          * for someone to speak; later ones wait on the homeserver for news. */
         if (asprintf(&path, "/_matrix/client/v3/sync?set_presence=offline&filter=%s&timeout=%u%s%s", filter,
-                     m->ready ? e2ee_sync_timeout_ms(m, SYNC_TIMEOUT_MS) : 0, initial ? "" : "&since=", since) < 0)
+                     m->ready ? e2ee_sync_timeout_ms(m, SYNC_TIMEOUT_MS) : 0,
+                     initial ? "" : "&since=", since) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->sync, "GET", path, NULL, SYNC_TIMEOUT_MS + 4 * REQUEST_TIMEOUT_MS,
                             on_sync);

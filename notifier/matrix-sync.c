@@ -182,7 +182,8 @@ static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
 static int parse_crypto(SyncBatch *b, json_t *root) {
         json_t *events = json_object_get(json_object_get(root, "to_device"), "events"),
                *changed = json_object_get(json_object_get(root, "device_lists"), "changed"),
-               *count = json_object_get(json_object_get(root, "device_one_time_keys_count"), "signed_curve25519"),
+               *count = json_object_get(json_object_get(root, "device_one_time_keys_count"),
+                                        "signed_curve25519"),
                *unused = json_object_get(root, "device_unused_fallback_key_types"), *v;
         size_t i;
 
@@ -199,7 +200,9 @@ static int parse_crypto(SyncBatch *b, json_t *root) {
         json_array_foreach(changed, i, v)
                 if (json_is_string(v) && json_array_append(b->devices_changed, v) < 0)
                         return -ENOMEM;
-        b->otk_count = json_is_integer(count) && json_integer_value(count) >= 0 ? (long) json_integer_value(count) : -1;
+        b->otk_count = json_is_integer(count) && json_integer_value(count) >= 0
+                               ? (long) json_integer_value(count)
+                               : -1;
         if (json_is_array(unused)) {
                 b->fallback_used = true;
                 json_array_foreach(unused, i, v)

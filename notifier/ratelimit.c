@@ -7,7 +7,7 @@
 #include "ratelimit.h"
 
 void ratelimit_init(RateLimiter *l, unsigned per_minute) {
-        *l = (RateLimiter) {
+        *l = (RateLimiter){
                 .burst = per_minute / 2 ?: 1,
                 .refill_usec = 60ULL * 1000000ULL / (per_minute ?: 1),
         };
@@ -37,7 +37,7 @@ static RateBucket *bucket_of(RateLimiter *l, const char *sender, uint64_t now) {
                 return NULL;
         l->buckets = n;
         n = &l->buckets[l->n];
-        *n = (RateBucket) { .sender = strdup(sender), .tokens_usec = capacity(l), .last = now };
+        *n = (RateBucket){ .sender = strdup(sender), .tokens_usec = capacity(l), .last = now };
         if (!n->sender)
                 return NULL;
         l->n++;

@@ -13,23 +13,23 @@
 #define RATE_SENDERS_MAX 4096U
 
 typedef enum RateVerdict {
-        RATE_OK,               /* take the command */
-        RATE_NOTICE,           /* refuse it, and say so */
-        RATE_DROP,             /* refuse it silently: we said so less than a minute ago */
+        RATE_OK,     /* take the command */
+        RATE_NOTICE, /* refuse it, and say so */
+        RATE_DROP,   /* refuse it silently: we said so less than a minute ago */
 } RateVerdict;
 
 typedef struct RateBucket {
         char *sender;
-        uint64_t tokens_usec;  /* tokens, in refill time: refill_usec per command */
-        uint64_t last;         /* when tokens_usec was computed */
-        uint64_t noticed;      /* when the sender was last told; 0: never */
+        uint64_t tokens_usec; /* tokens, in refill time: refill_usec per command */
+        uint64_t last;        /* when tokens_usec was computed */
+        uint64_t noticed;     /* when the sender was last told; 0: never */
 } RateBucket;
 
 typedef struct RateLimiter {
         RateBucket *buckets;
         size_t n;
-        unsigned burst;        /* commands at once */
-        uint64_t refill_usec;  /* then one each this long */
+        unsigned burst;       /* commands at once */
+        uint64_t refill_usec; /* then one each this long */
 } RateLimiter;
 
 void ratelimit_init(RateLimiter *l, unsigned per_minute);

@@ -126,7 +126,8 @@ void run_start(Manager *m, Op *op) {
         if (op->maybe_ran) {
                 r = journal_run_seen(op->customer, op->event_id);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to read the journal for %s, ignoring: %m", op->event_id);
+                        log_warning_errno(r, "Failed to read the journal for %s, ignoring: %m",
+                                          op->event_id);
                 if (r > 0) {
                         log_info("A `run` of %s (%s) ran before a restart; not again.", op->customer,
                                  op->event_id);

@@ -102,9 +102,8 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
                 s->path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted || !s->refused_runs ||
-            !s->path ||
-            !s->homeserver || !s->user_id) {
+        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted ||
+            !s->refused_runs || !s->path || !s->homeserver || !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }

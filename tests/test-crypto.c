@@ -22,7 +22,8 @@ static const char *store_path(const char *name) {
 static Crypto *device(const char *name, const char *user, const char *dev, json_t **ret_upload) {
         Crypto *c = NULL;
 
-        if (crypto_create(store_path(name), KEY, user, dev, &c) < 0 || crypto_upload_body(c, -1, false, ret_upload) < 0)
+        if (crypto_create(store_path(name), KEY, user, dev, &c) < 0 ||
+            crypto_upload_body(c, -1, false, ret_upload) < 0)
                 abort();
         crypto_upload_done(c);
         return c;
@@ -58,10 +59,11 @@ TEST(store_opens_with_its_key_only) {
         ASSERT_STREQ(why, "the key does not open the store (a wrong key, or the store is damaged)");
         ASSERT_EQ(crypto_open(path, KEY, "@bot:test", "OTHER", &c, &why2), -EBADMSG);
         ASSERT_STREQ(why2, "the store is of another user or device");
-        ASSERT_EQ(crypto_open(tests_write("corrupt.json", "{\"version\":1,\"account\":\"not base64!\","
-                                                         "\"user_id\":\"@bot:test\",\"device_id\":\"DEV\"}"),
-                              KEY, "@bot:test", "DEV", &c, NULL),
-                  -EKEYREJECTED);
+        ASSERT_EQ(
+                crypto_open(tests_write("corrupt.json", "{\"version\":1,\"account\":\"not base64!\","
+                                                        "\"user_id\":\"@bot:test\",\"device_id\":\"DEV\"}"),
+                            KEY, "@bot:test", "DEV", &c, NULL),
+                -EKEYREJECTED);
         ASSERT_EQ(crypto_open(tests_write("half.json", "{\"version\":1,\"acc"), KEY, "@bot:test", "DEV", &c,
                               NULL),
                   -EBADMSG);
@@ -118,8 +120,8 @@ static json_t *share_to_alice(json_t *alice_up, Crypto *bob) {
             crypto_claim_body(bob, ROOM, members, &claim) < 0 || !claim)
                 abort();
         claimed = claim_answer("@alice:test", "ALICE", alice_up);
-        if (crypto_claimed(bob, claim, claimed) < 0 || crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 ||
-            !share)
+        if (crypto_claimed(bob, claim, claimed) < 0 ||
+            crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 || !share)
                 abort();
         crypto_shared(bob, ROOM, recipients);
         return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
@@ -131,7 +133,8 @@ static json_t *share_to_alice(json_t *alice_up, Crypto *bob) {
 static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_event) {
         json_auto_t *to_device = share_to_alice(alice_up, bob), *content = NULL;
 
-        if (crypto_room_set_encryption(alice, ROOM, settings(0)) < 0 || crypto_to_device(alice, to_device, NULL) != 1)
+        if (crypto_room_set_encryption(alice, ROOM, settings(0)) < 0 ||
+            crypto_to_device(alice, to_device, NULL) != 1)
                 abort();
         content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", "run ping");
         if (crypto_room_encrypt(bob, ROOM, "m.room.message", content, ret_event) < 0)
@@ -158,7 +161,8 @@ TEST(olm_shares_a_room_session_and_megolm_decrypts) {
 
         ev = room_event(enc, "$1", "@bob:test");
         ASSERT_OK(crypto_room_decrypt(alice, ROOM, ev, &plain, NULL));
-        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(plain, "content"), "body")), "run ping");
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(plain, "content"), "body")),
+                     "run ping");
         /* The same event again (a repeated /sync) is fine; the same ciphertext as another event not. */
         ASSERT_OK(crypto_room_decrypt(alice, ROOM, ev, &again, NULL));
         replay = room_event(enc, "$2", "@bob:test");
@@ -226,8 +230,8 @@ TEST(a_device_whose_signing_key_changed_is_not_trusted) {
 }
 
 TEST(a_forwarded_key_from_someone_else_is_refused) {
-        json_auto_t *alice_up = NULL, *bob_up = NULL, *q = NULL, *claim = NULL, *claimed = NULL, *body = NULL,
-                    *to_device = NULL, *fwd = NULL;
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *q = NULL, *claim = NULL, *claimed = NULL,
+                    *body = NULL, *to_device = NULL, *fwd = NULL;
         _cleanup_(crypto_freep) Crypto *alice = device("alice4", "@alice:test", "ALICE", &alice_up);
         _cleanup_(crypto_freep) Crypto *bob = device("bob4", "@bob:test", "BOB", &bob_up);
         char *users[] = { (char *) "@alice:test", NULL };
@@ -239,11 +243,12 @@ TEST(a_forwarded_key_from_someone_else_is_refused) {
         ASSERT_OK(crypto_claim_body(bob, ROOM, users, &claim));
         claimed = claim_answer("@alice:test", "ALICE", alice_up);
         ASSERT_OK(crypto_claimed(bob, claim, claimed));
-        fwd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", ROOM, "session_id",
-                        "x", "session_key", "y", "sender_key", "z");
+        fwd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", ROOM,
+                        "session_id", "x", "session_key", "y", "sender_key", "z");
         ASSERT_OK(crypto_olm_encrypt(bob, "@alice:test", "ALICE", crypto_device(bob, "@alice:test", "ALICE"),
                                      "m.forwarded_room_key", fwd, &body));
-        to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content", body);
+        to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test",
+                              "content", body);
         ASSERT_EQ(crypto_to_device(alice, to_device, &why), -EPERM);
         ASSERT_STREQ(why, "a forwarded room key not from one of our own verified devices");
 }

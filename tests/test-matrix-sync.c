@@ -95,22 +95,23 @@ TEST(filter_is_json) {
 
 TEST(encryption_keys_and_members_are_noted) {
         _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
-        json_auto_t *root = load(
-                "{\"next_batch\":\"a\",\"to_device\":{\"events\":[{\"type\":\"m.room.encrypted\"},7]},"
-                "\"device_lists\":{\"changed\":[\"@a:t\",{}]},"
-                "\"device_one_time_keys_count\":{\"signed_curve25519\":12},"
-                "\"device_unused_fallback_key_types\":[],"
-                "\"rooms\":{\"join\":{\"!r\":{"
-                "\"state\":{\"events\":[{\"type\":\"m.room.encryption\",\"state_key\":\"\","
-                "\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}]},"
-                "\"timeline\":{\"events\":["
-                "{\"type\":\"m.room.member\",\"state_key\":\"@b:t\",\"sender\":\"@b:t\","
-                "\"content\":{\"membership\":\"leave\"}},"
-                "{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@a:t\","
-                "\"origin_server_ts\":1,\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}},"
-                "{\"type\":\"m.room.encrypted\",\"event_id\":\"$f\",\"sender\":\"@a:t\","
-                "\"origin_server_ts\":1,\"content\":\"not an object\"}]}}}}}");
-        json_auto_t *plain = load("{\"type\":\"m.room.message\",\"content\":{\"msgtype\":\"m.text\",\"body\":\"help\"}}");
+        json_auto_t *root =
+                load("{\"next_batch\":\"a\",\"to_device\":{\"events\":[{\"type\":\"m.room.encrypted\"},7]},"
+                     "\"device_lists\":{\"changed\":[\"@a:t\",{}]},"
+                     "\"device_one_time_keys_count\":{\"signed_curve25519\":12},"
+                     "\"device_unused_fallback_key_types\":[],"
+                     "\"rooms\":{\"join\":{\"!r\":{"
+                     "\"state\":{\"events\":[{\"type\":\"m.room.encryption\",\"state_key\":\"\","
+                     "\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}]},"
+                     "\"timeline\":{\"events\":["
+                     "{\"type\":\"m.room.member\",\"state_key\":\"@b:t\",\"sender\":\"@b:t\","
+                     "\"content\":{\"membership\":\"leave\"}},"
+                     "{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@a:t\","
+                     "\"origin_server_ts\":1,\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}},"
+                     "{\"type\":\"m.room.encrypted\",\"event_id\":\"$f\",\"sender\":\"@a:t\","
+                     "\"origin_server_ts\":1,\"content\":\"not an object\"}]}}}}}");
+        json_auto_t *plain =
+                load("{\"type\":\"m.room.message\",\"content\":{\"msgtype\":\"m.text\",\"body\":\"help\"}}");
 
         ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
         ASSERT_EQ(json_array_size(b->to_device), 1);
@@ -130,16 +131,18 @@ TEST(encryption_keys_and_members_are_noted) {
 
 TEST(left_out_events_go_before_the_timeline) {
         _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
-        json_auto_t *root = load("{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{"
-                                 "\"limited\":true,\"prev_batch\":\"p1\",\"events\":["
-                                 "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\","
-                                 "\"origin_server_ts\":3,\"content\":{\"msgtype\":\"m.text\",\"body\":\"c\"}}]}}}}}");
-        json_auto_t *older = load("[{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
-                                  "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"a\"}},"
-                                  "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@bot:test\","
-                                  "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.notice\",\"body\":\"x\"}},"
-                                  "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\","
-                                  "\"origin_server_ts\":2,\"content\":{\"msgtype\":\"m.text\",\"body\":\"b\"}}]");
+        json_auto_t *root =
+                load("{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{"
+                     "\"limited\":true,\"prev_batch\":\"p1\",\"events\":["
+                     "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\","
+                     "\"origin_server_ts\":3,\"content\":{\"msgtype\":\"m.text\",\"body\":\"c\"}}]}}}}}");
+        json_auto_t *older =
+                load("[{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
+                     "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"a\"}},"
+                     "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@bot:test\","
+                     "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.notice\",\"body\":\"x\"}},"
+                     "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\","
+                     "\"origin_server_ts\":2,\"content\":{\"msgtype\":\"m.text\",\"body\":\"b\"}}]");
 
         ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
         ASSERT_TRUE(b->limited);

@@ -261,7 +261,8 @@ def send_room_key_to_bot(sb, alice, room, session, session_key):
         key = {"algorithm": MEGOLM, "room_id": room, "session_id": session.id,
                "session_key": session_key}
         messages[device_id] = alice.nio.olm._olm_encrypt(olm_session, device, "m.room_key", key)
-    alice.request("PUT", f"{API}/sendToDevice/m.room.encrypted/{uuid.uuid4().hex}", {"messages": {bot: messages}})
+    alice.request("PUT", f"{API}/sendToDevice/m.room.encrypted/{uuid.uuid4().hex}",
+                  {"messages": {bot: messages}})
 
 
 def test_a_message_whose_key_comes_late_is_answered(sb):
@@ -280,7 +281,8 @@ def test_a_message_whose_key_comes_late_is_answered(sb):
 def wait_for_journal(sb, cursor, text, timeout_s=30):
     deadline = time.monotonic() + timeout_s
     while True:
-        said = sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat", "--no-pager")
+        said = sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat",
+                      "--no-pager")
         if text in said:
             return
         assert time.monotonic() < deadline, f"the notifier did not say {text!r}; it said:\n{said}"

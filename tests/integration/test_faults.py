@@ -1,8 +1,8 @@
 """Faults the bot must ride out, each with its figure printed: a customer's SSH server that
 accepts connections and then says nothing (a clear failure after the handshake timeout, no hang;
 another customer answered meanwhile); 100 commands while the notifier is SIGKILLed at random
-moments (each answered exactly once, each run's result delivered exactly once). (The homeserver away, a SIGKILL mid-conversation and mid-run
-are in test_notifier, test_run and test_maintenance.)
+moments (each answered exactly once, each run's result delivered exactly once). The homeserver
+away, a SIGKILL mid-conversation and mid-run are in test_notifier, test_run and test_maintenance.
 
 Usage: /usr/bin/python3 tests/integration/test_faults.py ENVFILE
 """

@@ -68,8 +68,8 @@ def test_a_flood_is_rate_limited_and_others_are_answered(sb):
         replies = bot_replies(bob, room_b, bot, flood)
         notices = [e for e in replies if TOO_FAST in e["content"]["body"]]
         answered = len(replies) - len(notices)
-        print(f"    flood: {len(flood)} messages from bob in {took:.1f} s; {answered} answered, {len(notices)} "
-              f"'too fast' notices, the rest left out", flush=True)
+        print(f"    flood: {len(flood)} messages from bob in {took:.1f} s; {answered} answered, "
+              f"{len(notices)} 'too fast' notices, the rest left out", flush=True)
         print(f"    alice meanwhile: {len(waits)} commands, each answered; her wait median "
               f"{statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms", flush=True)
         assert len(flood) == FLOOD
