@@ -87,8 +87,10 @@ def test_bob_lists_nothing_of_alices(sb):
     assert alices_runs.splitlines()[0].endswith(": run price"), alices_runs
     after = listings(sb, "bob")
     assert after == before, (before, after)
+    # (bob's own runs, from other drivers on this sandbox, may be listed: the equality above is
+    # the check; alice's schedule times are hers alone.)
     for text in after:
-        for alices in ("2027-06-02", "2027-06-03", ": run restart slack", ": run disk", ": run ping"):
+        for alices in ("2027-06-02", "2027-06-03"):
             assert alices not in text, (alices, text)
 
 
