@@ -260,6 +260,11 @@ int matrix_sync_prepend_events(SyncBatch *b, const char *room_id, json_t *events
                         break;
         }
         n_new = b->n_messages;
+        if (r >= 0 && n_new == 0) {
+                b->messages = saved;
+                b->n_messages = n_saved;
+                return 0;
+        }
         all = r >= 0 ? reallocarray(b->messages, n_new + n_saved, sizeof(SyncMessage)) : NULL;
         if (!all) {
                 for (size_t k = 0; k < b->n_messages; k++)
@@ -269,7 +274,8 @@ int matrix_sync_prepend_events(SyncBatch *b, const char *room_id, json_t *events
                 b->n_messages = n_saved;
                 return -ENOMEM;
         }
-        memcpy(all + n_new, saved, n_saved * sizeof(SyncMessage));
+        if (n_saved > 0)
+                memcpy(all + n_new, saved, n_saved * sizeof(SyncMessage));
         free(saved);
         b->messages = all;
         b->n_messages = n_new + n_saved;

@@ -153,3 +153,18 @@ TEST(left_out_events_go_before_the_timeline) {
         ASSERT_STREQ(b->messages[1].body, "b");
         ASSERT_STREQ(b->messages[2].body, "c");
 }
+
+TEST(left_out_events_of_a_batch_without_messages) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
+        json_auto_t *root = load("{\"next_batch\":\"a\"}");
+        json_auto_t *older = load("[{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
+                                  "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"a\"}}]");
+        json_auto_t *none = load("[]");
+
+        ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
+        ASSERT_OK(matrix_sync_prepend_events(b, "!r", none, "@bot:test"));
+        ASSERT_EQ(b->n_messages, 0);
+        ASSERT_OK(matrix_sync_prepend_events(b, "!r", older, "@bot:test"));
+        ASSERT_EQ(b->n_messages, 1);
+        ASSERT_STREQ(b->messages[0].body, "a");
+}
