@@ -194,8 +194,6 @@ json_t *state_get_alerts(State *s, const char *customer) {
         return a;
 }
 
-#define REFUSED_RUNS_MAX 64
-
 int state_note_refused_run(State *s, const char *event_id) {
         if (json_array_append_new(s->refused_runs, json_string(event_id)) < 0)
                 return -ENOMEM;

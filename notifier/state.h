@@ -43,6 +43,8 @@ bool state_room_is_others(const State *s, const char *room_id, const char *custo
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. */
 json_t *state_get_alerts(State *s, const char *customer);
 bool state_room_encrypted(const State *s, const char *room_id);
+/* As many as the largest batch a crash can repeat (a timeline of 100 and 1,000 fetched back). */
+#define REFUSED_RUNS_MAX 1200
 int state_note_refused_run(State *s, const char *event_id);
 bool state_run_refused(const State *s, const char *event_id);
 int state_set_encrypted(State *s, const char *room_id);

@@ -122,15 +122,16 @@ TEST(refused_runs_are_kept_and_bounded) {
         char id[32];
 
         ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
-        for (int i = 0; i < 70; i++) {
+        for (int i = 0; i < REFUSED_RUNS_MAX + 6; i++) {
                 snprintf(id, sizeof(id), "$e%d", i);
                 ASSERT_OK(state_note_refused_run(s, id));
         }
         ASSERT_OK(state_save(s));
         state_free(s);
         ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &t));
-        /* The latest 64: enough for the batch a crash can repeat. */
-        ASSERT_TRUE(state_run_refused(t, "$e69"));
+        /* The latest REFUSED_RUNS_MAX: enough for the batch a crash can repeat. */
+        snprintf(id, sizeof(id), "$e%d", REFUSED_RUNS_MAX + 5);
+        ASSERT_TRUE(state_run_refused(t, id));
         ASSERT_TRUE(state_run_refused(t, "$e6"));
         ASSERT_FALSE(state_run_refused(t, "$e5"));
         state_free(t);
