@@ -61,7 +61,7 @@ char *strstrip(char *s) {
         return s;
 }
 
-int strv_split_comma(const char *s, char ***ret) {
+int strv_split_on(const char *s, const char *separators, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *copy = NULL;
         char *state = NULL;
@@ -70,7 +70,7 @@ int strv_split_comma(const char *s, char ***ret) {
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
-        for (char *w = strtok_r(copy, ",", &state); w; w = strtok_r(NULL, ",", &state)) {
+        for (char *w = strtok_r(copy, separators, &state); w; w = strtok_r(NULL, separators, &state)) {
                 w = strstrip(w);
                 if (isempty(w))
                         continue;

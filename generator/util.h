@@ -117,8 +117,11 @@ size_t strv_length(char * const *l);
 int strv_push(char ***l, char *value);
 int strv_extend(char ***l, const char *value);
 bool strv_contains(char * const *l, const char *s);
-/* Splits on commas, trims blanks around each item, drops empty items. */
-int strv_split_comma(const char *s, char ***ret);
+/* Splits on any of separators, trims blanks around each item, drops empty items. */
+int strv_split_on(const char *s, const char *separators, char ***ret);
+static inline int strv_split_comma(const char *s, char ***ret) {
+        return strv_split_on(s, ",", ret);
+}
 
 char *strstrip(char *s);
 /* For inih handlers: keeps the first error of a parse as "[section] key: why" in *error and

@@ -33,16 +33,12 @@ static int parse_seconds(const char *s, uint64_t *ret) {
 
 static int append_exec(sd_bus_message *m, const char *key, const char *line) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *copy = strdup(line);
-        char *state = NULL;
         int r;
 
-        if (!copy)
-                return -ENOMEM;
-        for (char *w = strtok_r(copy, " ", &state); w; w = strtok_r(NULL, " ", &state))
-                if (strv_extend(&argv, w) < 0)
-                        return -ENOMEM;
-        if (!argv)
+        r = strv_split_on(line, " ", &argv);
+        if (r < 0)
+                return r;
+        if (!argv[0])
                 return -EINVAL;
         r = open_property(m, key, "a(sasb)");
         if (r >= 0)
@@ -81,11 +77,55 @@ static int append_list(sd_bus_message *m, const UnitSpec *u, const char *key) {
         return r < 0 ? r : close_property(m);
 }
 
+/* SystemCallFilter=~@privileged @resources, RestrictAddressFamilies=AF_UNIX AF_INET: the words as
+ * one list, and whether it is an allow list (no "~") where the property has one ("(bas)"). */
+static int append_words(sd_bus_message *m, const char *key, const char *value, bool allow_flag) {
+        bool allow = value[0] != '~';
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        r = strv_split_on(value + !allow, " ", &words);
+        if (r >= 0)
+                r = open_property(m, key, allow_flag ? "(bas)" : "as");
+        if (r >= 0 && allow_flag)
+                r = sd_bus_message_open_container(m, 'r', "bas");
+        if (r >= 0 && allow_flag)
+                r = sd_bus_message_append(m, "b", allow);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, words);
+        if (r >= 0 && allow_flag)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : close_property(m);
+}
+
+/* The sandboxing a task unit gets (unit.c), in the bus's types. */
+static int append_sandboxing(sd_bus_message *m, const char *key, const char *value) {
+        if (streq(key, "SystemCallFilter") || streq(key, "RestrictAddressFamilies"))
+                return append_words(m, key, value, true);
+        if (streq(key, "SystemCallArchitectures"))
+                return append_words(m, key, value, false);
+        /* An empty bounding set, namespaces all refused: the only values the renderer writes. */
+        if (streq(key, "CapabilityBoundingSet") && isempty(value))
+                return sd_bus_message_append(m, "(sv)", key, "t", UINT64_C(0));
+        if (streq(key, "RestrictNamespaces") && streq(value, "yes"))
+                return sd_bus_message_append(m, "(sv)", key, "t", UINT64_C(0));
+        if (streq(key, "SystemCallErrorNumber") && streq(value, "EPERM"))
+                return sd_bus_message_append(m, "(sv)", key, "i", (int32_t) EPERM);
+        if (streq(key, "UMask"))
+                return sd_bus_message_append(m, "(sv)", key, "u", (uint32_t) strtoul(value, NULL, 8));
+        return -EOPNOTSUPP;
+}
+
 static int append_one(sd_bus_message *m, const char *key, const char *value) {
         static const char *const strings[] = { "Description", "Type", "SyslogIdentifier", "CollectMode",
-                                               "ProtectSystem", "ProtectHome", "Unit" };
+                                               "ProtectSystem", "ProtectHome", "Unit", "User",
+                                               "ProtectProc", "ProcSubset" };
         static const char *const bools[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "Persistent",
-                                             "RemainAfterElapse" };
+                                             "RemainAfterElapse", "PrivateUsers", "ProtectKernelTunables",
+                                             "ProtectKernelModules", "ProtectKernelLogs",
+                                             "ProtectControlGroups", "ProtectClock", "ProtectHostname",
+                                             "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
+                                             "MemoryDenyWriteExecute", "RemoveIPC" };
         /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
          * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
         static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };
@@ -93,6 +133,7 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                                                     { "AccuracySec", "AccuracyUSec" },
                                                     { "RandomizedDelaySec", "RandomizedDelayUSec" } };
         uint64_t usec;
+        int r;
 
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (streq(key, strings[i]))
@@ -104,6 +145,9 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                 return append_exec(m, key, value);
         if (streq(key, "OnCalendar"))
                 return sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", value);
+        r = append_sandboxing(m, key, value);
+        if (r != -EOPNOTSUPP)
+                return r;
         if (parse_seconds(value, &usec) < 0)
                 return -EINVAL;
         /* Each one its own property: systemd adds every TimersMonotonic item to the timer's list. */

@@ -6,11 +6,13 @@
  * the homeserver accepted it: a crash repeats at most what was not yet confirmed, and the repeats'
  * transaction ids make the homeserver drop what it already has. */
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "build-config.h"
 #include "log.h"
 #include "manager.h"
 
@@ -171,12 +173,25 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+/* Secrets belong to the user the notifier runs as: the build's user when it exists (so root's
+ * --check-config checks what the service will find), else whoever runs it. */
+static uid_t secrets_owner(const char **ret_name) {
+        const struct passwd *pw = getpwnam(SCHEDULER_USER);
+
+        *ret_name = pw ? SCHEDULER_USER : NULL;
+        return pw ? pw->pw_uid : geteuid();
+}
+
 /* A secret others can read, or that someone else can change, is not a secret: refuse to start. */
 static int check_secret(const char *path, const char *section, const char *key) {
-        uid_t uid = geteuid();
+        const char *name;
+        uid_t uid = secrets_owner(&name);
+        _cleanup_free_ char *who = name ? strdup(name) : NULL;
         struct stat st;
         int r;
 
+        if (!who && asprintf(&who, "%u", (unsigned) uid) < 0)
+                return log_oom();
         r = secret_file_check(path, uid, &st);
         if (r < 0)
                 return log_error_errno(r, "Secret file %s (%s %s) cannot be checked: %m", path, section,
@@ -186,9 +201,9 @@ static int check_secret(const char *path, const char *section, const char *key) 
                           "refusing to start. Fix: chmod 600 %s",
                           path, section, key, (unsigned) (st.st_mode & 07777), path);
         if (r & SECRET_FOREIGN)
-                log_error("Secret file %s (%s %s) is owned by UID %u, not by UID %u that the notifier "
-                          "runs as; refusing to start. Fix: chown %u %s",
-                          path, section, key, (unsigned) st.st_uid, (unsigned) uid, (unsigned) uid, path);
+                log_error("Secret file %s (%s %s) is owned by UID %u, not by %s (UID %u) that the notifier "
+                          "runs as; refusing to start. Fix: chown %s %s",
+                          path, section, key, (unsigned) st.st_uid, who, (unsigned) uid, who, path);
         return r == 0 ? 0 : -EPERM;
 }
 

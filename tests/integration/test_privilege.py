@@ -1,0 +1,175 @@
+"""Least privilege, as installed: the notifier and every task run as the `scheduler` system user
+(sysusers.d), never root; that user may start and stop the scheduler-* units and no other (the
+polkit rule); `systemd-analyze security` rates the notifier and a task unit at 2.0 or better; the
+secrets are that user's alone and never show in the journal, a process's argv or the chat.
+
+Usage: /usr/bin/python3 tests/integration/test_privilege.py ENVFILE
+"""
+
+import json
+import re
+import sys
+
+from harness import Sandbox, run_tests, wait_reply
+from test_isolation import result_of
+
+USER = "scheduler"
+SECRETS = "/etc/scheduler/secrets"
+# A far-off one-shot whose service stays loaded, waiting, while the test looks at it.
+SCHEDULE = "schedule disk 2027-06-05 05:00"
+EXPOSURE_MAX = 2.0
+
+
+def say(sb, text, who="alice"):
+    client, room = sb.customer_room(who)
+    event = client.send_text(room, text)
+    return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
+
+
+def control(sb, *args, check=True):
+    return sb.run("control", *args, check=check)
+
+
+def as_scheduler(sb, *args):
+    """Runs a command in the control container as the scheduler user: (exit status, output)."""
+    out = control(sb, "sh", "-c", 'setpriv --reuid="$0" --regid="$0" --init-groups "$@" 2>&1; echo "status=$?"',
+                  USER, *args)
+    said, _, status = out.rstrip("\n").rpartition("status=")
+    return int(status), said
+
+
+def uid_of(sb, user):
+    return int(control(sb, "id", "-u", user))
+
+
+def test_the_notifier_runs_as_its_own_user(sb):
+    assert sb.notifier_property("User") == USER
+    pid = sb.notifier_property("MainPID")
+    status = control(sb, "cat", f"/proc/{pid}/status")
+    uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+    assert set(map(int, uids)) == {uid_of(sb, USER)}, uids
+    caps = re.search(r"^CapEff:\s+(\S+)$", status, re.M).group(1)
+    assert int(caps, 16) == 0, caps
+    event, _ = say(sb, "help")
+    assert event
+
+
+def test_tasks_run_as_that_user(sb):
+    event, _ = say(sb, "run disk")
+    result_of(sb, event)
+    out = sb.run("journal", f"SCHEDULER_REPLY_TO={event}", "-o", "json", "--no-pager")
+    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert entries, "no journal entry of the run"
+    uids = {e["_UID"] for e in entries if "_UID" in e}
+    assert uids == {str(uid_of(sb, USER))}, uids
+
+
+def task_service(sb):
+    out = control(sb, "systemctl", "list-units", "--all", "--no-legend", "--plain",
+                  "scheduler-acme-disk-at-202706050500*.service")
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert len(names) == 1, out
+    return names[0]
+
+
+def exposure(sb, unit):
+    out = control(sb, "systemd-analyze", "security", "--no-pager", unit)
+    return float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))
+
+
+def sanitized(sb):
+    """A sanitized build loosens the system call filter for LeakSanitizer (see tests/sandbox)."""
+    return "sanitizers.conf" in sb.notifier_property("DropInPaths")
+
+
+def test_exposure_of_the_notifier_and_a_task(sb):
+    say(sb, SCHEDULE)
+    try:
+        service = task_service(sb)
+        assert control(sb, "systemctl", "show", "-P", "User", service).strip() == USER
+        scores = {"scheduler-notifier.service": exposure(sb, "scheduler-notifier.service"),
+                  "a task (" + service + ")": exposure(sb, service)}
+    finally:
+        say(sb, "cancel " + " ".join(SCHEDULE.split()[1:]))
+    for unit, score in scores.items():
+        print(f"    systemd-analyze security: {unit}: {score}", flush=True)
+    if sanitized(sb):
+        print("    sanitized build: no system call filter, the scores are not checked", flush=True)
+        return
+    assert all(score <= EXPOSURE_MAX for score in scores.values()), scores
+
+
+# Started means active: a oneshot that remains so after its /bin/true.
+PROBE = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n"
+PROBES = ("scheduler-privilege-probe.service", "other-privilege-probe.service")
+
+
+def ran(sb, unit):
+    return control(sb, "systemctl", "is-active", unit, check=False).strip() == "active"
+
+
+def test_it_may_start_scheduler_units_and_no_other(sb):
+    for name in PROBES:
+        sb.run("control", "sh", "-c", 'cat > "/run/systemd/system/$0"', name, input_text=PROBE)
+    control(sb, "systemctl", "daemon-reload")
+    try:
+        status, said = as_scheduler(sb, "systemctl", "--no-ask-password", "start", "other-privilege-probe.service")
+        assert status != 0 and not ran(sb, "other-privilege-probe.service"), said
+        status, said = as_scheduler(sb, "systemctl", "--no-ask-password", "start",
+                                    "scheduler-privilege-probe.service")
+        assert status == 0 and ran(sb, "scheduler-privilege-probe.service"), said
+        # Stopping or restarting what is not ours, reloading systemd, enabling units: all refused.
+        for args in (("restart", "systemd-journald.service"), ("stop", "dbus.service"),
+                     ("daemon-reload",), ("enable", "other-privilege-probe.service")):
+            status, said = as_scheduler(sb, "systemctl", "--no-ask-password", *args)
+            assert status != 0, (args, said)
+        assert control(sb, "systemctl", "is-active", "dbus.service", "systemd-journald.service").split() == \
+            ["active", "active"]
+    finally:
+        control(sb, "systemctl", "stop", *PROBES)
+        for name in PROBES:
+            control(sb, "rm", "-f", f"/run/systemd/system/{name}")
+        control(sb, "systemctl", "daemon-reload")
+
+
+# The sandbox's secrets, as its configuration names them.
+SECRET_FILES = ("matrix-password", "crypto-key", "acme.key", "globex.key")
+
+
+def test_secrets_are_that_users_alone(sb):
+    listing = control(sb, "stat", "-c", "%U %a %n", SECRETS, *[f"{SECRETS}/{name}" for name in SECRET_FILES])
+    rows = [line.split(" ", 2) for line in listing.splitlines()]
+    assert rows[0] == [USER, "700", SECRETS], rows[0]
+    for owner, mode, path in rows[1:]:
+        assert owner == USER and mode == "600", (owner, mode, path)
+    for name in ("state.json", "crypto.json"):
+        owner, mode, path = control(sb, "stat", "-c", "%U %a %n", f"/var/lib/scheduler/{name}").split()
+        assert owner == USER and mode == "600", (owner, mode, path)
+
+
+def test_no_secret_in_the_journal_argv_or_chat(sb):
+    secrets = [control(sb, "cat", f"{SECRETS}/{name}").strip()
+               for name in ("matrix-password", "crypto-key")]
+    key = control(sb, "cat", f"{SECRETS}/acme.key").splitlines()
+    secrets += [line for line in key if line and not line.startswith("-----")][:2]
+    journal = sb.run("journal", "--no-pager", "-o", "verbose")
+    argv = control(sb, "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
+    client, room = sb.customer_room()
+    chat = json.dumps(client.events_since_start(room))
+    for secret in secrets:
+        assert len(secret) >= 16
+        for where, text in (("journal", journal), ("argv", argv), ("chat", chat)):
+            assert secret not in text, f"a secret in the {where}"
+
+
+TESTS = [
+    test_the_notifier_runs_as_its_own_user,
+    test_tasks_run_as_that_user,
+    test_exposure_of_the_notifier_and_a_task,
+    test_it_may_start_scheduler_units_and_no_other,
+    test_secrets_are_that_users_alone,
+    test_no_secret_in_the_journal_argv_or_chat,
+]
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
