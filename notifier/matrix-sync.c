@@ -3,9 +3,6 @@
 #include "matrix-sync.h"
 #include "util.h"
 
-/* Longer messages are not commands; keep hostile megabyte bodies out of everything after us. */
-#define BODY_MAX 4096
-
 const char *matrix_sync_filter(void) {
         return "{\"presence\":{\"types\":[]},\"account_data\":{\"types\":[]},"
                "\"room\":{\"timeline\":{\"limit\":100,\"types\":[\"m.room.message\",\"m.room.encrypted\","
@@ -88,7 +85,9 @@ static int message_set_content(SyncMessage *n, json_t *content) {
         if (!msgtype || !body)
                 return 0;
         n->msgtype = strdup(msgtype);
-        n->body = strndup(body, BODY_MAX);
+        /* Never a cut-off body: "run price", 5,000 blanks and "; reboot" is no `run price`. */
+        n->body_size = json_string_length(json_object_get(content, "body"));
+        n->body = strdup(n->body_size > BODY_MAX ? "" : body);
         n->edit = is_edit(content);
         return n->msgtype && n->body ? 0 : -ENOMEM;
 }
