@@ -23,7 +23,8 @@ typedef struct SyncMessage {
         char *event_id;
         char *sender;
         char *msgtype;               /* NULL for an encrypted event until it is decrypted */
-        char *body;                  /* "" if the body is over BODY_MAX: no part of it is a command */
+        char *body;                  /* a reply's without its fallback (the quote of what it answers);
+                                      * "" if over BODY_MAX: no part of it is a command */
         size_t body_size;            /* the body's real size in bytes, NULs included */
         json_t *encrypted;           /* an m.room.encrypted event, as it came */
         bool undecryptable;          /* encrypted with a session we lack */

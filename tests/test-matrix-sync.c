@@ -115,6 +115,28 @@ TEST(a_nul_in_the_body_is_seen) {
         ASSERT_EQ(b->messages[0].body_size, strlen("run price") + 1 + strlen("; reboot"));
 }
 
+TEST(a_replys_quote_is_not_its_command) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = parse_events(
+                "{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
+                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\\n> now\\n\\nhelp\","
+                "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
+                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\","
+                "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
+                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> run ping\\n\\nhelp\"}}");
+
+        ASSERT_TRUE(b);
+        ASSERT_EQ(b->n_messages, 3);
+        ASSERT_STREQ(b->messages[0].body, "help");
+        ASSERT_EQ(b->messages[0].body_size, 4);
+        /* Nothing but the quote: nothing of the sender's own. */
+        ASSERT_STREQ(b->messages[1].body, "");
+        ASSERT_EQ(b->messages[1].body_size, 0);
+        /* No reply: the text is all the sender's, and as it is no command. */
+        ASSERT_STREQ(b->messages[2].body, "> run ping\n\nhelp");
+}
+
 TEST(the_sender_is_the_homeservers_never_the_contents) {
         _cleanup_(matrix_sync_batch_freep) SyncBatch *b = parse_events(
                 "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@mallory:t\","

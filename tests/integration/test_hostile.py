@@ -255,6 +255,13 @@ def test_spoofed_senders_run_nothing(sb):
     ]
     assert_silent(sb, alice, room, quiet)
     assert len(replies_to(alice, room, first, sb.env["BOT_USER"])) == 1
+    # alice's own reply quoting a command (a client's reply fallback): her text is the command,
+    # never the quote; and a reply that is nothing but a quote is none.
+    for body, expected in ((f"> <{alice_user}> run maintenance\n> now\n\nhelp", "Modes:"),
+                           (f"> <{alice_user}> run maintenance", UNKNOWN)):
+        event = alice.send_event(room, "m.room.message", {
+            "msgtype": "m.text", "body": body, "m.relates_to": {"m.in_reply_to": {"event_id": command}}})
+        assert expected in wait_reply(alice, room, event, sb.env["BOT_USER"])["content"]["body"]
     assert_nothing_ran(sb, before)
 
 
