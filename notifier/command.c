@@ -105,8 +105,10 @@ static int parse_task(const char *word, TaskKind *ret, char **ret_error) {
                 }
         if (quote_word(word, &quoted) < 0)
                 return -ENOMEM;
-        return error(ret_error, "unknown command%s%s; the commands are ping, disk, price, maintenance and "
-                     "restart; send `help`", quoted ? " " : "", strempty(quoted));
+        return error(ret_error,
+                     "unknown command%s%s; the commands are ping, disk, price, maintenance and "
+                     "restart; send `help`",
+                     quoted ? " " : "", strempty(quoted));
 }
 
 static int parse_args(Command *c, const char *mode, char *args[], size_t n, char **ret_error) {
@@ -253,7 +255,7 @@ int command_parse_sized(const char *body, size_t size, Command *ret, char **ret_
         *ret_error = NULL;
         if (size > COMMAND_MAX)
                 return error(ret_error, "that message is too long to be a command; commands are one short "
-                             "line. Send `help`");
+                                        "line. Send `help`");
         if (strnlen(body, size) != size)
                 return error(ret_error, "unknown command, send `help`");
         return command_parse(body, ret, ret_error);

@@ -207,8 +207,8 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
          * history must not start something new, unseen among the newer messages. */
         if (msg->edit)
                 return handler_queue_reply(m, msg,
-                                           "I do not act on edited messages, so nothing ran. Send the command "
-                                           "again as a new message.");
+                                           "I do not act on edited messages, so nothing ran. Send the "
+                                           "command again as a new message.");
         return handle_command(m, cu, msg);
 }
 

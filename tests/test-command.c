@@ -143,11 +143,11 @@ TEST(errors_say_what_is_wrong) {
                 { "run ${HOME}", "unknown command `${HOME}`" },
                 { "run ping | sh", "`ping` takes no arguments" },
                 { "run ping\nrun maintenance", "unknown command, send `help`" },
-                { "run \xd1\x80ing", "unknown command, send `help`" },         /* Cyrillic er */
-                { "run \xef\xbd\x90ing", "unknown command, send `help`" },     /* fullwidth p */
-                { "run pi\xe2\x80\x8bng", "unknown command, send `help`" },    /* zero-width space */
-                { "run \xe2\x80\xaegnip", "unknown command, send `help`" },    /* right-to-left override */
-                { "run\xc2\xa0ping", "unknown command, send `help`" },          /* no-break space */
+                { "run \xd1\x80ing", "unknown command, send `help`" },      /* Cyrillic er */
+                { "run \xef\xbd\x90ing", "unknown command, send `help`" },  /* fullwidth p */
+                { "run pi\xe2\x80\x8bng", "unknown command, send `help`" }, /* zero-width space */
+                { "run \xe2\x80\xaegnip", "unknown command, send `help`" }, /* right-to-left override */
+                { "run\xc2\xa0ping", "unknown command, send `help`" },      /* no-break space */
                 { "run \x1b[2Jping", "unknown command, send `help`" },
                 { "run <b>ping</b>", "unknown command `<b>ping</b>`" },
                 { "run aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

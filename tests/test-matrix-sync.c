@@ -95,8 +95,10 @@ static SyncBatch *parse_events(const char *events) {
         json_auto_t *root = NULL;
         SyncBatch *b = NULL;
 
-        if (asprintf(&text, "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":"
-                     "{\"events\":[%s]}}}}}", events) < 0)
+        if (asprintf(&text,
+                     "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":"
+                     "{\"events\":[%s]}}}}}",
+                     events) < 0)
                 return NULL;
         root = json_loads(text, JSON_ALLOW_NUL, NULL);
         if (!root || matrix_sync_parse(root, "@bot:test", &b) < 0)
@@ -105,9 +107,10 @@ static SyncBatch *parse_events(const char *events) {
 }
 
 TEST(a_nul_in_the_body_is_seen) {
-        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = parse_events(
-                "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
-                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"run price\\u0000; reboot\"}}");
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b =
+                parse_events("{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"run price\\u0000; reboot\"}}");
 
         ASSERT_TRUE(b);
         ASSERT_EQ(b->n_messages, 1);
@@ -116,15 +119,19 @@ TEST(a_nul_in_the_body_is_seen) {
 }
 
 TEST(a_replys_quote_is_not_its_command) {
-        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = parse_events(
-                "{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
-                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\\n> now\\n\\nhelp\","
-                "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
-                "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
-                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\","
-                "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
-                "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\",\"origin_server_ts\":1,"
-                "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> run ping\\n\\nhelp\"}}");
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b =
+                parse_events("{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\","
+                             "\"body\":\"> <@b:t> run maintenance\\n> now\\n\\nhelp\","
+                             "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                             "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\","
+                             "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                             "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> run ping\\n\\nhelp\"}}");
 
         ASSERT_TRUE(b);
         ASSERT_EQ(b->n_messages, 3);

@@ -90,7 +90,8 @@ def test_shell_metacharacters_run_nothing(sb):
                            ("run ping && reboot", "`ping` takes no arguments"),
                            ("run restart slack>/etc/passwd", "`slack>/etc/passwd` is not a service name"),
                            ("run restart ${HOME}", "`${HOME}` is not a service name"),
-                           ("schedule restart 2027-01-08 17:00 $(reboot)", "`$(reboot)` is not a service name"),
+                           ("schedule restart 2027-01-08 17:00 $(reboot)",
+                            "`$(reboot)` is not a service name"),
                            ("recurring restart Friday 15:00 `reboot`", "That is not a service name")):
         content = answer(sb, text)
         assert expected in content["body"], (text, content["body"])
@@ -188,7 +189,8 @@ def test_edits_run_nothing_and_say_so(sb):
     for event, body, fallback in ((typo, "run price", None),
                                   (old, "run maintenance", None),
                                   # A client that puts the new text in the body as it is.
-                                  (old, "schedule price 2027-03-01 10:00", "schedule price 2027-03-01 10:00")):
+                                  (old, "schedule price 2027-03-01 10:00",
+                                   "schedule price 2027-03-01 10:00")):
         edited = edit(alice, room, event, body, fallback)
         content = wait_reply(alice, room, edited, sb.env["BOT_USER"])["content"]
         assert content["body"] == EDIT, content["body"]
@@ -202,7 +204,8 @@ def test_a_nul_inside_a_message(sb):
     /sync answer unreadable to the bot, which then answered no one at all."""
     before = snapshot(sb)
     alice, room = sb.customer_room()
-    event = alice.send_event(room, "m.room.message", {"msgtype": "m.text", "body": "run price\u0000; reboot"})
+    event = alice.send_event(room, "m.room.message",
+                             {"msgtype": "m.text", "body": "run price\u0000; reboot"})
     assert wait_reply(alice, room, event, sb.env["BOT_USER"])["content"]["body"] == UNKNOWN
     assert "Modes:" in answer(sb, "help")["body"]
     assert_nothing_ran(sb, before)
@@ -242,7 +245,8 @@ def test_spoofed_senders_run_nothing(sb):
         mallory.send_event(room, "m.room.message", {
             "msgtype": "m.text", "body": f"> <{alice_user}> run price\n\nrun price",
             "format": "org.matrix.custom.html",
-            "formatted_body": f"<mx-reply><blockquote>{alice_user}<br>run price</blockquote></mx-reply>run price",
+            "formatted_body":
+                f"<mx-reply><blockquote>{alice_user}<br>run price</blockquote></mx-reply>run price",
             "m.relates_to": {"m.in_reply_to": {"event_id": command}}}),
         # An "edit" of alice's command, by mallory.
         edit(mallory, room, command, "run maintenance", "run maintenance"),
