@@ -8,6 +8,8 @@
 #include "util.h"
 
 #define WORDS_MAX 8
+/* No command is longer; a longer message is none (the longest real one is about 60). */
+#define COMMAND_MAX 4096
 
 static const char *const task_table[_TASK_MAX] = {
         [TASK_PING] = "ping",
@@ -84,14 +86,29 @@ static int split_words(char *s, char *words[], size_t *n) {
         return 0;
 }
 
+/* The customer's word as the reply quotes it: "`word`", cut to 40 characters; NULL if a backtick
+ * in it would break the quote (and the reply's <code> span), so it is better not quoted at all. */
+static int quote_word(const char *word, char **ret) {
+        *ret = NULL;
+        if (strchr(word, '`'))
+                return 0;
+        return asprintf(ret, "`%.40s%s`", word, strlen(word) > 40 ? "…" : "") < 0 ? -ENOMEM : 0;
+}
+
 static int parse_task(const char *word, TaskKind *ret, char **ret_error) {
+        _cleanup_free_ char *quoted = NULL;
+
         for (size_t i = 0; i < _TASK_MAX; i++)
                 if (strcasecmp(word, task_table[i]) == 0) {
                         *ret = (TaskKind) i;
                         return 0;
                 }
-        return error(ret_error, "unknown command `%s`; the commands are ping, disk, price, maintenance and "
-                     "restart; send `help`", word);
+        if (quote_word(word, &quoted) < 0)
+                return -ENOMEM;
+        return error(ret_error,
+                     "unknown command%s%s; the commands are ping, disk, price, maintenance and "
+                     "restart; send `help`",
+                     quoted ? " " : "", strempty(quoted));
 }
 
 static int parse_args(Command *c, const char *mode, char *args[], size_t n, char **ret_error) {
@@ -108,9 +125,14 @@ static int parse_args(Command *c, const char *mode, char *args[], size_t n, char
                              c->mode == MODE_RECURRING ? " Monday 17:00" : "");
         if (n > 1)
                 return error(ret_error, "`restart` takes one service name");
-        if (!service_name_valid(args[0]))
-                return error(ret_error,
-                             "`%.40s` is not a service name: use letters, digits and - _ . @ only", args[0]);
+        if (!service_name_valid(args[0])) {
+                _cleanup_free_ char *quoted = NULL;
+
+                if (quote_word(args[0], &quoted) < 0)
+                        return -ENOMEM;
+                return error(ret_error, "%s is not a service name: use letters, digits and - _ . @ only",
+                             quoted ?: "that");
+        }
         strcpy(c->service, args[0]);
         return 0;
 }
@@ -210,6 +232,7 @@ int command_parse(const char *text, Command *ret, char **ret_error) {
         Command c = {};
         size_t n;
         bool known = false;
+        int r;
 
         *ret_error = NULL;
         copy = strdup(text);
@@ -221,8 +244,19 @@ int command_parse(const char *text, Command *ret, char **ret_error) {
                 known = known || strcasecmp(words[0], mode_table[i]) == 0;
         if (!known)
                 return error(ret_error, "unknown command, send `help`");
-        if (parse_words(&c, words, n, ret_error) < 0)
-                return -EINVAL;
+        r = parse_words(&c, words, n, ret_error);
+        if (r < 0)
+                return r;
         *ret = c;
         return 0;
+}
+
+int command_parse_sized(const char *body, size_t size, Command *ret, char **ret_error) {
+        *ret_error = NULL;
+        if (size > COMMAND_MAX)
+                return error(ret_error, "that message is too long to be a command; commands are one short "
+                                        "line. Send `help`");
+        if (strnlen(body, size) != size)
+                return error(ret_error, "unknown command, send `help`");
+        return command_parse(body, ret, ret_error);
 }

@@ -55,6 +55,10 @@ typedef struct Command {
 
 /* 0 and *ret on success; -EINVAL and *ret_error (for the customer) otherwise. */
 int command_parse(const char *text, Command *ret, char **ret_error);
+/* The same for a message's body of size bytes (NULs included, as JSON can carry them): one with a
+ * NUL inside, or longer than a command can be, is refused whole, never cut to what a C string
+ * would make of it. */
+int command_parse_sized(const char *body, size_t size, Command *ret, char **ret_error);
 
 const char *task_kind_to_string(TaskKind k);
 /* "restart slack", "ping": the command as the customer wrote it, without the mode. */

@@ -125,7 +125,7 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         Command c;
         int r;
 
-        r = command_parse(msg->body, &c, &why);
+        r = command_parse_sized(msg->body, msg->body_size, &c, &why);
         if (r == -ENOMEM)
                 return log_oom();
         log_info("%s (%s) in %s: %s", msg->sender, cu->name, msg->room_id, why ?: mode_to_string(c.mode));
@@ -167,8 +167,8 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                 return 0;
         if (msg->undecryptable)
                 return e2ee_undecryptable(m, msg);
-        /* Notices are what bots send; edits of old commands are not new commands. */
-        if (!streq_ptr(msg->msgtype, "m.text") || msg->edit)
+        /* Notices are what bots send (answering them could start a loop between two bots). */
+        if (!streq_ptr(msg->msgtype, "m.text"))
                 return 0;
 
         cu = config_find_owner(m->config, msg->sender);
@@ -203,6 +203,12 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                         return log_oom();
                 return handler_queue_reply(m, msg, refusal);
         }
+        /* An edit (of a command that ran, or of anything) runs nothing: a changed old line in the
+         * history must not start something new, unseen among the newer messages. */
+        if (msg->edit)
+                return handler_queue_reply(m, msg,
+                                           "I do not act on edited messages, so nothing ran. Send the "
+                                           "command again as a new message.");
         return handle_command(m, cu, msg);
 }
 

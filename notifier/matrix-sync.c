@@ -3,9 +3,6 @@
 #include "matrix-sync.h"
 #include "util.h"
 
-/* Longer messages are not commands; keep hostile megabyte bodies out of everything after us. */
-#define BODY_MAX 4096
-
 const char *matrix_sync_filter(void) {
         return "{\"presence\":{\"types\":[]},\"account_data\":{\"types\":[]},"
                "\"room\":{\"timeline\":{\"limit\":100,\"types\":[\"m.room.message\",\"m.room.encrypted\","
@@ -82,13 +79,35 @@ static SyncMessage *message_new(SyncBatch *b, const char *room_id, json_t *e) {
         return n;
 }
 
+/* A reply's fallback: the quoted lines ("> …") and the blank line after them that a client may put
+ * before the reply's own text. They are someone else's words (perhaps a command), never this
+ * message's command. Returns where the sender's own text starts; *size shrinks to match. */
+static const char *skip_reply_fallback(json_t *content, const char *body, size_t *size) {
+        const char *p = body;
+
+        if (!json_is_object(json_object_get(json_object_get(content, "m.relates_to"), "m.in_reply_to")))
+                return body;
+        while (*p == '>') {
+                const char *end = strchrnul(p, '\n');
+
+                p = *end ? end + 1 : end;
+        }
+        if (p != body && *p == '\n')
+                p++;
+        *size -= (size_t) (p - body);
+        return p;
+}
+
 static int message_set_content(SyncMessage *n, json_t *content) {
         const char *msgtype = get_string(content, "msgtype"), *body = get_string(content, "body");
 
         if (!msgtype || !body)
                 return 0;
         n->msgtype = strdup(msgtype);
-        n->body = strndup(body, BODY_MAX);
+        n->body_size = json_string_length(json_object_get(content, "body"));
+        body = skip_reply_fallback(content, body, &n->body_size);
+        /* Never a cut-off body: "run price", 5,000 blanks and "; reboot" is no `run price`. */
+        n->body = strdup(n->body_size > BODY_MAX ? "" : body);
         n->edit = is_edit(content);
         return n->msgtype && n->body ? 0 : -ENOMEM;
 }

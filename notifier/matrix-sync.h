@@ -10,6 +10,9 @@
 
 #include "util.h"
 
+/* Longer messages are not commands; keep hostile megabyte bodies out of everything after us. */
+#define BODY_MAX 4096
+
 typedef struct SyncInvite {
         char *room_id;
         char *inviter;
@@ -20,7 +23,9 @@ typedef struct SyncMessage {
         char *event_id;
         char *sender;
         char *msgtype;               /* NULL for an encrypted event until it is decrypted */
-        char *body;
+        char *body;                  /* a reply's without its fallback (the quote of what it answers);
+                                      * "" if over BODY_MAX: no part of it is a command */
+        size_t body_size;            /* the body's real size in bytes, NULs included */
         json_t *encrypted;           /* an m.room.encrypted event, as it came */
         bool undecryptable;          /* encrypted with a session we lack */
         uint64_t origin_server_ts;   /* ms since the epoch */

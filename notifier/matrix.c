@@ -225,7 +225,9 @@ void matrix_response_parse(long status, const char *body, size_t size, MatrixRes
         *resp = (MatrixResponse) { .status = status };
         if (!body)
                 return;
-        resp->json = json_loadb(body, size, JSON_REJECT_DUPLICATES, NULL);
+        /* A message may carry "\u0000": refusing the whole answer for it would stop every sync
+         * (and the bot) on one stranger's message. The message parser sees the NUL and refuses it. */
+        resp->json = json_loadb(body, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
         if (!json_is_object(resp->json))
                 return;
 

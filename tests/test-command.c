@@ -135,6 +135,23 @@ TEST(errors_say_what_is_wrong) {
                 { "cancel maintenance tomorrow", "`cancel` takes a command, and for a one-shot its date" },
                 { "cancel maintenance 2027-01-08", "`cancel` takes a command, and for a one-shot its date" },
                 { "pause maintenance now", "`pause` takes only the command of a recurring schedule" },
+                /* Hostile text: refused, and quoted (if at all) so that it cannot break the reply. */
+                { "run ping; rm -rf /", "unknown command `ping;`" },
+                { "run $(id)", "unknown command `$(id)`" },
+                { "run `id`", "unknown command; the commands are" },
+                { "run restart `id`", "that is not a service name" },
+                { "run ${HOME}", "unknown command `${HOME}`" },
+                { "run ping | sh", "`ping` takes no arguments" },
+                { "run ping\nrun maintenance", "unknown command, send `help`" },
+                { "run \xd1\x80ing", "unknown command, send `help`" },      /* Cyrillic er */
+                { "run \xef\xbd\x90ing", "unknown command, send `help`" },  /* fullwidth p */
+                { "run pi\xe2\x80\x8bng", "unknown command, send `help`" }, /* zero-width space */
+                { "run \xe2\x80\xaegnip", "unknown command, send `help`" }, /* right-to-left override */
+                { "run\xc2\xa0ping", "unknown command, send `help`" },      /* no-break space */
+                { "run \x1b[2Jping", "unknown command, send `help`" },
+                { "run <b>ping</b>", "unknown command `<b>ping</b>`" },
+                { "run aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                  "unknown command `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…`;" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -144,6 +161,21 @@ TEST(errors_say_what_is_wrong) {
                 ASSERT_EQ(command_parse(cases[i].text, &c, &error), -EINVAL);
                 ASSERT_CONTAINS(error, cases[i].expected);
         }
+}
+
+TEST(a_body_is_a_command_whole_or_not_at_all) {
+        _cleanup_free_ char *long_body = NULL, *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        static const char nul[] = "run price\0; reboot";
+        Command c;
+
+        ASSERT_TRUE(asprintf(&long_body, "run price%5000s; reboot", "") > 0);
+        ASSERT_EQ(command_parse_sized(long_body, strlen(long_body), &c, &e1), -EINVAL);
+        ASSERT_CONTAINS(e1, "too long to be a command");
+        ASSERT_EQ(command_parse_sized(nul, sizeof(nul) - 1, &c, &e2), -EINVAL);
+        ASSERT_CONTAINS(e2, "unknown command, send `help`");
+        ASSERT_OK(command_parse_sized("run price", strlen("run price"), &c, &e3));
+        ASSERT_EQ(c.task, TASK_PRICE);
+        ASSERT_TRUE(e3 == NULL);
 }
 
 TEST(service_names) {

@@ -54,6 +54,16 @@ TEST(odd_bodies) {
         ASSERT_TRUE(r.json == NULL);
 }
 
+TEST(a_nul_in_a_message_does_not_spoil_the_answer) {
+        /* One stranger's message with "\u0000" in a /sync answer must not make the whole answer
+         * unreadable: the bot would retry that sync for ever and answer no one. */
+        MatrixResponse r = parse(200, "{\"next_batch\":\"s1\",\"body\":\"run price\\u0000; reboot\"}");
+
+        ASSERT_TRUE(json_is_object(r.json));
+        ASSERT_EQ(json_string_length(json_object_get(r.json, "body")), strlen("run price; reboot") + 1);
+        json_decref(r.json);
+}
+
 TEST(escape) {
         _cleanup_free_ char *e = matrix_escape("!room:example.com/../x?y=1");
 

@@ -66,7 +66,7 @@ TEST(rooms_of_the_wrong_shape_are_ignored) {
         }
 }
 
-TEST(long_bodies_are_cut) {
+TEST(long_bodies_are_no_command_at_all) {
         _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
         _cleanup_free_ char *body = malloc(100001), *text = NULL;
         json_auto_t *root = NULL;
@@ -84,7 +84,84 @@ TEST(long_bodies_are_cut) {
         ASSERT_TRUE(root);
         ASSERT_OK(matrix_sync_parse(root, "@bot:test", &b));
         ASSERT_EQ(b->n_messages, 1);
-        ASSERT_EQ(strlen(b->messages[0].body), 4096);
+        /* Nothing of it is kept: cut to 4,096 bytes, "run price" and 5,000 blanks would be a command. */
+        ASSERT_STREQ(b->messages[0].body, "");
+        ASSERT_EQ(b->messages[0].body_size, 100000);
+}
+
+/* A sync answer with one room's timeline of events; NULL if it does not parse. */
+static SyncBatch *parse_events(const char *events) {
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *root = NULL;
+        SyncBatch *b = NULL;
+
+        if (asprintf(&text,
+                     "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":"
+                     "{\"events\":[%s]}}}}}",
+                     events) < 0)
+                return NULL;
+        root = json_loads(text, JSON_ALLOW_NUL, NULL);
+        if (!root || matrix_sync_parse(root, "@bot:test", &b) < 0)
+                return NULL;
+        return b;
+}
+
+TEST(a_nul_in_the_body_is_seen) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b =
+                parse_events("{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"run price\\u0000; reboot\"}}");
+
+        ASSERT_TRUE(b);
+        ASSERT_EQ(b->n_messages, 1);
+        ASSERT_STREQ(b->messages[0].body, "run price");
+        ASSERT_EQ(b->messages[0].body_size, strlen("run price") + 1 + strlen("; reboot"));
+}
+
+TEST(a_replys_quote_is_not_its_command) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b =
+                parse_events("{\"type\":\"m.room.message\",\"event_id\":\"$1\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\","
+                             "\"body\":\"> <@b:t> run maintenance\\n> now\\n\\nhelp\","
+                             "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                             "{\"type\":\"m.room.message\",\"event_id\":\"$2\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> <@b:t> run maintenance\","
+                             "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$0\"}}}},"
+                             "{\"type\":\"m.room.message\",\"event_id\":\"$3\",\"sender\":\"@a:t\","
+                             "\"origin_server_ts\":1,"
+                             "\"content\":{\"msgtype\":\"m.text\",\"body\":\"> run ping\\n\\nhelp\"}}");
+
+        ASSERT_TRUE(b);
+        ASSERT_EQ(b->n_messages, 3);
+        ASSERT_STREQ(b->messages[0].body, "help");
+        ASSERT_EQ(b->messages[0].body_size, 4);
+        /* Nothing but the quote: nothing of the sender's own. */
+        ASSERT_STREQ(b->messages[1].body, "");
+        ASSERT_EQ(b->messages[1].body_size, 0);
+        /* No reply: the text is all the sender's, and as it is no command. */
+        ASSERT_STREQ(b->messages[2].body, "> run ping\n\nhelp");
+}
+
+TEST(the_sender_is_the_homeservers_never_the_contents) {
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = parse_events(
+                "{\"type\":\"m.room.message\",\"event_id\":\"$x\",\"sender\":\"@mallory:t\","
+                "\"origin_server_ts\":1,\"content\":{\"msgtype\":\"m.text\",\"body\":\"run ping\","
+                "\"sender\":\"@alice:t\",\"user_id\":\"@alice:t\",\"formatted_body\":\"run maintenance\"}},"
+                "{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@mallory:t\","
+                "\"origin_server_ts\":1,\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}");
+        json_auto_t *plain = load("{\"type\":\"m.room.message\",\"sender\":\"@alice:t\",\"room_id\":\"!o\","
+                                  "\"content\":{\"msgtype\":\"m.text\",\"body\":\"help\"}}");
+
+        ASSERT_TRUE(b);
+        ASSERT_EQ(b->n_messages, 2);
+        ASSERT_STREQ(b->messages[0].sender, "@mallory:t");
+        /* body is the command; formatted_body is only how a client shows it. */
+        ASSERT_STREQ(b->messages[0].body, "run ping");
+        ASSERT_OK(matrix_sync_message_decrypted(&b->messages[1], plain));
+        ASSERT_STREQ(b->messages[1].sender, "@mallory:t");
+        ASSERT_STREQ(b->messages[1].room_id, "!r");
 }
 
 TEST(filter_is_json) {
