@@ -101,6 +101,147 @@ def test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost(sb):
         say(sb, "cancel disk")
 
 
+def day(ahead):
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + ahead * 86400))
+
+
+def control_sh(sb, script):
+    return sb.run("control", "sh", "-ec", script)
+
+
+def tiny_tmpfs(sb, path):
+    """A tmpfs over path in the control container, owned and moded as the dir is (whoever the
+    notifier runs as), holding what the dir held, with a little room to spare; the notifier is
+    restarted so its mount namespace has it."""
+    control_sh(sb, f"""d={path}; keep=/run/faults2$(echo $d | tr / -)
+rm -rf "$keep"; cp -a "$d" "$keep"
+mount -t tmpfs -o size=$(( $(du -sk "$d" | cut -f1) + 256 ))k,uid=$(stat -c %u "$d"),\
+gid=$(stat -c %g "$d"),mode=$(stat -c %a "$d") faults2 "$d"
+cp -a "$keep"/. "$d"/; rm -rf "$keep"
+""")
+    restart_notifier(sb)
+
+
+def fill(sb, path):
+    """Takes the last free byte of the tmpfs at path; returns how much that was, in KiB."""
+    control_sh(sb, f"dd if=/dev/zero of={path}/zz-filler bs=1k status=none 2>/dev/null || true")
+    return int(control_sh(sb, f"du -sk {path}/zz-filler | cut -f1"))
+
+
+def unfill(sb, path):
+    sb.run("control", "rm", "-f", f"{path}/zz-filler")
+
+
+def drop_tmpfs(sb, path):
+    """What the tmpfs holds goes back to the dir under it; the notifier stopped meanwhile."""
+    sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
+    control_sh(sb, f"""d={path}; keep=/run/faults2$(echo $d | tr / -)
+rm -f "$d/zz-filler"; rm -rf "$keep"; cp -a "$d" "$keep"
+umount "$d"; cp -a "$keep"/. "$d"/; rm -rf "$keep"
+""")
+    sb.run("control", "systemctl", "reset-failed", "scheduler-notifier.service", check=False)
+    sb.restart_notifier()
+
+
+def journal_cursor(sb):
+    return sb.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+
+
+def notifier_said(sb, cursor):
+    return sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat", "--no-pager")
+
+
+def control_files(sb, path):
+    """name → content of each file in path, as the notifier sees it (inside the container)."""
+    names = sb.run("control", "ls", "-A", path).split()
+    return {n: sb.run("control", "cat", f"{path}/{n}") for n in names if n != "zz-filler"}
+
+
+def while_full(sb, path, cursor):
+    """The files in path, what the notifier said since cursor, and its lines about the full disk."""
+    said = notifier_said(sb, cursor)
+    return (control_files(sb, path), said,
+            [line for line in said.splitlines() if "No space left on device" in line])
+
+
+FULL = " because our server is out of disk space, so nothing {}; we have been told. Please try again later."
+
+
+def test_a_full_schedules_dir_loses_nothing_and_says_so(sb):
+    d = "/etc/scheduler/schedules.d"
+    first, second = day(40), day(41)
+    assert say(sb, f"schedule price {first} 10:00")[1] == "Command scheduled."
+    listing_before, timers_before = say(sb, "list schedules")[1], timers(sb)
+    tiny_tmpfs(sb, d)
+    try:
+        files_before = control_files(sb, d)
+        assert f"date = {first}" in files_before["acme.conf"], files_before
+        spare = fill(sb, d)
+        cursor = journal_cursor(sb)
+        texts = (f"schedule price {second} 11:00", f"cancel price {first} 10:00",
+                 "recurring ping Tuesday 08:00", "pause maintenance")
+        answers = [say(sb, text)[1] for text in texts]
+        files_after, said, errors = while_full(sb, d, cursor)
+        size = len(files_before["acme.conf"])
+        print(f"    schedules dir full ({spare} KiB taken): {len(answers)} changes refused, the store "
+              f"{'unchanged' if files_after == files_before else 'CHANGED'} ({size} bytes), "
+              f"{len(errors)} error lines for the operator", flush=True)
+        for answer, nothing in zip(answers, ("was scheduled", "was cancelled", "was scheduled", "changed")):
+            assert answer == "Your schedules could not be saved" + FULL.format(nothing), answer
+        assert files_after == files_before, (files_before, files_after)
+        assert f"Failed to save the schedules of acme to {d}: No space left on device" in said, said
+        assert len(errors) == len(answers), errors
+        assert say(sb, "list schedules")[1] == listing_before
+        assert timers(sb) == timers_before
+
+        unfill(sb, d)
+        assert say(sb, f"schedule price {second} 11:00")[1] == "Command scheduled."
+        store = control_files(sb, d)["acme.conf"]
+        assert f"date = {first}" in store and f"date = {second}" in store, store
+        listing = say(sb, "list schedules")[1]
+        assert f"{first} 10:00" in listing and f"{second} 11:00" in listing, listing
+    finally:
+        drop_tmpfs(sb, d)
+        say(sb, f"cancel price {first} 10:00")
+        say(sb, f"cancel price {second} 11:00")
+
+
+def test_a_full_state_dir_loses_nothing(sb):
+    d = "/var/lib/scheduler"
+    bot = sb.env["BOT_USER"]
+    client, room = sb.customer_room("alice")
+    tiny_tmpfs(sb, d)
+    try:
+        spare = fill(sb, d)
+        before = control_files(sb, d)
+        cursor = journal_cursor(sb)
+        event = client.send_text(room, "run price")
+        assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
+        result = result_of(client, room, event, bot, 60)["content"]["body"]
+        assert result.startswith("Execution of `run price` command successful"), result
+        assert say(sb, "list runs")[1].startswith("* "), "list runs"
+        after, said, errors = while_full(sb, d, cursor)
+        print(f"    state dir full ({spare} KiB taken): `run price` answered and its result delivered, "
+              f"state.json {'unchanged' if after == before else 'CHANGED'}, {len(errors)} error lines for "
+              f"the operator", flush=True)
+        assert after == before, sorted(after)
+        json.loads(after["state.json"])
+        assert errors, said
+        assert "Failed to save the journal position, continuing: No space left on device" in said, said
+
+        # Room again: the next save writes what was kept in memory, and a restart repeats nothing.
+        unfill(sb, d)
+        say(sb, "help")
+        saved = json.loads(control_files(sb, d)["state.json"])
+        assert saved["since"] != json.loads(before["state.json"])["since"]
+        restart_notifier(sb)
+        assert results_to(sb, event) == [result]
+    finally:
+        drop_tmpfs(sb, d)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost],
+    sys.exit(run_tests([test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost,
+                        test_a_full_schedules_dir_loses_nothing_and_says_so,
+                        test_a_full_state_dir_loses_nothing],
                        Sandbox(sys.argv[1])))
