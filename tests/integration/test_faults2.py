@@ -240,8 +240,64 @@ def test_a_full_state_dir_loses_nothing(sb):
         drop_tmpfs(sb, d)
 
 
+def set_host_key(sb, private):
+    """The customer's sshd with this host key, restarted."""
+    dest = os.path.join(sb.env["CUSTOMER_ROOT"], "etc/ssh/ssh_host_ed25519_key")
+    for suffix, mode in (("", 0o600), (".pub", 0o644)):
+        with open(private + suffix, "rb") as f, open(dest + suffix, "wb") as out:
+            out.write(f.read())
+        os.chmod(dest + suffix, mode)
+    sb.run("customer", "systemctl", "restart", "ssh.service")
+
+
+def bob_waits(sb, n=3):
+    """How long bob waits for the answer to `help`, n times in a row, in seconds."""
+    bob, room = sb.customer_room("bob")
+    waits = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        wait_reply(bob, room, bob.send_text(room, "help"), sb.env["BOT_USER"])
+        waits.append(time.monotonic() - t0)
+    return waits
+
+
+def test_a_changed_host_key_fails_clearly_and_others_are_answered(sb):
+    bot = sb.env["BOT_USER"]
+    alice, room = sb.customer_room("alice")
+    new = os.path.join(sb.env["SANDBOX_RUN"], "faults2-new-host-key")
+    if os.path.exists(new):
+        os.remove(new)
+        os.remove(new + ".pub")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", new], check=True)
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", new + ".pub"], capture_output=True, text=True,
+                                 check=True).stdout.split()[1]
+    set_host_key(sb, new)
+    try:
+        start = time.monotonic()
+        commands = {text: alice.send_text(room, text) for text in ("run disk", "run ping")}
+        waits = bob_waits(sb)
+        results = {text: result_of(alice, room, event, bot, 120)["content"]["body"]
+                   for text, event in commands.items()}
+        took = time.monotonic() - start
+        print(f"    `run disk` and `run ping` against a changed host key: both reported in {took:.1f} s; bob "
+              f"meanwhile answered in {', '.join(f'{w * 1000:.0f}' for w in waits)} ms", flush=True)
+        mismatch = (f"the host key of 127.0.0.1:{sb.env['SSH_PORT']} does not match the configured one (the "
+                    f"server presents ssh-ed25519 {fingerprint}); refusing to connect, as this may be an attack")
+        advice = "the operator should compare this key with the server's own and update ssh_known_host_key"
+        for text, body in results.items():
+            assert mismatch in body and advice in body, (text, body)
+        assert results["run disk"].startswith("Execution of `run disk` command failed: " + mismatch), results
+        assert took < 60, f"{took:.0f} s: a mismatch needs no timeout"
+    finally:
+        set_host_key(sb, os.path.join(sb.env["SANDBOX_RUN"], "customer/host_key"))
+    event = alice.send_text(room, "run disk")
+    body = result_of(alice, room, event, bot, 120)["content"]["body"]
+    assert body.startswith("Execution of `run disk` command successful"), body
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost,
                         test_a_full_schedules_dir_loses_nothing_and_says_so,
-                        test_a_full_state_dir_loses_nothing],
+                        test_a_full_state_dir_loses_nothing,
+                        test_a_changed_host_key_fails_clearly_and_others_are_answered],
                        Sandbox(sys.argv[1])))
