@@ -72,7 +72,8 @@ def test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost(sb):
         assert first == INITIATED, first
         # The run has begun (its start entry is written) when the host goes down.
         wait_for("the maintenance's start entry", lambda: sb.run(
-            "journal", "SCHEDULER_EVENT=start", f"SCHEDULER_REPLY_TO={event}", "-o", "cat", "--no-pager"), 60)
+            "journal", "SCHEDULER_EVENT=start", f"SCHEDULER_REPLY_TO={event}", "-o", "cat", "--no-pager"),
+            60)
         start = time.monotonic()
         subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, capture_output=True)
         told = result_of(client, room, event, bot, 120)["content"]["body"]
@@ -86,7 +87,8 @@ def test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost(sb):
         alerts_after = state(sb)["alerts"]
         print(f"    reboot during `run maintenance`: told it was interrupted {took:.0f} s after the reboot "
               f"began, {len(results)} message(s); {len(timers_after)} of {len(timers_before)} timers and "
-              f"{len(listing_after.splitlines())} of {len(listing_before.splitlines())} schedule lines back, "
+              f"{len(listing_after.splitlines())} of {len(listing_before.splitlines())} schedule lines "
+              f"back, "
               f"alert state {'equal' if alerts_after == alerts_before else 'CHANGED'}", flush=True)
         assert results == [told], results
         assert listing_after == listing_before, (listing_before, listing_after)
@@ -279,10 +281,11 @@ def test_a_changed_host_key_fails_clearly_and_others_are_answered(sb):
         results = {text: result_of(alice, room, event, bot, 120)["content"]["body"]
                    for text, event in commands.items()}
         took = time.monotonic() - start
-        print(f"    `run disk` and `run ping` against a changed host key: both reported in {took:.1f} s; bob "
-              f"meanwhile answered in {', '.join(f'{w * 1000:.0f}' for w in waits)} ms", flush=True)
-        mismatch = (f"the host key of 127.0.0.1:{sb.env['SSH_PORT']} does not match the configured one (the "
-                    f"server presents ssh-ed25519 {fingerprint}); refusing to connect, as this may be an attack")
+        print(f"    `run disk` and `run ping` against a changed host key: both reported in {took:.1f} s; "
+              f"bob meanwhile answered in {', '.join(f'{w * 1000:.0f}' for w in waits)} ms", flush=True)
+        mismatch = (f"the host key of 127.0.0.1:{sb.env['SSH_PORT']} does not match the configured one "
+                    f"(the server presents ssh-ed25519 {fingerprint}); refusing to connect, as this may be "
+                    f"an attack")
         advice = "the operator should compare this key with the server's own and update ssh_known_host_key"
         for text, body in results.items():
             assert mismatch in body and advice in body, (text, body)
