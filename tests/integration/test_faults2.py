@@ -7,18 +7,22 @@ answered meanwhile); the homeserver away while 20 runs finish (every result deli
 Usage: /usr/bin/python3 tests/integration/test_faults2.py ENVFILE
 """
 
+import datetime
 import json
 import os
 import subprocess
 import sys
 import time
+import zoneinfo
 
-from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_reply
-from test_alerts import monitoring_run
-from test_maintenance import BRANCHES, PLAYBOOK
+from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_membership, wait_reply
+from matrix import Client
+from test_alerts import monitoring_run, register
+from test_faults import bot_answers
+from test_maintenance import BRANCHES, GO_FILE, PLAYBOOK
 from test_monitor import edit_config, restore_config, restart_notifier, wait_for
 from test_run import INITIATED, result_of
-from test_schedules import store, timers
+from test_schedules import soon, store, timers
 
 
 def say(sb, text, who="alice"):
@@ -298,8 +302,110 @@ def test_a_changed_host_key_fails_clearly_and_others_are_answered(sb):
     assert body.startswith("Execution of `run disk` command successful"), body
 
 
+OUTAGE_S = 60
+# What each customer schedules for the same minute: five kinds, each its own unit.
+KINDS = ("price {}", "disk {}", "ping {}", "restart {} slack", "maintenance {}")
+
+
+def extra_customer(sb, name, like, owner):
+    """A [customer NAME] section made from customer like's, for owner."""
+    with open(sb.env["CONTROL_CONFIG"], encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(f"[customer {like}]\n")
+    end = text.find("\n[", start + 1)
+    section = text[start:] if end < 0 else text[start:end + 1]
+    old_owner = sb.env["ALICE_USER"] if like == "acme" else sb.env["BOB_USER"]
+    return "\n" + section.replace(f"[customer {like}]", f"[customer {name}]").replace(old_owner, owner)
+
+
+def bot_results(client, room, bot, events):
+    """event → the bodies of the bot's "Execution of" replies to it, from the room's history."""
+    return {event: [b for b in bodies if b.startswith("Execution of")]
+            for event, bodies in bot_answers(client, room, bot, events).items()}
+
+
+def test_results_finished_while_synapse_is_away_are_delivered_once(sb):
+    bot = sb.env["BOT_USER"]
+    suffix = os.urandom(3).hex()
+    # (client, room, time zone): acme's and globex's owners, and one more customer like each.
+    people = [(*sb.customer_room("alice"), "UTC"), (*sb.customer_room("bob"), "Europe/Berlin")]
+    extra = ""
+    for who, like, zone in (("dave", "acme", "UTC"), ("erin", "globex", "Europe/Berlin")):
+        user = register(sb, f"{who}-{suffix}", f"{who}-password")
+        extra += extra_customer(sb, f"{who}-{suffix}", like, user)
+        people.append((Client(sb.env["HS_URL"], user, f"{who}-password").login(), None, zone))
+    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(PLAYBOOK)
+    os.chmod(path, 0o755)
+    open(os.path.join(sb.env["CONTROL_ROOT"], GO_FILE), "w").close()   # the playbook ends at once
+    config = edit_config(sb, lambda t: t.rstrip("\n") + "\n" + extra + BRANCHES)
+    away = False
+    try:
+        restart_notifier(sb)
+        for i, (client, room, zone) in enumerate(people):
+            if room is None:
+                room = client.create_room(invite=[bot], name="a customer and the scheduler")
+                wait_membership(client, room, bot, "join")
+                people[i] = (client, room, zone)
+        due = datetime.datetime.strptime(soon(), "%Y-%m-%d %H:%M").replace(tzinfo=datetime.timezone.utc)
+        events = []
+        for client, room, zone in people:
+            when = due.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+            for kind in KINDS:
+                event = client.send_text(room, "schedule " + kind.format(when))
+                assert wait_reply(client, room, event, bot)["content"]["body"] == "Command scheduled.", kind
+                events.append((room, event))
+        tasks = len(events)
+
+        def finished():
+            out = sb.run("journal", "SCHEDULER_EVENT=result", "SCHEDULER_MODE=schedule",
+                         f"--since=@{int(due.timestamp()) - 1}", "-o", "cat", "--no-pager")
+            return len(out.splitlines()) >= tasks
+
+        sb.run("synapse", "stop")
+        away, down = True, time.monotonic()
+        assert time.time() < due.timestamp(), "the tasks were due before the homeserver went away"
+        wait_for(f"{tasks} results in the journal", finished, 240)
+        finished_at = time.monotonic() - down
+        # Away for OUTAGE_S in all: the bot's back-off grows to its longest meanwhile.
+        while time.monotonic() - down < OUTAGE_S:
+            time.sleep(0.5)
+        sb.run("synapse", "start")
+        away, back = False, time.monotonic()
+        outage = back - down
+
+        def delivered():
+            counts = {}
+            for client, room, _ in people:
+                counts.update(bot_results(client, room, bot, [e for r, e in events if r == room]))
+            return counts if all(counts.values()) else None
+        wait_for("every result in its room", delivered, 120)
+        took = time.monotonic() - back
+        for client, room, _ in people:
+            say_in(client, room, bot, "help")   # anything still queued would have come before this
+        counts = delivered()
+        results = sum(len(v) for v in counts.values())
+        duplicates = sum(len(v) - 1 for v in counts.values() if len(v) > 1)
+        print(f"    Synapse away {outage:.0f} s while {tasks} scheduled tasks finished (the last "
+              f"{finished_at:.0f} s after the stop): {results} results delivered, {duplicates} duplicates, "
+              f"all within {took:.1f} s of its return", flush=True)
+        assert results == tasks and duplicates == 0, counts
+    finally:
+        if away:
+            sb.run("synapse", "start")
+        for who in ("dave", "erin"):
+            sb.run("control", "systemctl", "stop", f"scheduler-{who}-{suffix}-*.timer", check=False)
+        restore_config(sb, config)
+
+
+def say_in(client, room, bot, text):
+    return wait_reply(client, room, client.send_text(room, text), bot, timeout_s=60)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost,
+    sys.exit(run_tests([test_results_finished_while_synapse_is_away_are_delivered_once,
+                        test_a_reboot_during_maintenance_is_told_once_and_nothing_is_lost,
                         test_a_full_schedules_dir_loses_nothing_and_says_so,
                         test_a_full_state_dir_loses_nothing,
                         test_a_changed_host_key_fails_clearly_and_others_are_answered],
