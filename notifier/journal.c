@@ -189,10 +189,9 @@ static int write_interrupted(const RunResult *s) {
                             s->customer, "SCHEDULER_COMMAND=%s", s->command, "SCHEDULER_ARGS=%s",
                             strempty(s->args), "SCHEDULER_MODE=%s", s->mode ?: "run",
                             "SCHEDULER_RESULT=failure", "SCHEDULER_REASON=%s", RUN_INTERRUPTED_REASON,
-                            "SCHEDULER_REPORT=",
-                            "SCHEDULER_ROOM=%s", strempty(s->room), "SCHEDULER_REPLY_TO=%s",
-                            strempty(s->reply_to), "SCHEDULER_RUN=%s", s->run, "SCHEDULER_INVOCATION=%s",
-                            s->invocation, "SCHEDULER_STARTED=0", NULL);
+                            "SCHEDULER_REPORT=", "SCHEDULER_ROOM=%s", strempty(s->room),
+                            "SCHEDULER_REPLY_TO=%s", strempty(s->reply_to), "SCHEDULER_RUN=%s", s->run,
+                            "SCHEDULER_INVOCATION=%s", s->invocation, "SCHEDULER_STARTED=0", NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the result of the interrupted run %s: %m",
                                        s->run);
