@@ -12,6 +12,8 @@
 #define LIST_RUNS_MAX 20
 /* Progress read again after a restart is old news. */
 #define PROGRESS_STALE_USEC (60ULL * USEC_PER_SEC)
+/* How far back to look for runs a reboot cut short: a host down longer has older news. */
+#define INTERRUPTED_WINDOW_USEC (3ULL * 24 * 3600 * USEC_PER_SEC)
 
 static int read_result(sd_journal *j, RunResult *ret) {
         const void *data;
@@ -150,24 +152,103 @@ int journal_follow(Manager *m) {
         return journal_read_new(m);
 }
 
-int journal_run_seen(const char *customer, const char *event_id) {
+/* Whether an entry with both fields exists: 1, 0 or -errno. */
+static int journal_has(const char *match, const char *match2) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
-        _cleanup_free_ char *by = NULL, *reply_to = NULL;
         int r;
 
-        if (asprintf(&by, "SCHEDULER_CUSTOMER=%s", customer) < 0 ||
-            asprintf(&reply_to, "SCHEDULER_REPLY_TO=%s", event_id) < 0)
-                return -ENOMEM;
         r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r >= 0)
-                r = sd_journal_add_match(j, reply_to, 0);
+                r = sd_journal_add_match(j, match, 0);
         if (r >= 0)
-                r = sd_journal_add_match(j, by, 0);
+                r = sd_journal_add_match(j, match2, 0);
         if (r >= 0)
                 r = sd_journal_seek_tail(j);
         if (r >= 0)
                 r = sd_journal_previous(j);
         return r < 0 ? r : r > 0;
+}
+
+/* Whether a result entry of this invocation of a run exists: 1, 0 or -errno. */
+static int result_written(const char *invocation) {
+        _cleanup_free_ char *match = NULL;
+
+        if (asprintf(&match, "SCHEDULER_INVOCATION=%s", invocation) < 0)
+                return -ENOMEM;
+        return journal_has("SCHEDULER_EVENT=result", match);
+}
+
+/* The result entry the run could not write, in its own words but from us: the journal follower
+ * delivers it like any other, and the next look finds it and writes no second one. */
+static int write_interrupted(const RunResult *s) {
+        int r;
+
+        r = sd_journal_send("MESSAGE=%s %s for %s: failure: %s (run %s, invocation %s)", strempty(s->mode),
+                            s->command, s->customer, RUN_INTERRUPTED_REASON, s->run, s->invocation,
+                            "PRIORITY=%i", LOG_WARNING, "SCHEDULER_EVENT=result", "SCHEDULER_CUSTOMER=%s",
+                            s->customer, "SCHEDULER_COMMAND=%s", s->command, "SCHEDULER_ARGS=%s",
+                            strempty(s->args), "SCHEDULER_MODE=%s", s->mode ?: "run",
+                            "SCHEDULER_RESULT=failure", "SCHEDULER_REASON=%s", RUN_INTERRUPTED_REASON,
+                            "SCHEDULER_REPORT=", "SCHEDULER_ROOM=%s", strempty(s->room),
+                            "SCHEDULER_REPLY_TO=%s", strempty(s->reply_to), "SCHEDULER_RUN=%s", s->run,
+                            "SCHEDULER_INVOCATION=%s", s->invocation, "SCHEDULER_STARTED=0", NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the result of the interrupted run %s: %m",
+                                       s->run);
+        return 0;
+}
+
+/* A maintenance that started in an earlier boot and never wrote its result was cut short by a
+ * reboot (or a power cut) of this host: its customer is told so, once. A clean shutdown stops it
+ * with SIGTERM, which its ExecStopPost takes for a stop it was asked for and does not report. */
+int journal_report_interrupted(Manager *m) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        usec_t since = now_usec(CLOCK_REALTIME) - INTERRUPTED_WINDOW_USEC;
+        unsigned n = 0;
+        sd_id128_t boot;
+        int r;
+
+        r = sd_id128_get_boot(&boot);
+        if (r >= 0)
+                r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        while (r >= 0 && (r = sd_journal_previous(j)) > 0) {
+                sd_id128_t entry_boot;
+                uint64_t t;
+                RunResult s;
+
+                if (sd_journal_get_realtime_usec(j, &t) < 0 || t < since)
+                        break;
+                if (sd_journal_get_monotonic_usec(j, NULL, &entry_boot) < 0 ||
+                    sd_id128_equal(entry_boot, boot))
+                        continue;     /* still running, or it will write its result */
+                r = read_result(j, &s);
+                if (r >= 0 && run_start_valid(&s) && config_find_customer(m->config, s.customer)) {
+                        r = result_written(s.invocation);
+                        if (r == 0) {
+                                r = write_interrupted(&s);
+                                n++;
+                        }
+                }
+                run_result_done(&s);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to look for runs cut short by a reboot, ignoring: %m");
+        else if (n > 0)
+                log_notice("%u run(s) were cut short by a reboot; their customers are told.", n);
+        return 0;
+}
+
+int journal_run_seen(const char *customer, const char *event_id) {
+        _cleanup_free_ char *by = NULL, *reply_to = NULL;
+
+        if (asprintf(&by, "SCHEDULER_CUSTOMER=%s", customer) < 0 ||
+            asprintf(&reply_to, "SCHEDULER_REPLY_TO=%s", event_id) < 0)
+                return -ENOMEM;
+        return journal_has(reply_to, by);
 }
 
 int journal_list_runs(const char *customer, const char *zone, char **ret_text) {

@@ -314,6 +314,7 @@ int manager_new(Config *config, Manager **ret) {
         r = journal_follow(m);
         if (r < 0)
                 goto fail;
+        (void) journal_report_interrupted(m);
         r = schedules_reconcile(m);
         if (r < 0)
                 goto fail;

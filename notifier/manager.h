@@ -257,6 +257,8 @@ int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, tim
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);
+/* Tells the customer of each maintenance an earlier boot cut short, once (never fails). */
+int journal_report_interrupted(Manager *m);
 int journal_list_runs(const char *customer, const char *zone, char **ret_text);
 /* Whether the command event_id of customer ran already (any entry of its run): 1, 0 or -errno. */
 int journal_run_seen(const char *customer, const char *event_id);

@@ -128,6 +128,16 @@ int reply_refusal(Reply *ret) {
                                ret);
 }
 
+int reply_not_saved(int error, const char *what, char **ret_text) {
+        bool full = error == -ENOSPC || error == -EDQUOT;
+
+        if (asprintf(ret_text, "Your schedules could not be saved%s, so nothing %s; we have been told.%s",
+                     full ? " because our server is out of disk space" : "", what,
+                     full ? " Please try again later." : "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int reply_error(const char *why, Reply *ret) {
         _cleanup_free_ char *text = NULL;
 

@@ -20,3 +20,6 @@ int reply_help(const char *zone, const char *branch, Reply *ret);
 int reply_branch(const char *branch, Reply *ret);
 int reply_refusal(Reply *ret);
 int reply_error(const char *why, Reply *ret);
+/* The customer's schedules could not be written (error: -errno): so nothing happened (what, e.g.
+ * "was scheduled"); a full disk is said as such. The text only, for handler_queue_reply(). */
+int reply_not_saved(int error, const char *what, char **ret_text);

@@ -114,6 +114,10 @@ static bool monitor_unit_of(const RunResult *r, const char *name, const char *su
 static bool from_own_unit(const RunResult *r) {
         if (!r->customer || !r->command)
                 return false;
+        /* The result of a run cut short by a reboot, written for it by the notifier. */
+        if (streq_ptr(r->unit, NOTIFIER_UNIT))
+                return streq_ptr(r->event, "result") && !streq_ptr(r->mode, "monitor") && !isempty(r->run) &&
+                       unit_of(r, r->run, "");
         if (streq_ptr(r->mode, "monitor"))
                 return streq(r->command, "ping") &&
                        (r->unit ? monitor_unit_of(r, r->unit, ".service") :
@@ -133,6 +137,13 @@ bool run_progress_valid(const RunResult *r) {
         return streq_ptr(r->event, "progress") && streq_ptr(r->command, "maintenance") && from_own_unit(r) &&
                !isempty(r->run) && !isempty(r->step) && printable(r->step) && printable(r->room) &&
                printable(r->reply_to);
+}
+
+bool run_start_valid(const RunResult *r) {
+        return streq_ptr(r->event, "start") && streq_ptr(r->command, "maintenance") &&
+               !streq_ptr(r->unit, NOTIFIER_UNIT) && from_own_unit(r) && !isempty(r->run) &&
+               !isempty(r->invocation) && printable(r->invocation) && printable(r->args) &&
+               printable(r->room) && printable(r->reply_to) && printable(r->mode);
 }
 
 static char *what(const RunResult *r) {

@@ -8,6 +8,13 @@
 
 #include "util.h"
 
+/* The notifier's own unit: it writes the result of a run that a reboot of this host cut short. */
+#define NOTIFIER_UNIT "scheduler-notifier.service"
+/* The reason of such a result, as the customer reads it after "… command failed: ". */
+#define RUN_INTERRUPTED_REASON                                                                              \
+        "interrupted: the server running The Scheduler restarted while it ran, so it may have "             \
+        "stopped half-way; please check your server, or run it again"
+
 typedef struct RunResult {
         char *unit;            /* _SYSTEMD_UNIT, trusted: set by journald */
         char *uid;             /* _UID, trusted */
@@ -36,6 +43,9 @@ int run_result_set_field(RunResult *r, const char *data, size_t size);
 bool run_result_valid(const RunResult *r);
 /* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
 bool run_progress_valid(const RunResult *r);
+/* A maintenance's start entry (SCHEDULER_EVENT=start), from the customer's own unit, with the
+ * invocation id its result entry would carry. */
+bool run_start_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
 /* "45 s", "17 min", "1 h 5 min". */
 void duration_format(usec_t d, char *buf, size_t size);

@@ -11,6 +11,7 @@
 #include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
+#include "reply.h"
 #include "schedule.h"
 #include "services.h"
 
@@ -55,6 +56,14 @@ static int schedules_save(Manager *m, const Customer *cu, const Schedules *s) {
                 return log_error_errno(r, "Failed to save the schedules of %s to %s: %m", cu->name,
                                        m->config->schedules_dir);
         return 0;
+}
+
+static int reply_not_saved_to(Manager *m, const SyncMessage *msg, int error, const char *what) {
+        _cleanup_free_ char *text = NULL;
+
+        if (reply_not_saved(error, what, &text) < 0)
+                return log_oom();
+        return handler_queue_reply(m, msg, text);
 }
 
 /* Appends a copy of s to the store (in memory). */
@@ -173,6 +182,7 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
         _cleanup_(schedules_done) Schedules all = {};
         _cleanup_free_ char *why = NULL, *stem = NULL, *old_stem = NULL;
         const Schedule *stop = NULL;
+        int r;
 
         if (s->kind == SCHEDULE_ONCE && check_once(s, customer_zone(cu), &why) != 0)
                 return reply_why(m, msg, TAKE_PTR(why));
@@ -209,10 +219,9 @@ static int handle_schedule(Manager *m, const Customer *cu, const SyncMessage *ms
         }
         if (store_add(&all, s) < 0)
                 return log_oom();
-        if (schedules_save(m, cu, &all) < 0)
-                return handler_queue_reply(m, msg,
-                                           "Your schedule could not be saved, so nothing was scheduled; "
-                                           "we have been told.");
+        r = schedules_save(m, cu, &all);
+        if (r < 0)
+                return reply_not_saved_to(m, msg, r, "was scheduled");
         return queue_units(m, cu, msg, s, stop,
                            s->kind == SCHEDULE_WEEKLY ? "Recurring schedule configured."
                                                       : "Command scheduled.");
@@ -260,10 +269,9 @@ static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, S
         if (!d || asprintf(&text, "Cancelled %s.", d) < 0 || schedule_copy(&all->stored[found], &gone) < 0)
                 return log_oom();
         store_remove(all, (size_t) found);
-        if (schedules_save(m, cu, all) < 0)
-                r = handler_queue_reply(m, msg,
-                                        "Your schedules could not be saved, so nothing was cancelled; "
-                                        "we have been told.");
+        r = schedules_save(m, cu, all);
+        if (r < 0)
+                r = reply_not_saved_to(m, msg, r, "was cancelled");
         else
                 r = queue_units(m, cu, msg, NULL, &gone, text);
         schedule_done(&gone);
@@ -295,10 +303,10 @@ static int change_weekly(Manager *m, const Customer *cu, const SyncMessage *msg,
         r = next.state == SCHEDULE_CANCELLED && !streq(command, "maintenance") ? 0 : store_add(all, &next);
         if (r >= 0)
                 r = schedules_save(m, cu, all);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0)
-                r = handler_queue_reply(m, msg,
-                                        "Your schedules could not be saved, so nothing changed; we have "
-                                        "been told.");
+                r = reply_not_saved_to(m, msg, r, "changed");
         else
                 r = queue_units(m, cu, msg, c->mode == MODE_RESUME ? &next : NULL,
                                 c->mode != MODE_RESUME && cur->state == SCHEDULE_ACTIVE ? cur : NULL, text);

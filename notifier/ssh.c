@@ -249,9 +249,12 @@ static int ssh_verify_host_key(Ssh *s) {
         hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
         if (hash && ssh_host_key_fingerprint(type ?: "unknown", (const uint8_t *) hash, &fingerprint) < 0)
                 return ssh_fail(s, -ENOMEM, "out of memory");
+        /* Whoever reads it must know what it may mean and what to do, without a manual. */
         return ssh_fail(s, -EKEYREJECTED, "the host key of %s does not match the configured one (the server "
-                        "presents %s); refusing to connect", s->where,
-                        fingerprint ?: type ?: "an unknown key");
+                        "presents %s); refusing to connect, as this may be an attack (someone between us "
+                        "and the server). If the server was reinstalled or its keys were changed, the "
+                        "operator should compare this key with the server's own and update "
+                        "ssh_known_host_key", s->where, fingerprint ?: type ?: "an unknown key");
 }
 
 static int ssh_authenticate(Ssh *s) {

@@ -47,6 +47,16 @@ TEST(errors_start_with_a_capital) {
         reply_done(&r);
 }
 
+TEST(not_saved_says_why_when_the_disk_is_full) {
+        _cleanup_free_ char *full = NULL, *other = NULL;
+
+        ASSERT_OK(reply_not_saved(-ENOSPC, "was scheduled", &full));
+        ASSERT_STREQ(full, "Your schedules could not be saved because our server is out of disk space, so "
+                           "nothing was scheduled; we have been told. Please try again later.");
+        ASSERT_OK(reply_not_saved(-EIO, "changed", &other));
+        ASSERT_STREQ(other, "Your schedules could not be saved, so nothing changed; we have been told.");
+}
+
 TEST(refusal) {
         Reply r = {};
 

@@ -201,6 +201,54 @@ TEST(progress_entries) {
         run_result_done(&r);
 }
 
+TEST(start_entries_and_the_result_of_an_interrupted_run) {
+        _cleanup_free_ char *text = NULL;
+        RunResult r = {}, n = {};
+
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-maintenance-weekly-fri-1500.service");
+        set(&r, "SCHEDULER_EVENT=start");
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=maintenance");
+        set(&r, "SCHEDULER_RUN=scheduler-acme-maintenance-weekly-fri-1500");
+        set(&r, "SCHEDULER_MODE=recurring");
+        ASSERT_FALSE(run_start_valid(&r));      /* no invocation id to find its result by */
+        set(&r, "SCHEDULER_INVOCATION=5e2a0c6d8f1b4a7c9d3e2f1a0b9c8d7e");
+        ASSERT_TRUE(run_start_valid(&r));
+        ASSERT_FALSE(run_result_valid(&r));
+        ASSERT_FALSE(run_progress_valid(&r));
+        /* Another customer's unit, or the notifier, does not start acme's runs. */
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=scheduler-globex-maintenance-weekly-fri-1500.service");
+        ASSERT_FALSE(run_start_valid(&r));
+        r.unit = mfree(r.unit);
+        set(&r, "_SYSTEMD_UNIT=" NOTIFIER_UNIT);
+        ASSERT_FALSE(run_start_valid(&r));
+        run_result_done(&r);
+
+        /* What the notifier writes for it after the reboot: valid from its unit, for acme's run only. */
+        set(&n, "_SYSTEMD_UNIT=" NOTIFIER_UNIT);
+        set(&n, "SCHEDULER_EVENT=result");
+        set(&n, "SCHEDULER_CUSTOMER=acme");
+        set(&n, "SCHEDULER_COMMAND=maintenance");
+        set(&n, "SCHEDULER_RESULT=failure");
+        set(&n, "SCHEDULER_REASON=" RUN_INTERRUPTED_REASON);
+        set(&n, "SCHEDULER_STARTED=0");
+        ASSERT_FALSE(run_result_valid(&n));     /* names no run */
+        set(&n, "SCHEDULER_RUN=scheduler-globex-maintenance-weekly-fri-1500");
+        ASSERT_FALSE(run_result_valid(&n));
+        n.run = mfree(n.run);
+        set(&n, "SCHEDULER_RUN=scheduler-acme-maintenance-weekly-fri-1500");
+        ASSERT_TRUE(run_result_valid(&n));
+        ASSERT_OK(run_result_message(&n, &text));
+        ASSERT_STREQ(text, "Execution of `run maintenance` command failed: " RUN_INTERRUPTED_REASON);
+        /* Nor does the notifier write progress, or monitoring's results. */
+        n.event = mfree(n.event);
+        set(&n, "SCHEDULER_EVENT=progress");
+        set(&n, "SCHEDULER_STEP=Upgrading");
+        ASSERT_FALSE(run_progress_valid(&n));
+        run_result_done(&n);
+}
+
 TEST(monitoring_results_come_from_the_customers_monitor_unit) {
         static const struct {
                 const char *unit, *command;

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 p += n + 1;
         }
         (void) run_result_success(&r);
-        if (run_progress_valid(&r))
+        if (run_progress_valid(&r) || run_start_valid(&r))
                 return 0;
         if (!run_result_valid(&r))
                 return 0;

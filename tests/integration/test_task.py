@@ -266,7 +266,10 @@ def test_wrong_host_key_is_refused_before_login(sb):
     rc, out, _ = task(sb, "disk", config=conf)
     assert rc == 1, (rc, out)
     assert out == (f"failed: the host key of 127.0.0.1:{sb.env['SSH_PORT']} does not match the configured "
-                   f"one (the server presents ssh-ed25519 {real}); refusing to connect\n"), out
+                   f"one (the server presents ssh-ed25519 {real}); refusing to connect, as this may be "
+                   f"an attack (someone between us and the server). If the server was reinstalled or its "
+                   f"keys were changed, the operator should compare this key with the server's own and "
+                   f"update ssh_known_host_key\n"), out
     assert_no_login_since(sb, before)
 
 
