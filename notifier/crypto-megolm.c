@@ -216,7 +216,7 @@ int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **
         r = seen_check(entry, index, event_id);
         if (r < 0)
                 return crypto_why(ret_why, r, "it repeats an earlier message (a replay)");
-        plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        plain = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);   /* as /sync: matrix.c */
         if (!json_is_string(json_object_get(plain, "type")) ||
             !json_is_object(json_object_get(plain, "content")) ||
             !streq_ptr(json_string_value(json_object_get(plain, "room_id")), room_id))
