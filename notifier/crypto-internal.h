@@ -34,8 +34,8 @@ OlmSession *crypto_session_new(void);
 void crypto_session_free(OlmSession *s);
 
 /* crypto-olm.c */
-int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *device_keys,
-                       const char *type, json_t *content, json_t **ret);
+int crypto_olm_encrypt(Crypto *c, const char *user, json_t *device_keys, const char *type,
+                       json_t *content, json_t **ret);
 /* crypto-megolm.c */
 int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const char *sender_key,
                           bool forwarded, char **ret_why);

@@ -358,7 +358,7 @@ int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **r
                 json_t *enc = NULL;
                 if (shared_with(out, *u, id))
                         continue;
-                r = crypto_olm_encrypt(c, *u, id, d, "m.room_key", key, &enc);
+                r = crypto_olm_encrypt(c, *u, d, "m.room_key", key, &enc);
                 if (r == -ENOKEY)
                         continue; /* no session: no one-time key could be claimed */
                 if (r < 0)

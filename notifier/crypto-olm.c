@@ -356,8 +356,8 @@ int crypto_claimed(Crypto *c, json_t *claim_body, json_t *response) {
 }
 
 /* type/content to one device over Olm: its to-device m.room.encrypted content. */
-int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *d, const char *type,
-                       json_t *content, json_t **ret) {
+int crypto_olm_encrypt(Crypto *c, const char *user, json_t *d, const char *type, json_t *content,
+                       json_t **ret) {
         const char *curve = json_string_value(json_object_get(d, "curve25519"));
         json_t *list = json_object_get(crypto_section(c, "olm"), curve);
         _cleanup_free_ char *text = NULL, *msg = NULL;
@@ -397,6 +397,5 @@ int crypto_olm_encrypt(Crypto *c, const char *user, const char *device, json_t *
         r = *ret ? 0 : -ENOMEM;
 out:
         crypto_session_free(s);
-        (void) device;
         return r;
 }

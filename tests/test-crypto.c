@@ -245,7 +245,7 @@ TEST(a_forwarded_key_from_someone_else_is_refused) {
         ASSERT_OK(crypto_claimed(bob, claim, claimed));
         fwd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", ROOM,
                         "session_id", "x", "session_key", "y", "sender_key", "z");
-        ASSERT_OK(crypto_olm_encrypt(bob, "@alice:test", "ALICE", crypto_device(bob, "@alice:test", "ALICE"),
+        ASSERT_OK(crypto_olm_encrypt(bob, "@alice:test", crypto_device(bob, "@alice:test", "ALICE"),
                                      "m.forwarded_room_key", fwd, &body));
         to_device = json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test",
                               "content", body);

@@ -14,11 +14,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Sandbox, wait_membership, wait_reply  # noqa: E402
 from test_e2ee import DEVICES, chat  # noqa: E402
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+from figures import percentile  # noqa: E402
 
 
 def waits(client, room, bot, n):

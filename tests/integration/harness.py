@@ -43,20 +43,31 @@ class Sandbox:
         out = self.run("control", "systemctl", "show", "-P", prop, "scheduler-notifier.service")
         return out.strip()
 
+    def journal_cursor(self):
+        """The control container's journal's end, for notifier_said() and wait_notifier_said()."""
+        return self.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+
+    def notifier_said(self, cursor):
+        return self.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat",
+                        "--no-pager")
+
+    def wait_notifier_said(self, cursor, *texts, timeout_s=15):
+        """What the notifier said since cursor, once it has said each of texts or timeout_s have
+        passed (the caller asserts): what a process said may reach the journal's files late."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            said = self.notifier_said(cursor)
+            if all(text in said for text in texts) or time.monotonic() > deadline:
+                return said
+            self.run("control", "journalctl", "--sync")
+
     def start_fails_saying(self, *texts):
         """Starts the notifier, which must not come up; its journal since then must say each of
         texts. Leaves it stopped, and returns what it said."""
-        cursor = self.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+        cursor = self.journal_cursor()
         self.run("control", "systemctl", "start", "scheduler-notifier.service", check=False)
         state = self.notifier_property("ActiveState")
-        # What a process said just before it exited may reach the journal's files a little later.
-        deadline = time.monotonic() + 15
-        while True:
-            said = self.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat",
-                            "--no-pager")
-            if all(text in said for text in texts) or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        said = self.wait_notifier_said(cursor, *texts)
         self.run("control", "systemctl", "stop", "scheduler-notifier.service")
         assert state != "active", f"the notifier is {state}; it said:\n{said}"
         for text in texts:

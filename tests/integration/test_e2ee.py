@@ -269,24 +269,15 @@ def test_a_message_whose_key_comes_late_is_answered(sb):
     alice, room = chat(sb)
     session = olm.OutboundGroupSession()
     session_key = session.session_key   # from message index 0 on
-    cursor = sb.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
+    cursor = sb.journal_cursor()
     event = send_megolm(alice, room, session, "help")
     # Once the bot has the message and no key for it, the key comes.
-    wait_for_journal(sb, cursor, f"No key yet for {event}")
+    waiting = f"No key yet for {event}"
+    said = sb.wait_notifier_said(cursor, waiting, timeout_s=30)
+    assert waiting in said, said
     send_room_key_to_bot(sb, alice, room, session, session_key)
     reply = wait_reply(alice, room, event, sb.env["BOT_USER"])
     assert "`run ping`" in reply["content"]["body"], reply["content"]
-
-
-def wait_for_journal(sb, cursor, text, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        said = sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat",
-                      "--no-pager")
-        if text in said:
-            return
-        assert time.monotonic() < deadline, f"the notifier did not say {text!r}; it said:\n{said}"
-        sb.run("control", "journalctl", "--sync")   # a condition, re-read after the journal is flushed
 
 
 def test_undecryptable_message_asks_to_resend(sb):

@@ -149,14 +149,6 @@ umount "$d"; cp -a "$keep"/. "$d"/; rm -rf "$keep"
     sb.restart_notifier()
 
 
-def journal_cursor(sb):
-    return sb.run("journal", "-n", "0", "--show-cursor", "--no-pager").strip().split("cursor: ")[-1]
-
-
-def notifier_said(sb, cursor):
-    return sb.run("journal", "--after-cursor", cursor, "-t", "scheduler-notifier", "-o", "cat", "--no-pager")
-
-
 def control_files(sb, path):
     """name → content of each file in path, as the notifier sees it (inside the container)."""
     names = sb.run("control", "ls", "-A", path).split()
@@ -165,7 +157,7 @@ def control_files(sb, path):
 
 def while_full(sb, path, cursor):
     """The files in path, what the notifier said since cursor, and its lines about the full disk."""
-    said = notifier_said(sb, cursor)
+    said = sb.notifier_said(cursor)
     return (control_files(sb, path), said,
             [line for line in said.splitlines() if "No space left on device" in line])
 
@@ -183,7 +175,7 @@ def test_a_full_schedules_dir_loses_nothing_and_says_so(sb):
         files_before = control_files(sb, d)
         assert f"date = {first}" in files_before["acme.conf"], files_before
         spare = fill(sb, d)
-        cursor = journal_cursor(sb)
+        cursor = sb.journal_cursor()
         texts = (f"schedule price {second} 11:00", f"cancel price {first} 10:00",
                  "recurring ping Tuesday 08:00", "pause maintenance")
         answers = [say(sb, text)[1] for text in texts]
@@ -220,7 +212,7 @@ def test_a_full_state_dir_loses_nothing(sb):
     try:
         spare = fill(sb, d)
         before = control_files(sb, d)
-        cursor = journal_cursor(sb)
+        cursor = sb.journal_cursor()
         event = client.send_text(room, "run price")
         assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
         result = result_of(client, room, event, bot, 60)["content"]["body"]
