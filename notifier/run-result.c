@@ -100,9 +100,22 @@ static bool unit_of(const RunResult *r, const char *name, const char *suffix) {
         return tail && strlen(tail) > strlen(suffix) && streq(tail + strlen(tail) - strlen(suffix), suffix);
 }
 
+/* The user tasks run as: with root, whose entries may speak for a run journald saw no unit of. */
+static uid_t task_uid = 0;
+
+void run_result_set_task_uid(uid_t uid) {
+        task_uid = uid;
+}
+
+static bool from_task_user(const RunResult *r) {
+        unsigned uid;
+
+        return r->uid && safe_atou(r->uid, &uid) >= 0 && (uid == 0 || (uid_t) uid == task_uid);
+}
+
 /* Only the customer's own units speak for the customer. journald may not learn the unit of a
- * process that exits right after logging; then the entry must at least come from root and name
- * such a unit itself. */
+ * process that exits right after logging; then the entry must at least come from root or the
+ * tasks' user and name such a unit itself. */
 /* scheduler-CUSTOMER-monitor followed by suffix: the customer's monitoring, a quiet ping. */
 static bool monitor_unit_of(const RunResult *r, const char *name, const char *suffix) {
         _cleanup_free_ char *expected = NULL;
@@ -121,8 +134,8 @@ static bool from_own_unit(const RunResult *r) {
         if (streq_ptr(r->mode, "monitor"))
                 return streq(r->command, "ping") &&
                        (r->unit ? monitor_unit_of(r, r->unit, ".service") :
-                                  streq_ptr(r->uid, "0") && monitor_unit_of(r, r->run, ""));
-        return r->unit ? unit_of(r, r->unit, ".service") : streq_ptr(r->uid, "0") && unit_of(r, r->run, "");
+                                  from_task_user(r) && monitor_unit_of(r, r->run, ""));
+        return r->unit ? unit_of(r, r->unit, ".service") : from_task_user(r) && unit_of(r, r->run, "");
 }
 
 bool run_result_valid(const RunResult *r) {

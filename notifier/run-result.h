@@ -40,6 +40,8 @@ void run_result_done(RunResult *r);
 /* Sets the field named by "FIELD=value" data (size bytes, not NUL-terminated), if it is one of ours. */
 int run_result_set_field(RunResult *r, const char *data, size_t size);
 /* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
+/* Entries of this user (the one tasks run as, besides root) may stand for their run without a unit. */
+void run_result_set_task_uid(uid_t uid);
 bool run_result_valid(const RunResult *r);
 /* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
 bool run_progress_valid(const RunResult *r);

@@ -128,6 +128,11 @@ TEST(invalid_entries) {
         ASSERT_FALSE(run_result_valid(&r));
         set(&r, "_UID=1000");
         ASSERT_FALSE(run_result_valid(&r));
+        /* The tasks' own user counts as root does. */
+        run_result_set_task_uid(1000);
+        ASSERT_TRUE(run_result_valid(&r));
+        run_result_set_task_uid(0);
+        ASSERT_FALSE(run_result_valid(&r));
         free(r.uid);
         r.uid = strdup("0");
         ASSERT_TRUE(run_result_valid(&r));
