@@ -1,4 +1,4 @@
-"""Benchmark: the notifier's own figures (issue 8): bot overhead, memory, monitoring burst.
+"""Benchmark: the notifier's own figures (issue 8): bot overhead and memory.
 
   overhead [N]   alice sends `run price` N times (default 100), one after another; a second
                  session of alice long-polls /sync and timestamps what it sees. The bot's overhead
@@ -11,16 +11,10 @@
                  (default 10,000) configured: a config and store files written into the control
                  container, the notifier restarted; idle, then after every 250 of K commands
                  (default 1,000, alice's and bob's mixed). Puts the sandbox's config back after.
-  burst [C]      C customers (default 1,000) each get a monitoring result entry within one minute,
-                 written into the journal the way scheduler-task writes it (a real ping per
-                 customer would be C SSH logins, DNS and HTTPS probes on two shared cores: it
-                 measures the task, not the notifier); every one fails twice (two rounds), so
-                 each customer gets an alert. Prints the notifier's CPU time for the burst
-                 (/proc/PID/stat utime+stime, and CPUUsageNSec when accounting is on) and the
-                 latency from a failing entry to its alert seen in alice's room.
 
 Usage: tests/sandbox/sandbox up --build build --name bench      # the plain build
        /usr/bin/python3 tests/bench/notifier.py /var/tmp/scheduler-sandbox/bench/env overhead [N]
+       /usr/bin/python3 tests/bench/notifier.py /var/tmp/scheduler-sandbox/bench/env memory [C S K]
 """
 
 import json
@@ -31,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import Sandbox, is_reply_to, wait_membership  # noqa: E402
+from harness import Sandbox, is_reply_to  # noqa: E402
 from figures import percentile  # noqa: E402
 
 
@@ -131,12 +125,108 @@ def overhead(sb, n):
     return over
 
 
+def notifier_memory(sb):
+    """(VmRSS, VmHWM, RssAnon, RssFile) of the running notifier, in kB."""
+    pid = sb.notifier_property("MainPID")
+    status = sb.run("control", "cat", f"/proc/{pid}/status")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return tuple(int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"))
+
+
+def show_memory(when, rss, hwm, anon, file):
+    print(f"  {when:<22} RSS {rss / 1024:5.1f} MB   peak {hwm / 1024:5.1f} MB   "
+          f"anonymous {anon / 1024:5.1f} MB   file-backed {file / 1024:5.1f} MB", flush=True)
+
+
+def configure(sb, customers, schedules):
+    """customers - 2 more customers (owners no one logs in as) with schedules one-shots in 2099
+    spread over all of them in their store files, the notifier restarted with it; returns the
+    config to put back."""
+    root = sb.env["CONTROL_ROOT"]
+    conf_path = os.path.join(root, "etc/scheduler/scheduler.conf")
+    with open(conf_path, encoding="utf-8") as f:
+        original = f.read()
+    host_key = next(line for line in original.splitlines() if line.startswith("ssh_known_host_key"))
+    names = ["acme", "globex"] + [f"bench{i:04d}" for i in range(customers - 2)]
+    extra = []
+    for name in names[2:]:
+        # A maintenance slot on Sunday: no default one comes due while the benchmark runs.
+        extra.append(f"\n[customer {name}]\nowners = @{name}:{sb.env['SERVER_NAME']}\ndomain = {name}.test\n"
+                     f"ssh_host = 127.0.0.1\nssh_port = {sb.env['SSH_PORT']}\nssh_user = root\n"
+                     f"ssh_key_file = /etc/scheduler/secrets/acme.key\n{host_key}\n"
+                     f"components = matrix, hosting-big\nmaintenance = Sunday 12:00\n")
+    with open(conf_path, "w", encoding="utf-8") as f:
+        f.write(original + "".join(extra))
+    store = os.path.join(root, "etc/scheduler/schedules.d")
+    commands = ["ping", "disk", "price"]
+    per, rest = divmod(schedules, customers)
+    for c, name in enumerate(names):
+        with open(os.path.join(store, name + ".conf"), "w", encoding="utf-8") as f:
+            f.write("# bench\n")
+            for j in range(per + (c < rest)):
+                f.write(f"\n[s{j}]\ncommand = {commands[(c + j) % 3]}\n"
+                        f"date = 2099-{j % 12 + 1:02d}-{c % 28 + 1:02d}\ntime = {j % 24:02d}:{c % 60:02d}\n")
+    sb.run("control", "chown", "-R", "scheduler:scheduler", "/etc/scheduler/schedules.d")
+    return original
+
+
+def restart_timed(sb, customers, schedules):
+    start = time.monotonic()
+    sb.restart_notifier()
+    print(f"{customers} customers, {schedules} schedules: notifier restarted and ready in "
+          f"{time.monotonic() - start:.1f} s", flush=True)
+
+
+def unconfigure(sb, original):
+    root = sb.env["CONTROL_ROOT"]
+    with open(os.path.join(root, "etc/scheduler/scheduler.conf"), "w", encoding="utf-8") as f:
+        f.write(original)
+    sb.run("control", "sh", "-c", "rm -f /etc/scheduler/schedules.d/*.conf")
+    sb.restart_notifier()
+
+
+def memory(sb, customers, schedules, commands):
+    original = configure(sb, customers, schedules)
+    try:
+        restart_timed(sb, customers, schedules)
+        bot = sb.env["BOT_USER"]
+        people = [sb.customer_room("alice"), sb.customer_room("bob")]
+        texts = ["help", "run price", "list schedules", "list runs", "make me a sandwich", "list recurring"]
+        print("notifier memory (VmRSS, its peak VmHWM, and RSS split: anonymous (heap), file-backed "
+              "(libraries, mapped journal files)):", flush=True)
+        show_memory("idle after start", *notifier_memory(sb))
+        done, runs = 0, []
+        while done < commands:
+            sent = []
+            for k in range(min(10, commands - done)):
+                client, room = people[k % 2]
+                text = texts[(done + k) % len(texts)]
+                sent.append((client, room, text, client.send_text(room, text)))
+            for client, room, text, event in sent:
+                reply = client.wait_for_event(room, is_reply_to(event, bot), 60)
+                if text == "run price" and "initiated" in reply["content"]["body"]:
+                    runs.append((client, room, event))
+            done += len(sent)
+            if done % 250 == 0:
+                for client, room, event in runs:
+                    client.cursors[room] = 0
+                    client.wait_for_event(room, lambda e: is_reply_to(event, bot)(e)
+                                          and e["content"]["body"].startswith("Execution of"), 60)
+                runs = []
+                show_memory(f"after {done} commands", *notifier_memory(sb))
+    finally:
+        unconfigure(sb, original)
+
+
 def main(env_path, what, args):
     sb = Sandbox(env_path)
     if what == "overhead":
         overhead(sb, int(args[0]) if args else 100)
+    elif what == "memory":
+        sizes = [int(a) for a in args] + [1000, 10000, 1000][len(args):]
+        memory(sb, *sizes[:3])
     else:
-        sys.exit(f"unknown benchmark {what!r}: overhead, memory or burst")
+        sys.exit(f"unknown benchmark {what!r}: overhead or memory")
 
 
 if __name__ == "__main__":
