@@ -7,6 +7,11 @@
                  containers share CLOCK_MONOTONIC) into: the bot's "initiated" reply, the bot up
                  to its StartTransientUnit returning, systemd starting the task, the task's own
                  run, and the result entry to the result seen.
+  burst [C]      C customers (default 1,000: acme, globex and C - 2 more) whose monitoring units
+                 all start at once, twice; their servers are absent (SSH refused, no DNS), so
+                 each real ping fails in milliseconds and the second round is an alert each.
+                 Prints the results' span, the notifier's CPU time per round and the latency
+                 from a failing result entry to its alert seen in alice's room.
   memory [C S K] the notifier's RSS (VmRSS, VmHWM) with C customers (default 1,000) and S schedules
                  (default 10,000) configured: a config and store files written into the control
                  container, the notifier restarted; idle, then after every 250 of K commands
@@ -91,24 +96,35 @@ def overhead(sb, n):
         t_res, _ = watcher.wait(lambda e: is_reply_to(event, bot)(e)
                                 and e["content"]["body"].startswith("Execution of"))
         rows.append((event, sent, t_msg, t_init, t_res))
+        # The result is posted from the task's result entry, while its unit may still be running its
+        # ExecStopPost; a `run price` then would be told "already running". Next one once it is gone.
+        while sb.run("control", "systemctl", "list-units", "--no-legend", "--plain",
+                     "scheduler-acme-price-run-*").strip():
+            pass
     watcher.stop = True
     sb.run("control", "journalctl", "--sync")
-    results = {e["SCHEDULER_REPLY_TO"]: e for e in journal_json(sb, "--after-cursor", cursor,
-                                                                 "SCHEDULER_EVENT=result")}
-    started = [e for e in journal_json(sb, "--after-cursor", cursor, "-t", "scheduler-notifier")
-               if e["MESSAGE"].startswith("Started `run price`")]
+    # Everything since, matched here: bookworm's journalctl with --after-cursor and a match skips
+    # the first matching entry when the cursor's own entry does not match.
+    entries = journal_json(sb, "--after-cursor", cursor)
+    results = {e["SCHEDULER_REPLY_TO"]: e for e in entries if e.get("SCHEDULER_EVENT") == "result"}
+    # The bot's "Started `run price`" lines, by when it logged them (one per command, between
+    # its sending and its result).
+    started = [int(e["__MONOTONIC_TIMESTAMP"]) / 1e6 for e in entries
+               if e.get("SYSLOG_IDENTIFIER") == "scheduler-notifier"
+               and str(e.get("MESSAGE", "")).startswith("Started `run price`")]
     delivery, total, over, init, to_unit, spawn, task, tail = [], [], [], [], [], [], [], []
-    for i, (event, sent, t_msg, t_init, t_res) in enumerate(rows):
+    for event, sent, t_msg, t_init, t_res in rows:
         delivery.append(t_msg - sent)
         total.append(t_res - sent)
         over.append(t_res - t_msg)
         init.append(t_init - t_msg)
         res = results.get(event)
-        if res is None or i >= len(started):
+        unit = [t for t in started if sent <= t <= t_res]
+        if res is None or len(unit) != 1:
             continue
         res_mono = int(res["__MONOTONIC_TIMESTAMP"]) / 1e6
         task_s = (int(res["__REALTIME_TIMESTAMP"]) - int(res["SCHEDULER_STARTED"])) / 1e6
-        unit_mono = int(started[i]["__MONOTONIC_TIMESTAMP"]) / 1e6
+        unit_mono = unit[0]
         to_unit.append(unit_mono - t_msg)
         spawn.append(res_mono - task_s - unit_mono)
         task.append(task_s)
@@ -138,7 +154,7 @@ def show_memory(when, rss, hwm, anon, file):
           f"anonymous {anon / 1024:5.1f} MB   file-backed {file / 1024:5.1f} MB", flush=True)
 
 
-def configure(sb, customers, schedules):
+def configure(sb, customers, schedules, ssh_port=None):
     """customers - 2 more customers (owners no one logs in as) with schedules one-shots in 2099
     spread over all of them in their store files, the notifier restarted with it; returns the
     config to put back."""
@@ -152,7 +168,7 @@ def configure(sb, customers, schedules):
     for name in names[2:]:
         # A maintenance slot on Sunday: no default one comes due while the benchmark runs.
         extra.append(f"\n[customer {name}]\nowners = @{name}:{sb.env['SERVER_NAME']}\ndomain = {name}.test\n"
-                     f"ssh_host = 127.0.0.1\nssh_port = {sb.env['SSH_PORT']}\nssh_user = root\n"
+                     f"ssh_host = 127.0.0.1\nssh_port = {ssh_port or sb.env['SSH_PORT']}\nssh_user = root\n"
                      f"ssh_key_file = /etc/scheduler/secrets/acme.key\n{host_key}\n"
                      f"components = matrix, hosting-big\nmaintenance = Sunday 12:00\n")
     with open(conf_path, "w", encoding="utf-8") as f:
@@ -218,6 +234,86 @@ def memory(sb, customers, schedules, commands):
         unconfigure(sb, original)
 
 
+def notifier_cpu(sb):
+    """The notifier's CPU time so far in seconds: (utime + stime from /proc/PID/stat,
+    CPUUsageNSec or None when the container's cgroup accounting says nothing)."""
+    pid = sb.notifier_property("MainPID")
+    stat = sb.run("control", "cat", f"/proc/{pid}/stat")
+    fields = stat[stat.rindex(")") + 2:].split()
+    ticks = int(sb.run("control", "getconf", "CLK_TCK"))
+    usage = sb.notifier_property("CPUUsageNSec")
+    return (int(fields[11]) + int(fields[12])) / ticks, int(usage) / 1e9 if usage.isdigit() else None
+
+
+def monitor_results(sb, cursor):
+    return [e for e in journal_json(sb, "--after-cursor", cursor)
+            if e.get("SCHEDULER_EVENT") == "result" and e.get("SCHEDULER_MODE") == "monitor"]
+
+
+def burst(sb, customers):
+    """Two rounds of every bench customer's real monitoring unit started at once. Their servers
+    are not there (SSH port 1 refuses, their domains have no DNS records), so each ping fails
+    within milliseconds with every check red: a real failing run at a cost 2 cores can take. The
+    second failure in a row is an alert, sent to alice's room (each bench customer's room in the
+    notifier's state, so the bot needs no 1,000 direct chats)."""
+    bot = sb.env["BOT_USER"]
+    alice, room = sb.customer_room("alice")
+    original = configure(sb, customers, 0, ssh_port=1)
+    names = [f"bench{i:04d}" for i in range(customers - 2)]
+    units = [f"scheduler-{name}-monitor.service" for name in names]
+    try:
+        restart_timed(sb, customers, 0)
+        sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
+        path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/state.json")
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        state["rooms"].update({name: room for name in names})
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        sb.run("control", "systemctl", "start", "scheduler-notifier.service")
+        watcher = Watcher(sb.client("alice"))
+        print(f"monitoring burst: {len(units)} customers' monitoring units started at once, twice:", flush=True)
+        for round_no in (1, 2):
+            sb.run("control", "systemctl", "reset-failed", "scheduler-bench*", check=False)
+            cursor = sb.journal_cursor()
+            cpu_before = notifier_cpu(sb)
+            started = time.monotonic()
+            sb.run("control", "systemctl", "start", "--no-block", *units)
+            while True:
+                results = monitor_results(sb, cursor)
+                if len(results) >= len(units):
+                    break
+                if time.monotonic() - started > 300:
+                    raise TimeoutError(f"only {len(results)} monitoring results in 300 s")
+                sb.run("control", "journalctl", "--sync")
+            entry = {e["SCHEDULER_CUSTOMER"]: int(e["__MONOTONIC_TIMESTAMP"]) / 1e6 for e in results}
+            span = max(entry.values()) - started
+            latencies = []
+            if round_no == 2:
+                for name in names:
+                    domain = f"{name}.test"
+                    t, _ = watcher.wait(lambda e: e.get("sender") == bot and "Monitoring found" in
+                                        e.get("content", {}).get("body", "") and f" on {domain}:" in
+                                        e["content"]["body"], 120)
+                    latencies.append(t - entry[name])
+            else:
+                # Round one alerts no one; the notifier is done once it has saved every result.
+                while sb.run("control", "sh", "-c", "grep -c '\"bench' /var/lib/scheduler/state.json",
+                             check=False).strip() in ("", "0"):
+                    pass
+            cpu_after = notifier_cpu(sb)
+            cpu = cpu_after[0] - cpu_before[0]
+            acct = (f", CPUUsageNSec {cpu_after[1] - cpu_before[1]:.2f} s" if cpu_after[1] is not None
+                    and cpu_before[1] is not None else ", CPUUsageNSec not available (accounting off)")
+            print(f"  round {round_no}: {len(results)} results within {span:.1f} s of the "
+                  f"start; notifier CPU {cpu:.2f} s (utime+stime){acct}", flush=True)
+            if latencies:
+                show("result entry -> alert seen in the room", latencies)
+        watcher.stop = True
+    finally:
+        unconfigure(sb, original)
+
+
 def main(env_path, what, args):
     sb = Sandbox(env_path)
     if what == "overhead":
@@ -225,8 +321,10 @@ def main(env_path, what, args):
     elif what == "memory":
         sizes = [int(a) for a in args] + [1000, 10000, 1000][len(args):]
         memory(sb, *sizes[:3])
+    elif what == "burst":
+        burst(sb, int(args[0]) if args else 1000)
     else:
-        sys.exit(f"unknown benchmark {what!r}: overhead or memory")
+        sys.exit(f"unknown benchmark {what!r}: overhead, memory or burst")
 
 
 if __name__ == "__main__":
