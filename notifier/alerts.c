@@ -43,9 +43,9 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         json_decref(failures);
         if (r < 0)
                 return log_oom();
-        r = state_save(m->state);
-        if (r < 0)
-                log_error_errno(r, "Failed to save monitoring's memory, continuing: %m");
+        /* Saved once for the journal batch (journal_read_new()), before any alert of it goes out: a
+         * state.json of 1,000 customers is megabytes, and a burst of results is one batch or a few. */
+        m->alerts_unsaved = true;
         if (!message)
                 return 0;
 

@@ -89,7 +89,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
 
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        /* curl's own timers are coarse enough; 0 means "as soon as you can", which +1 µs is. */
+        /* 0 means "as soon as you can", which +1 µs is; the timer's accuracy is 1 µs (see below). */
         if (sd_event_source_set_time_relative(g->timer, (uint64_t) timeout_ms * 1000 + 1) < 0 ||
             sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT) < 0)
                 return -1;
@@ -111,7 +111,10 @@ int curl_glue_new(sd_event *event, curl_glue_done_t on_done, CurlGlue **ret) {
                 curl_glue_free(g);
                 return -ENOMEM;
         }
-        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, 0, 0, on_timer, g);
+        /* Accuracy 1 µs, not sd-event's default (0 = 250 ms, coalesced): curl starts every request
+         * and goes on after every answer from this timer, so a default one held each step of the
+         * bot's up to 250 ms (a reply, a result, the next /sync). */
+        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, 0, 1, on_timer, g);
         if (r < 0) {
                 curl_glue_free(g);
                 return r;

@@ -45,7 +45,6 @@ typedef struct Op {
         Command command;       /* OP_RUN */
         usec_t bus_start;      /* OP_RUN: when StartTransientUnit was sent, for the log */
         bool maybe_ran;        /* OP_RUN from the first batch after a start: it may have run before */
-        bool refused_run;      /* OP_SEND of "already running": remembered once the homeserver has it */
         UnitSpec *timer;       /* OP_UNITS: to start, with its service */
         UnitSpec *service;
         char **stop;           /* OP_UNITS: units to stop */
@@ -131,6 +130,8 @@ typedef struct Manager {
         bool ready;
         bool quitting;
         bool replay_guard;     /* no saved position: ignore what was said before we started */
+        bool alerts_unsaved;   /* monitoring's memory changed by the journal batch being read */
+        unsigned cursors_unsaved; /* results delivered whose journal position is not saved yet */
         uint64_t start_ms;
 
         Refusal *refusals;
@@ -187,6 +188,7 @@ void ops_queue(Manager *m, Op *op);
 void ops_step(Manager *m);
 void ops_done(Manager *m);
 void ops_clear(Manager *m);
+int ops_note_refused_run(Manager *m, const char *event_id);
 int op_make_reply(Op *op, const char *event_id, const char *text);
 /* The answer to an op's last request (send, join, leave): done, or dropped if refused. */
 void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata);

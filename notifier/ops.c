@@ -7,6 +7,8 @@
 #include "reply.h"
 
 #define REQUEST_TIMEOUT_MS 30000U
+/* Delivered results whose journal position may wait for the next one's (see ops_done()). */
+#define CURSORS_UNSAVED_MAX 64U
 
 Op *op_new(OpKind kind, const char *room_id) {
         Op *op = calloc(1, sizeof(Op));
@@ -109,8 +111,14 @@ void ops_done(Manager *m) {
                 m->sync_ops--;
         if (op->cursor) {
                 r = state_set_journal_cursor(m->state, op->cursor);
-                if (r >= 0)
-                        r = state_save(m->state);
+                /* While the next op delivers another result (a burst of alerts), its save covers
+                 * this one too. A crash in between sends this one again under the same transaction
+                 * id, which the homeserver drops, as after any crash before a save. */
+                if (r < 0 || !op->next || !op->next->cursor || ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX) {
+                        m->cursors_unsaved = 0;
+                        if (r >= 0)
+                                r = state_save(m->state);
+                }
                 if (r < 0)
                         log_error_errno(r, "Failed to save the journal position, continuing: %m");
         }
@@ -124,9 +132,11 @@ static const char *op_verb(const Op *op) {
         return op->kind == OP_SEND ? "send to" : op->kind == OP_JOIN ? "join" : "leave";
 }
 
-/* A `run` told "already running": after a crash its batch repeats, and it must get the same answer
- * (not run, now that the other one may have finished). */
-static int note_refused_run(Manager *m, const char *event_id) {
+/* A `run` to be told "already running": after a crash its batch repeats, and it must get the same
+ * answer (not run, now that the other one may have finished). Saved before the answer goes out: a
+ * crash after the homeserver took it but before we knew would otherwise run it on the repeat, and
+ * its "initiated", under the same transaction id, would be dropped in favour of the refusal. */
+int ops_note_refused_run(Manager *m, const char *event_id) {
         int r = state_note_refused_run(m->state, event_id);
 
         if (r < 0)
@@ -148,8 +158,6 @@ void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
                 log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
                             op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
         else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
-                return manager_fatal_oom(m);
-        else if (op->refused_run && note_refused_run(m, op->event_id) < 0)
                 return manager_fatal_oom(m);
         else if (op->initiated && json_is_string(json_object_get(resp->json, "event_id")))
                 progress_note_initiated(m, op->event_id,

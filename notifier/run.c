@@ -102,7 +102,8 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                         if (asprintf(&text, "`%s` is already running",
                                      task_kind_to_string(op->command.task)) < 0)
                                 return manager_fatal_oom(m), 0;
-                        op->refused_run = true;
+                        if (ops_note_refused_run(m, op->event_id) < 0)
+                                return manager_fatal_oom(m), 0;
                         return op_finish_with_reply(m, op, text);
                 }
         start_transient(m, op, unit);
