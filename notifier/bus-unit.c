@@ -231,3 +231,20 @@ int bus_list_units_async(sd_bus *bus, sd_bus_slot **slot, char **states, const c
                 r = sd_bus_call_async(bus, slot, m, callback, userdata, 0);
         return r;
 }
+
+int bus_read_schedule_timers(sd_bus_message *reply, const char *customer, char ***ret) {
+        _cleanup_strv_free_ char **timers = calloc(1, sizeof(char *));
+        const char *name, *path;
+        int r;
+
+        r = timers ? sd_bus_message_enter_container(reply, 'a', "(ssssssouso)") : -ENOMEM;
+        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
+                                                 &path, NULL, NULL, NULL)) > 0)
+                if (schedule_unit_is_customers(name, customer) &&
+                    (strv_extend(&timers, name) < 0 || strv_extend(&timers, path) < 0))
+                        r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(timers);
+        return 0;
+}

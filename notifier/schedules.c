@@ -502,8 +502,6 @@ static void units_step(Manager *m, Op *op) {
 static int on_timers_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         Op *op = m->ops;
-        const char *name, *path;
-        int r;
 
         m->send.slot = sd_bus_slot_unref(m->send.slot);
         if (sd_bus_message_is_method_error(reply, NULL)) {
@@ -512,14 +510,7 @@ static int on_timers_listed(sd_bus_message *reply, void *userdata, sd_bus_error 
                 return op_finish_with_reply(m, op,
                                             "Your schedules cannot be read right now; we have been told.");
         }
-        op->timers = calloc(1, sizeof(char *));
-        r = op->timers ? sd_bus_message_enter_container(reply, 'a', "(ssssssouso)") : -ENOMEM;
-        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
-                                                 &path, NULL, NULL, NULL)) > 0)
-                if (schedule_unit_is_customers(name, op->customer) &&
-                    (strv_extend(&op->timers, name) < 0 || strv_extend(&op->timers, path) < 0))
-                        r = -ENOMEM;
-        if (r < 0)
+        if (bus_read_schedule_timers(reply, op->customer, &op->timers) < 0)
                 return manager_fatal_oom(m), 0;
         manager_step(m);
         return 0;
