@@ -8,8 +8,6 @@
 #include "util.h"
 
 #define WORDS_MAX 8
-/* No command is longer; a longer message is none (the longest real one is about 60). */
-#define COMMAND_MAX 4096
 
 static const char *const task_table[_TASK_MAX] = {
         [TASK_PING] = "ping",

@@ -53,6 +53,10 @@ typedef struct Command {
         bool has_date;          /* cancel: a one-shot's date and time were given */
 } Command;
 
+/* No command is longer (the longest real one is about 60 bytes): a longer message is none, and is
+ * kept out of everything after the /sync parser whole. */
+#define COMMAND_MAX 4096
+
 /* 0 and *ret on success; -EINVAL and *ret_error (for the customer) otherwise. */
 int command_parse(const char *text, Command *ret, char **ret_error);
 /* The same for a message's body of size bytes (NULs included, as JSON can carry them): one with a

@@ -158,14 +158,12 @@ int journal_follow(Manager *m) {
         return journal_read_new(m);
 }
 
-/* Whether an entry with both fields exists: 1, 0 or -errno. */
-static int journal_has(const char *match, const char *match2) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+/* Whether the journal has an entry with both fields: 1, 0 or -errno. j's matches are replaced. */
+static int journal_has_in(sd_journal *j, const char *match, const char *match2) {
         int r;
 
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r >= 0)
-                r = sd_journal_add_match(j, match, 0);
+        sd_journal_flush_matches(j);
+        r = sd_journal_add_match(j, match, 0);
         if (r >= 0)
                 r = sd_journal_add_match(j, match2, 0);
         if (r >= 0)
@@ -175,13 +173,21 @@ static int journal_has(const char *match, const char *match2) {
         return r < 0 ? r : r > 0;
 }
 
+static int journal_has(const char *match, const char *match2) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        int r;
+
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        return r < 0 ? r : journal_has_in(j, match, match2);
+}
+
 /* Whether a result entry of this invocation of a run exists: 1, 0 or -errno. */
-static int result_written(const char *invocation) {
+static int result_written(sd_journal *j, const char *invocation) {
         _cleanup_free_ char *match = NULL;
 
         if (asprintf(&match, "SCHEDULER_INVOCATION=%s", invocation) < 0)
                 return -ENOMEM;
-        return journal_has("SCHEDULER_EVENT=result", match);
+        return journal_has_in(j, "SCHEDULER_EVENT=result", match);
 }
 
 /* The result entry the run could not write, in its own words but from us: the journal follower
@@ -208,7 +214,7 @@ static int write_interrupted(const RunResult *s) {
  * reboot (or a power cut) of this host: its customer is told so, once. A clean shutdown stops it
  * with SIGTERM, which its ExecStopPost takes for a stop it was asked for and does not report. */
 int journal_report_interrupted(Manager *m) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL, *results = NULL;
         usec_t since = now_usec(CLOCK_REALTIME) - INTERRUPTED_WINDOW_USEC;
         unsigned n = 0;
         sd_id128_t boot;
@@ -233,7 +239,11 @@ int journal_report_interrupted(Manager *m) {
                         continue;     /* still running, or it will write its result */
                 r = read_result(j, &s);
                 if (r >= 0 && run_start_valid(&s) && config_find_customer(m->config, s.customer)) {
-                        r = result_written(s.invocation);
+                        /* One second reader for all the lookups: opening the journal is the cost. */
+                        if (!results)
+                                r = sd_journal_open(&results, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+                        if (r >= 0)
+                                r = result_written(results, s.invocation);
                         if (r == 0) {
                                 r = write_interrupted(&s);
                                 n++;

@@ -107,7 +107,7 @@ static int message_set_content(SyncMessage *n, json_t *content) {
         n->body_size = json_string_length(json_object_get(content, "body"));
         body = skip_reply_fallback(content, body, &n->body_size);
         /* Never a cut-off body: "run price", 5,000 blanks and "; reboot" is no `run price`. */
-        n->body = strdup(n->body_size > BODY_MAX ? "" : body);
+        n->body = strdup(n->body_size > COMMAND_MAX ? "" : body);
         n->edit = is_edit(content);
         return n->msgtype && n->body ? 0 : -ENOMEM;
 }

@@ -8,10 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "command.h"
 #include "util.h"
-
-/* Longer messages are not commands; keep hostile megabyte bodies out of everything after us. */
-#define BODY_MAX 4096
 
 typedef struct SyncInvite {
         char *room_id;
@@ -24,7 +22,7 @@ typedef struct SyncMessage {
         char *sender;
         char *msgtype;               /* NULL for an encrypted event until it is decrypted */
         char *body;                  /* a reply's without its fallback (the quote of what it answers);
-                                      * "" if over BODY_MAX: no part of it is a command */
+                                      * "" if over COMMAND_MAX: no part of it is a command */
         size_t body_size;            /* the body's real size in bytes, NULs included */
         json_t *encrypted;           /* an m.room.encrypted event, as it came */
         bool undecryptable;          /* encrypted with a session we lack */
