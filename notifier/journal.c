@@ -210,9 +210,9 @@ static int write_interrupted(const RunResult *s) {
         return 0;
 }
 
-/* A maintenance that started in an earlier boot and never wrote its result was cut short by a
- * reboot (or a power cut) of this host: its customer is told so, once. A clean shutdown stops it
- * with SIGTERM, which its ExecStopPost takes for a stop it was asked for and does not report. */
+/* A run that started in an earlier boot and never wrote its result was cut short by a reboot (or a
+ * power cut) of this host: its customer is told so, once. A clean shutdown stops it with SIGTERM,
+ * which its ExecStopPost takes for a stop it was asked for and does not report. */
 int journal_report_interrupted(Manager *m) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL, *results = NULL;
         usec_t since = now_usec(CLOCK_REALTIME) - INTERRUPTED_WINDOW_USEC;

@@ -153,7 +153,7 @@ bool run_progress_valid(const RunResult *r) {
 }
 
 bool run_start_valid(const RunResult *r) {
-        return streq_ptr(r->event, "start") && streq_ptr(r->command, "maintenance") &&
+        return streq_ptr(r->event, "start") && !isempty(r->command) && printable(r->command) &&
                !streq_ptr(r->unit, NOTIFIER_UNIT) && from_own_unit(r) && !isempty(r->run) &&
                !isempty(r->invocation) && printable(r->invocation) && printable(r->args) &&
                printable(r->room) && printable(r->reply_to) && printable(r->mode);

@@ -45,8 +45,8 @@ void run_result_set_task_uid(uid_t uid);
 bool run_result_valid(const RunResult *r);
 /* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
 bool run_progress_valid(const RunResult *r);
-/* A maintenance's start entry (SCHEDULER_EVENT=start), from the customer's own unit, with the
- * invocation id its result entry would carry. */
+/* A run's start entry (SCHEDULER_EVENT=start; every run but monitoring's writes one), from the
+ * customer's own unit, with the invocation id its result entry would carry. */
 bool run_start_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
 /* "45 s", "17 min", "1 h 5 min". */

@@ -32,14 +32,13 @@ typedef struct Maintenance {
 } Maintenance;
 
 /* The same fields as the result entry, so the notifier knows whose run and which message: a
- * progress entry for each step, and a start entry first, which tells after a reboot of this host
- * that the run began and, without a result entry, never ended. */
-static void entry_send(Maintenance *m, const char *event, const char *step) {
+ * progress entry for each step. */
+static void progress_send(Maintenance *m, const char *step) {
         const char *customer = m->t->customer->name;
         int r;
 
         r = sd_journal_send("MESSAGE=maintenance for %s: %s", customer, step, "PRIORITY=%i", LOG_INFO,
-                            "SCHEDULER_EVENT=%s", event, "SCHEDULER_STEP=%s", step, "SCHEDULER_CUSTOMER=%s",
+                            "SCHEDULER_EVENT=progress", "SCHEDULER_STEP=%s", step, "SCHEDULER_CUSTOMER=%s",
                             customer, "SCHEDULER_COMMAND=maintenance", "SCHEDULER_MODE=%s",
                             getenv("SCHEDULER_MODE") ?: "run", "SCHEDULER_ROOM=%s",
                             strempty(getenv("SCHEDULER_ROOM")), "SCHEDULER_REPLY_TO=%s",
@@ -48,14 +47,14 @@ static void entry_send(Maintenance *m, const char *event, const char *step) {
                             strempty(getenv("INVOCATION_ID")), "SCHEDULER_STARTED=%llu", m->t->started,
                             NULL);
         if (r < 0)
-                log_warning_errno(r, "Failed to write %s to the journal, ignoring: %m", event);
+                log_warning_errno(r, "Failed to write progress to the journal, ignoring: %m");
 }
 
 static void progress_flush(Maintenance *m) {
         const char *step = step_throttle_due(&m->steps, now_usec(CLOCK_MONOTONIC));
 
         if (step)
-                entry_send(m, "progress", step);
+                progress_send(m, step);
 }
 
 static void on_line(const char *line, void *userdata) {
@@ -261,7 +260,6 @@ int task_maintenance(TaskContext *t) {
         log_info("Maintenance of %s on branch %s: %s.", t->customer->name,
                  branch_to_string(t->customer->branch),
                  b->command ? b->command[0] : b->ssh_command ? "its ssh_command" : "the built-in one");
-        entry_send(&m, "start", "started");
 
         if (b->command)
                 r = run_local(&m, b->command, b->timeout_sec);

@@ -43,17 +43,20 @@ static const struct {
         { "maintenance", task_maintenance },
 };
 
-static int report(const Run *run, bool success, const char *reason, const char *text, usec_t started) {
+/* One structured entry with everything the notifier needs to answer: a result (result is "success" or
+ * "failure") or the start (result NULL) that tells after a reboot of this host that the run began. */
+static int entry_send(const Run *run, const char *event, const char *result, const char *reason, const char *text,
+                      usec_t started) {
+        const char *mode = getenv("SCHEDULER_MODE") ?: "run";
         int r;
 
-        r = sd_journal_send("MESSAGE=%s %s%s%s for %s: %s%s%s", getenv("SCHEDULER_MODE") ?: "run",
-                            run->command, isempty(run->args_joined) ? "" : " ", run->args_joined,
-                            run->customer, success ? "success" : "failure", reason ? ": " : "",
-                            strempty(reason), "PRIORITY=%i", success ? LOG_INFO : LOG_WARNING,
-                            "SCHEDULER_EVENT=result", "SCHEDULER_CUSTOMER=%s", run->customer,
-                            "SCHEDULER_COMMAND=%s", run->command, "SCHEDULER_ARGS=%s", run->args_joined,
-                            "SCHEDULER_MODE=%s", getenv("SCHEDULER_MODE") ?: "run", "SCHEDULER_RESULT=%s",
-                            success ? "success" : "failure", "SCHEDULER_REASON=%s", strempty(reason),
+        r = sd_journal_send("MESSAGE=%s %s%s%s for %s: %s%s%s", mode, run->command,
+                            isempty(run->args_joined) ? "" : " ", run->args_joined, run->customer,
+                            result ?: "started", reason ? ": " : "", strempty(reason), "PRIORITY=%i",
+                            streq_ptr(result, "failure") ? LOG_WARNING : LOG_INFO, "SCHEDULER_EVENT=%s", event,
+                            "SCHEDULER_CUSTOMER=%s", run->customer, "SCHEDULER_COMMAND=%s", run->command,
+                            "SCHEDULER_ARGS=%s", run->args_joined, "SCHEDULER_MODE=%s", mode,
+                            "SCHEDULER_RESULT=%s", strempty(result), "SCHEDULER_REASON=%s", strempty(reason),
                             "SCHEDULER_REPORT=%s", strempty(text), "SCHEDULER_ROOM=%s",
                             strempty(getenv("SCHEDULER_ROOM")), "SCHEDULER_REPLY_TO=%s",
                             strempty(getenv("SCHEDULER_REPLY_TO")), "SCHEDULER_RUN=%s",
@@ -61,8 +64,12 @@ static int report(const Run *run, bool success, const char *reason, const char *
                             strempty(getenv("SCHEDULER_SCHEDULE")), "SCHEDULER_INVOCATION=%s",
                             strempty(getenv("INVOCATION_ID")), "SCHEDULER_STARTED=%llu", started, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to write the result to the journal: %m");
+                return log_error_errno(r, "Failed to write the %s to the journal: %m", event);
         return 0;
+}
+
+static int report(const Run *run, bool success, const char *reason, const char *text, usec_t started) {
+        return entry_send(run, "result", success ? "success" : "failure", reason, text, started);
 }
 
 /* A one-shot that was due while the host was down runs at boot; the customer should know. */
@@ -101,6 +108,10 @@ static int run_command(const Config *c, const Run *run) {
         if (!t.report)
                 return log_oom(), EXIT_UNREPORTED;
         report_lateness(t.report, started);
+        /* Monitoring's quiet pings come again soon; a run someone asked for is told if a reboot of
+         * this host cuts it short (journal.c). */
+        if (getenv("INVOCATION_ID") && !streq_ptr(getenv("SCHEDULER_MODE"), "monitor"))
+                (void) entry_send(run, "start", NULL, NULL, NULL, started);
 
         r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not a command", run->command);
         if (fclose(t.report) != 0)

@@ -229,6 +229,15 @@ TEST(start_entries_and_the_result_of_an_interrupted_run) {
         set(&r, "_SYSTEMD_UNIT=" NOTIFIER_UNIT);
         ASSERT_FALSE(run_start_valid(&r));
         run_result_done(&r);
+        /* Any run someone asked for writes one, not only a maintenance. */
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-disk-run-0123456789ab.service");
+        set(&r, "SCHEDULER_EVENT=start");
+        set(&r, "SCHEDULER_CUSTOMER=acme");
+        set(&r, "SCHEDULER_COMMAND=disk");
+        set(&r, "SCHEDULER_RUN=scheduler-acme-disk-run-0123456789ab");
+        set(&r, "SCHEDULER_INVOCATION=5e2a0c6d8f1b4a7c9d3e2f1a0b9c8d7e");
+        ASSERT_TRUE(run_start_valid(&r));
+        run_result_done(&r);
 
         /* What the notifier writes for it after the reboot: valid from its unit, for acme's run only. */
         set(&n, "_SYSTEMD_UNIT=" NOTIFIER_UNIT);
