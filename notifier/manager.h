@@ -27,9 +27,11 @@ typedef enum OpKind {
         OP_TO_DEVICE,          /* content: a /sendToDevice body of event_type */
 } OpKind;
 
-/* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order;
+/* One thing the bot owes: a request to the homeserver or systemd. Ops run one at a time, in order,
+ * but a plain message to a room that no op before it concerns may go out ahead (ops.c), so one
+ * room's burst or a slow systemd call does not hold up the others; each op is still done in order:
  * an op from a /sync batch holds back that batch's position until it is done, an op from the
- * journal saves its journal position when the homeserver accepted it. */
+ * journal saves its journal position when the homeserver accepted it and all before it. */
 typedef struct Op {
         OpKind kind;
         bool from_sync;
@@ -62,6 +64,8 @@ typedef struct Op {
         json_t *recipients;
         char *share_txn;
         json_t *encrypted;     /* … the message as it goes out */
+        MatrixRequest *ahead;  /* OP_SEND in flight before its turn (ops_ahead()) */
+        bool sent;             /* … and accepted (or refused for good): done once it is the head */
         struct Op *next;
 } Op;
 
@@ -119,6 +123,8 @@ typedef struct Manager {
         Lane sync;             /* login and /sync */
         Lane send;             /* the ops */
         Op *ops, *ops_tail;
+        unsigned n_ahead;      /* sends in flight behind the head */
+        bool ahead_held;       /* one of them failed: none more until the send lane succeeds */
         unsigned sync_ops;     /* ops of the last batch not done yet */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* The send lane: what the bot owes, done one op at a time in the order it was decided. */
+/* The send lane: what the bot owes, done one op at a time in the order it was decided; plain
+ * messages to other rooms go out ahead of their turn, a few at once. */
 
 #include "log.h"
 #include "manager.h"
@@ -9,6 +10,10 @@
 #define REQUEST_TIMEOUT_MS 30000U
 /* Delivered results whose journal position may wait for the next one's (see ops_done()). */
 #define CURSORS_UNSAVED_MAX 64U
+/* Messages in flight ahead of their turn, and how far behind the head they are looked for: enough
+ * to overlap the homeserver's ~50 ms per message, few enough not to flood it. */
+#define AHEAD_MAX 8U
+#define AHEAD_WINDOW 64U
 
 Op *op_new(OpKind kind, const char *room_id) {
         Op *op = calloc(1, sizeof(Op));
@@ -90,6 +95,10 @@ void ops_queue(Manager *m, Op *op) {
 static void ops_pop(Manager *m) {
         Op *op = m->ops;
 
+        if (op->ahead) {
+                matrix_request_cancel(op->ahead);
+                m->n_ahead--;
+        }
         m->ops = op->next;
         if (!m->ops)
                 m->ops_tail = NULL;
@@ -147,61 +156,147 @@ int ops_note_refused_run(Manager *m, const char *event_id) {
         return 0;
 }
 
-void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
-        Manager *m = userdata;
-        Op *op = m->ops;
-
-        if (!lane_answered(m, &m->send, resp))
-                return;
+/* What the homeserver said to the op's request, the last one it needs: -ENOMEM or 0, done. */
+static int op_answered(Manager *m, Op *op, const MatrixResponse *resp) {
         if (resp->status != 200)
                 /* Kicked, banned, room gone: trying again changes nothing. */
                 log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
                             op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
         else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
-                return manager_fatal_oom(m);
+                return -ENOMEM;
         else if (op->initiated && json_is_string(json_object_get(resp->json, "event_id")))
                 progress_note_initiated(m, op->event_id,
                                         json_string_value(json_object_get(resp->json, "event_id")));
+        return 0;
+}
+
+void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+
+        if (!lane_answered(m, &m->send, resp))
+                return;
+        if (op_answered(m, m->ops, resp) < 0)
+                return manager_fatal_oom(m);
         ops_done(m);
 }
 
-static void ops_send(Manager *m, Op *op) {
-        _cleanup_free_ char *room = NULL, *txn = NULL, *path = NULL;
-        json_auto_t *empty = NULL;
-        int r;
+/* The room an op goes to: its own, or its customer's as it is now. NULL: none known. */
+static const char *op_room(Manager *m, const Op *op) {
+        if (isempty(op->room_id) && op->customer)
+                return state_get_room(m->state, op->customer);
+        return op->room_id;
+}
 
-        if (isempty(op->room_id) && op->customer) {
-                const char *known = state_get_room(m->state, op->customer);
-                if (!known) {
-                        log_warning("No room for customer %s, not even a direct chat; dropping a message.",
-                                    op->customer);
-                        return ops_done(m);
-                }
-                if (free_and_strdup(&op->room_id, known) < 0)
-                        return manager_fatal_oom(m);
-        }
-        if (op->kind == OP_SEND && e2ee_room_encrypted(m, op->room_id))
-                return e2ee_send_step(m, op);
+static int op_path(const Op *op, char **ret) {
+        _cleanup_free_ char *room = NULL, *txn = NULL;
+
         room = matrix_escape(op->room_id);
         txn = op->txn_id ? matrix_escape(op->txn_id) : strdup("");
-        empty = json_object();
-        if (!room || !txn || !empty)
-                return manager_fatal_oom(m);
+        if (!room || !txn)
+                return -ENOMEM;
         if (op->kind == OP_SEND)
-                r = asprintf(&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s", room, txn);
-        else if (op->kind == OP_JOIN)
-                r = asprintf(&path, "/_matrix/client/v3/join/%s", room);
-        else
-                r = asprintf(&path, "/_matrix/client/v3/rooms/%s/leave", room);
-        if (r < 0)
+                return asprintf(ret, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s", room, txn);
+        if (op->kind == OP_JOIN)
+                return asprintf(ret, "/_matrix/client/v3/join/%s", room);
+        return asprintf(ret, "/_matrix/client/v3/rooms/%s/leave", room);
+}
+
+static void ops_send(Manager *m, Op *op) {
+        _cleanup_free_ char *path = NULL;
+        json_auto_t *empty = NULL;
+        const char *room = op_room(m, op);
+
+        if (!room) {
+                log_warning("No room for customer %s, not even a direct chat; dropping a message.",
+                            op->customer);
+                return ops_done(m);
+        }
+        if (room != op->room_id && free_and_strdup(&op->room_id, room) < 0)
+                return manager_fatal_oom(m);
+        if (op->kind == OP_SEND && e2ee_room_encrypted(m, op->room_id))
+                return e2ee_send_step(m, op);
+        empty = json_object();
+        if (!empty || op_path(op, &path) < 0)
                 return manager_fatal_oom(m);
         (void) lane_request(m, &m->send, op->kind == OP_SEND ? "PUT" : "POST", path,
                             op->kind == OP_SEND ? op->content : empty, REQUEST_TIMEOUT_MS, on_op);
 }
 
-void ops_step(Manager *m) {
-        if (lane_busy(&m->send) || !matrix_client_has_token(m->matrix))
+static void on_ahead(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
+        Manager *m = userdata;
+        Op *op = m->ops;
+
+        while (op && op->ahead != req)
+                op = op->next;
+        if (!op)
+                return; /* cannot be: a popped op's request is cancelled, and says nothing */
+        op->ahead = NULL;
+        m->n_ahead--;
+        if (matrix_response_retryable(resp) || resp->status == 401) {
+                /* Its turn sends it again, on the lane with its back-off, or after logging in again. */
+                m->ahead_held = true;
+                if (matrix_client_has_token(m->matrix))
+                        (void) manager_token_rejected(m, resp);
+                return manager_step(m);
+        }
+        if (op_answered(m, op, resp) < 0)
+                return manager_fatal_oom(m);
+        op->sent = true;
+        if (op == m->ops && !lane_busy(&m->send))
+                return ops_done(m);
+        manager_step(m);
+}
+
+/* Whether op concerns room (or is to go where it cannot be told yet): a message there must wait. */
+static bool op_holds_room(Manager *m, const Op *op, const char *room) {
+        const char *its = op_room(m, op);
+
+        return !its || streq(its, room) || op->kind == OP_JOIN || op->kind == OP_LEAVE ||
+               op->kind == OP_CREATE_DM || op->kind == OP_TO_DEVICE;
+}
+
+/* Plain messages behind the head, to rooms no op before them concerns, go out now; each stays in the
+ * queue, done when its turn comes. Not into encrypted rooms: their sends share keys in order. */
+static void ops_ahead(Manager *m) {
+        unsigned seen = 0;
+
+        if (m->ahead_held || m->send.failures > 0 || !m->ops)
                 return;
+        for (Op *op = m->ops->next; op && seen < AHEAD_WINDOW && m->n_ahead < AHEAD_MAX;
+             op = op->next, seen++) {
+                _cleanup_free_ char *path = NULL;
+                const char *room = op_room(m, op);
+                bool held = false;
+
+                if (op->kind != OP_SEND || op->ahead || op->sent || isempty(room) ||
+                    e2ee_room_encrypted(m, room))
+                        continue;
+                for (Op *before = m->ops; before != op && !held; before = before->next)
+                        held = op_holds_room(m, before, room);
+                if (held)
+                        continue;
+                if ((room != op->room_id && free_and_strdup(&op->room_id, room) < 0) ||
+                    op_path(op, &path) < 0)
+                        return manager_fatal_oom(m);
+                if (matrix_request(m->matrix, "PUT", path, op->content, REQUEST_TIMEOUT_MS, on_ahead, m,
+                                   &op->ahead) < 0) {
+                        log_error("Failed to start a request to the homeserver.");
+                        return manager_exit(m, EXIT_FAILURE);
+                }
+                m->n_ahead++;
+        }
+}
+
+void ops_step(Manager *m) {
+        if (!matrix_client_has_token(m->matrix))
+                return;
+        ops_ahead(m);
+        if (lane_busy(&m->send))
+                return;
+        if (m->ops && m->ops->sent)
+                return ops_done(m);
+        if (m->ops && m->ops->ahead)
+                return; /* on its way already: on_ahead() goes on */
         if (!m->ops) {
                 if (m->quitting) {
                         if (m->pending_since && m->sync_ops == 0)

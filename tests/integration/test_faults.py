@@ -24,17 +24,22 @@ COMMANDS = 100
 KILLS = 5
 
 
-def bot_answers(client, room, bot, commands):
-    """command → the bodies of the bot's replies to it, read from the room's history (a client's
-    /sync shows only the last hundred events of a busy room)."""
+def bot_replies(client, room, bot):
+    """(the event replied to, body) of the bot's messages, oldest first, read from the room's
+    history (a client's /sync shows only the last hundred events of a busy room)."""
     flt = json.dumps({"senders": [bot], "types": ["m.room.message"]})
     chunk = client.request("GET", f"{API}/rooms/{q(room)}/messages",
                            query={"dir": "b", "limit": 1000, "filter": flt})["chunk"]
+    return [(e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id"),
+             e["content"]["body"]) for e in reversed(chunk)]
+
+
+def bot_answers(client, room, bot, commands):
+    """command → the bodies of the bot's replies to it."""
     answers = {cmd: [] for cmd in commands}
-    for e in reversed(chunk):
-        to = e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+    for to, body in bot_replies(client, room, bot):
         if to in answers:
-            answers[to].append(e["content"]["body"])
+            answers[to].append(body)
     return answers
 
 

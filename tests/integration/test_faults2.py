@@ -1,7 +1,7 @@
 """More faults the bot must ride out, each with its figure printed: the scheduler's host rebooted
 while a maintenance and a short run run (each customer told once that it was interrupted,
-schedules and alert state back); the state and schedules dirs full (a clear error, nothing lost or half-written, and
-all well once there is room again); the customer's host key changed (a clear failure, others
+schedules and alert state back); the state and schedules dirs full (a clear error, nothing lost
+or half-written, and all well once there is room again); the customer's host key changed (a clear failure, others
 answered meanwhile); the homeserver away while 20 runs finish (every result delivered once).
 
 Usage: /usr/bin/python3 tests/integration/test_faults2.py ENVFILE
@@ -19,7 +19,7 @@ import zoneinfo
 from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_membership, wait_reply
 from matrix import Client
 from test_alerts import monitoring_run, register
-from test_faults import bot_answers, silent_listener
+from test_faults import bot_answers, bot_replies, silent_listener
 from test_maintenance import BRANCHES, GO_FILE, PLAYBOOK
 from test_monitor import edit_config, restore_config, restart_notifier, wait_for
 from test_run import INITIATED, result_of
@@ -109,8 +109,9 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         results, bob_results = results_to(sb, event), results_to(sb, disk, "bob")
         listing_after, timers_after, store_after = say(sb, "list schedules")[1], timers(sb), store(sb)
         alerts_after = state(sb)["alerts"]
-        print(f"    reboot during `run maintenance` and bob's `run disk`: told it was interrupted {took:.0f} s "
-              f"after the reboot began, {len(results)} and {len(bob_results)} message(s); {len(timers_after)} of {len(timers_before)} timers and "
+        print(f"    reboot during `run maintenance` and bob's `run disk`: told it was interrupted "
+              f"{took:.0f} s after the reboot began, {len(results)} and {len(bob_results)} message(s); "
+              f"{len(timers_after)} of {len(timers_before)} timers and "
               f"{len(listing_after.splitlines())} of {len(listing_before.splitlines())} schedule lines "
               f"back, "
               f"alert state {'equal' if alerts_after == alerts_before else 'CHANGED'}", flush=True)
@@ -405,6 +406,15 @@ def test_results_finished_while_synapse_is_away_are_delivered_once(sb):
               f"{finished_at:.0f} s after the stop): {results} results delivered, {duplicates} duplicates, "
               f"all within {took:.1f} s of its return", flush=True)
         assert results == tasks and duplicates == 0, counts
+        # Rooms are served side by side, each in the order its results were written.
+        written = [json.loads(line)["SCHEDULER_REPLY_TO"] for line in sb.run(
+            "journal", "SCHEDULER_EVENT=result", "SCHEDULER_MODE=schedule",
+            f"--since=@{int(due.timestamp()) - 1}", "-o", "json", "--no-pager").splitlines() if line.strip()]
+        for client, room, _ in people:
+            mine = {e for r, e in events if r == room}
+            told = [to for to, body in bot_replies(client, room, bot)
+                    if to in mine and body.startswith("Execution of")]
+            assert told == [e for e in written if e in mine], (room, told, written)
     finally:
         if away:
             sb.run("synapse", "start")
