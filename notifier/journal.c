@@ -57,6 +57,18 @@ static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
         return 0;
 }
 
+/* How long after journald took an entry in we read it: its wake-ups are what this waits for. */
+static void log_entry_delay(sd_journal *j, const RunResult *res) {
+        uint64_t written;
+        sd_id128_t boot;
+
+        if (log_get_max_level() < LOG_DEBUG || !streq_ptr(res->event, "result") ||
+            sd_journal_get_monotonic_usec(j, &written, &boot) < 0)
+                return;
+        log_debug("Read the result of %s %.1f ms after journald wrote it.", strempty(res->run),
+                  (double) (now_usec(CLOCK_MONOTONIC) - written) / USEC_PER_MSEC);
+}
+
 static int journal_read_new(Manager *m) {
         int r;
 
@@ -68,6 +80,7 @@ static int journal_read_new(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to get the journal position: %m");
                 r = read_result(m->journal, &res);
+                log_entry_delay(m->journal, &res);
                 if (r >= 0 && streq_ptr(res.event, "progress")) {
                         if (run_progress_valid(&res) && config_find_customer(m->config, res.customer) &&
                             res.realtime + PROGRESS_STALE_USEC > now_usec(CLOCK_REALTIME))
@@ -113,6 +126,49 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/* A unit of ours is gone: a run's unit is collected once it ended (CollectMode=inactive-or-failed),
+ * and so is a one-shot schedule's after its timer elapsed. Its result entry is most likely in the
+ * journal by now, but journald wakes its readers only on a timer (up to 250 ms after a write):
+ * read at once. An entry journald has not taken in yet still comes with its own wake-up. */
+static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *unit;
+
+        if (sd_bus_message_read(msg, "so", &unit, NULL) < 0 || !startswith(unit, "scheduler-") ||
+            !endswith(unit, ".service"))
+                return 0;
+        if (journal_read_new(m) < 0)
+                manager_exit(m, EXIT_FAILURE);
+        return 0;
+}
+
+static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                log_warning("Failed to subscribe to systemd's signals, results come from the journal "
+                            "alone: %s",
+                            e->message);
+        return 0;
+}
+
+/* One match for every unit removed on the host (few besides ours); systemd sends its unit signals
+ * only once a client subscribed. Without them the journal's own wake-ups still deliver results. */
+static int watch_units(Manager *m) {
+        int r;
+
+        r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                      "org.freedesktop.systemd1.Manager", "UnitRemoved", on_unit_removed,
+                                      NULL, m);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "Subscribe", on_subscribed, NULL, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch units end, results come from the journal alone: %m");
+        return 0;
+}
+
 /* After the last result delivered; with none, from now (old results were someone else's). */
 static int journal_seek(Manager *m) {
         const char *cursor = m->state->journal_cursor;
@@ -154,6 +210,7 @@ int journal_follow(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the journal: %m");
         (void) sd_event_source_set_description(m->journal_source, "journal");
+        (void) watch_units(m);
         /* Results written while we were away. */
         return journal_read_new(m);
 }
