@@ -126,16 +126,38 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-/* A unit of ours is gone: a run's unit is collected once it ended (CollectMode=inactive-or-failed),
- * and so is a one-shot schedule's after its timer elapsed. Its result entry is most likely in the
- * journal by now, but journald wakes its readers only on a timer (up to 250 ms after a write):
- * read at once. An entry journald has not taken in yet still comes with its own wake-up. */
-static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *unit;
+/* The ActiveState a PropertiesChanged of org.freedesktop.systemd1.Unit carries: 1, 0 without, or
+ * -errno. systemd sends all of the interface's changing properties, ActiveState among them. */
+static int changed_active_state(sd_bus_message *msg, const char **ret) {
+        const char *name;
+        int r;
 
-        if (sd_bus_message_read(msg, "so", &unit, NULL) < 0 || !startswith(unit, "scheduler-") ||
-            !endswith(unit, ".service"))
+        r = sd_bus_message_skip(msg, "s");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        while (r > 0 && (r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(msg, "s", &name);
+                if (r >= 0 && streq(name, "ActiveState"))
+                        return sd_bus_message_read(msg, "v", "s", ret);
+                if (r >= 0)
+                        r = sd_bus_message_skip(msg, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(msg);
+        }
+        return r;
+}
+
+/* A service of ours leaves "active": its main process ended, so a run's result entry has most likely
+ * been sent to journald, but journald wakes its readers only on a timer (up to 250 ms after a
+ * write): read at once, and again once the unit is inactive or failed, after its ExecStopPost. An
+ * entry journald has not taken in by then still comes with the journal's own wake-up. */
+static int on_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        const char *path = sd_bus_message_get_path(msg), *state = NULL;
+        Manager *m = userdata;
+
+        if (!path || !startswith(path, "/org/freedesktop/systemd1/unit/scheduler_2d") ||
+            !endswith(path, "_2eservice") || changed_active_state(msg, &state) <= 0 ||
+            !(streq(state, "deactivating") || streq(state, "inactive") || streq(state, "failed")))
                 return 0;
         if (journal_read_new(m) < 0)
                 manager_exit(m, EXIT_FAILURE);
@@ -152,14 +174,18 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *re
         return 0;
 }
 
-/* One match for every unit removed on the host (few besides ours); systemd sends its unit signals
+/* One match for the state changes of the host's units (dbus-daemon drops the rest of systemd's
+ * signals before they reach us), filtered here down to our services; systemd sends its unit signals
  * only once a client subscribed. Without them the journal's own wake-ups still deliver results. */
 static int watch_units(Manager *m) {
         int r;
 
-        r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                      "org.freedesktop.systemd1.Manager", "UnitRemoved", on_unit_removed,
-                                      NULL, m);
+        r = sd_bus_add_match_async(m->bus, NULL,
+                                   "type='signal',sender='org.freedesktop.systemd1',"
+                                   "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                   "path_namespace='/org/freedesktop/systemd1/unit',"
+                                   "arg0='org.freedesktop.systemd1.Unit'",
+                                   on_unit_changed, NULL, m);
         if (r >= 0)
                 r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1",
                                              "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
