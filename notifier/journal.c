@@ -148,15 +148,17 @@ static int changed_active_state(sd_bus_message *msg, const char **ret) {
 }
 
 /* A service of ours leaves "active": its main process ended, so a run's result entry has most likely
- * been sent to journald, but journald wakes its readers only on a timer (up to 250 ms after a
- * write): read at once, and again once the unit is inactive or failed, after its ExecStopPost. An
- * entry journald has not taken in by then still comes with the journal's own wake-up. */
+ * been sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write):
+ * read at once, and again once the unit is inactive or failed, after its ExecStopPost. An entry
+ * journald has not taken in by then still comes with the journal's own wake-up. Not for monitoring:
+ * its results need no haste, and a burst of them read one by one would save its memory each. */
 static int on_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         const char *path = sd_bus_message_get_path(msg), *state = NULL;
         Manager *m = userdata;
 
         if (!path || !startswith(path, "/org/freedesktop/systemd1/unit/scheduler_2d") ||
-            !endswith(path, "_2eservice") || changed_active_state(msg, &state) <= 0 ||
+            !endswith(path, "_2eservice") || endswith(path, "_2dmonitor_2eservice") ||
+            changed_active_state(msg, &state) <= 0 ||
             !(streq(state, "deactivating") || streq(state, "inactive") || streq(state, "failed")))
                 return 0;
         if (journal_read_new(m) < 0)
@@ -168,8 +170,7 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *re
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e)
-                log_warning("Failed to subscribe to systemd's signals, results come from the journal "
-                            "alone: %s",
+                log_warning("Failed to subscribe to systemd's signals, results come from the journal alone: %s",
                             e->message);
         return 0;
 }
