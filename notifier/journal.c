@@ -170,7 +170,7 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *re
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e)
-                log_warning("Failed to subscribe to systemd's signals, results come from the journal alone: %s",
+                log_warning("Failed to subscribe to systemd's signals (results still come): %s",
                             e->message);
         return 0;
 }
@@ -192,7 +192,7 @@ static int watch_units(Manager *m) {
                                              "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                              "Subscribe", on_subscribed, NULL, NULL);
         if (r < 0)
-                log_warning_errno(r, "Failed to watch units end, results come from the journal alone: %m");
+                log_warning_errno(r, "Failed to watch our units' end (results still come): %m");
         return 0;
 }
 
