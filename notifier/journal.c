@@ -57,6 +57,18 @@ static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
         return 0;
 }
 
+/* How long after journald took an entry in we read it: its wake-ups are what this waits for. */
+static void log_entry_delay(sd_journal *j, const RunResult *res) {
+        uint64_t written;
+        sd_id128_t boot;
+
+        if (log_get_max_level() < LOG_DEBUG || !streq_ptr(res->event, "result") ||
+            sd_journal_get_monotonic_usec(j, &written, &boot) < 0)
+                return;
+        log_debug("Read the result of %s %.1f ms after journald wrote it.", strempty(res->run),
+                  (double) (now_usec(CLOCK_MONOTONIC) - written) / USEC_PER_MSEC);
+}
+
 static int journal_read_new(Manager *m) {
         int r;
 
@@ -68,6 +80,7 @@ static int journal_read_new(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to get the journal position: %m");
                 r = read_result(m->journal, &res);
+                log_entry_delay(m->journal, &res);
                 if (r >= 0 && streq_ptr(res.event, "progress")) {
                         if (run_progress_valid(&res) && config_find_customer(m->config, res.customer) &&
                             res.realtime + PROGRESS_STALE_USEC > now_usec(CLOCK_REALTIME))
@@ -113,6 +126,76 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/* The ActiveState a PropertiesChanged of org.freedesktop.systemd1.Unit carries: 1, 0 without, or
+ * -errno. systemd sends all of the interface's changing properties, ActiveState among them. */
+static int changed_active_state(sd_bus_message *msg, const char **ret) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_skip(msg, "s");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        while (r > 0 && (r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(msg, "s", &name);
+                if (r >= 0 && streq(name, "ActiveState"))
+                        return sd_bus_message_read(msg, "v", "s", ret);
+                if (r >= 0)
+                        r = sd_bus_message_skip(msg, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(msg);
+        }
+        return r;
+}
+
+/* A service of ours leaves "active": its main process ended, so a run's result entry has most likely
+ * been sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write):
+ * read at once, and again once the unit is inactive or failed, after its ExecStopPost. An entry
+ * journald has not taken in by then still comes with the journal's own wake-up. Not for monitoring:
+ * its results need no haste, and a burst of them read one by one would save its memory each. */
+static int on_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        const char *path = sd_bus_message_get_path(msg), *state = NULL;
+        Manager *m = userdata;
+
+        if (!path || !startswith(path, "/org/freedesktop/systemd1/unit/scheduler_2d") ||
+            !endswith(path, "_2eservice") || endswith(path, "_2dmonitor_2eservice") ||
+            changed_active_state(msg, &state) <= 0 ||
+            !(streq(state, "deactivating") || streq(state, "inactive") || streq(state, "failed")))
+                return 0;
+        if (journal_read_new(m) < 0)
+                manager_exit(m, EXIT_FAILURE);
+        return 0;
+}
+
+static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                log_warning("Failed to subscribe to systemd's signals (results still come): %s",
+                            e->message);
+        return 0;
+}
+
+/* One match for the state changes of the host's units (dbus-daemon drops the rest of systemd's
+ * signals before they reach us), filtered here down to our services; systemd sends its unit signals
+ * only once a client subscribed. Without them the journal's own wake-ups still deliver results. */
+static int watch_units(Manager *m) {
+        int r;
+
+        r = sd_bus_add_match_async(m->bus, NULL,
+                                   "type='signal',sender='org.freedesktop.systemd1',"
+                                   "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                   "path_namespace='/org/freedesktop/systemd1/unit',"
+                                   "arg0='org.freedesktop.systemd1.Unit'",
+                                   on_unit_changed, NULL, m);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "Subscribe", on_subscribed, NULL, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch our units' end (results still come): %m");
+        return 0;
+}
+
 /* After the last result delivered; with none, from now (old results were someone else's). */
 static int journal_seek(Manager *m) {
         const char *cursor = m->state->journal_cursor;
@@ -154,6 +237,7 @@ int journal_follow(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the journal: %m");
         (void) sd_event_source_set_description(m->journal_source, "journal");
+        (void) watch_units(m);
         /* Results written while we were away. */
         return journal_read_new(m);
 }
