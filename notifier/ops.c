@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* The send lane: what the bot owes, done one op at a time in the order it was decided. */
+/* The send lane: what the bot owes, done one op at a time in the order it was decided. What the
+ * start's reconcile still has to do waits apart and fills in only when nothing else is owed. */
 
 #include "log.h"
 #include "manager.h"
@@ -202,6 +203,8 @@ static void ops_send(Manager *m, Op *op) {
 void ops_step(Manager *m) {
         if (lane_busy(&m->send) || !matrix_client_has_token(m->matrix))
                 return;
+        if (!m->ops && !m->quitting)
+                reconcile_step(m);
         if (!m->ops) {
                 if (m->quitting) {
                         if (m->pending_since && m->sync_ops == 0)
