@@ -388,6 +388,7 @@ int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, con
         Schedule s;
         int r;
 
+        /* Before the store changes: a start's reconcile of this customer goes ahead of the change. */
         r = reconcile_first(m, cu);
         if (r < 0)
                 return r;

@@ -9,7 +9,7 @@
                  run, and the result entry to the result seen.
   start [C S]    the same customers and schedules as memory, the notifier restarted: the time from
                  the restart to alice's first answer, and to the end of the start's reconcile
-                 (every schedule's timer given to systemd), as the notifier logs it.
+                 (every schedule's timer given to systemd), as the notifier logs it; its memory then.
   burst [C]      C customers (default 1,000: acme, globex and C - 2 more) whose monitoring units
                  all start at once, twice; their servers are absent (SSH refused, no DNS), so
                  each real ping fails in milliseconds and the second round is an alert each.
@@ -222,6 +222,7 @@ def start(sb, customers, schedules):
     original = configure(sb, customers, schedules)
     try:
         first_answer(sb, customers, schedules, *sb.customer_room("alice"))
+        show_memory("after the reconcile", *notifier_memory(sb))
     finally:
         unconfigure(sb, original)
 
