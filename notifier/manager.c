@@ -321,7 +321,7 @@ int manager_new(Config *config, Manager **ret) {
         if (r < 0)
                 goto fail;
         (void) journal_report_interrupted(m);
-        r = schedules_reconcile(m);
+        r = reconcile_start(m);
         if (r < 0)
                 goto fail;
         r = reminders_arm(m);
@@ -343,6 +343,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sync.retry);
         sd_event_source_disable_unref(m->send.retry);
         ops_clear(m);
+        reconcile_free(m);
         progress_free_all(m);
         for (size_t i = 0; i < m->n_refusals; i++)
                 free(m->refusals[i].room_id);

@@ -31,7 +31,8 @@ typedef enum OpKind {
  * but a plain message to a room that no op before it concerns may go out ahead (ops.c), so one
  * room's burst or a slow systemd call does not hold up the others; each op is still done in order:
  * an op from a /sync batch holds back that batch's position until it is done, an op from the
- * journal saves its journal position when the homeserver accepted it and all before it. */
+ * journal saves its journal position when the homeserver accepted it and all before it. The
+ * start's reconcile waits apart (Reconcile): one of its ops joins the queue only when it is empty. */
 typedef struct Op {
         OpKind kind;
         bool from_sync;
@@ -68,6 +69,17 @@ typedef struct Op {
         bool sent;             /* … and accepted (or refused for good): done once it is the head */
         struct Op *next;
 } Op;
+
+/* After a start, each customer's timers made to match the store and the configuration, in the
+ * background (reconcile.c): a customer's store is read when their turn comes, their ops join the
+ * queue one by one, each when the queue is empty. */
+typedef struct Reconcile {
+        bool *pending;         /* per customer of the configuration: store not read yet; NULL: all done */
+        size_t n_pending;
+        size_t next;           /* no customer before it is pending */
+        const Customer *customer;      /* whose ops wait in ops */
+        Op *ops;
+} Reconcile;
 
 /* A maintenance running, as the customer sees it (manager-progress.c). Best effort: nothing here
  * holds up or reorders the ops. */
@@ -125,6 +137,7 @@ typedef struct Manager {
         Op *ops, *ops_tail;
         unsigned n_ahead;      /* sends in flight behind the head */
         bool ahead_held;       /* one of them failed: none more until the send lane succeeds */
+        Reconcile reconcile;   /* what the start has still to give systemd, behind the ops */
         unsigned sync_ops;     /* ops of the last batch not done yet */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */
@@ -222,9 +235,14 @@ int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, con
 void schedules_op_step(Manager *m, Op *op);
 /* A one-shot ran: it leaves the store. */
 void schedules_retire(Manager *m, const char *customer, const char *stem);
-/* At start: every active schedule in the stores gets its timer, if systemd lacks it (a customer
- * added since boot, a unit lost); the ones that are there stay as they are. */
-int schedules_reconcile(Manager *m);
+
+/* reconcile.c: at start, every customer's timers made to match the store, in the background. */
+int reconcile_start(Manager *m);
+/* The queue is empty: puts the reconcile's next op on it, if there is one left. */
+void reconcile_step(Manager *m);
+/* cu's schedule command is about to be handled: their reconcile first, if still to do. */
+int reconcile_first(Manager *m, const Customer *cu);
+void reconcile_free(Manager *m);
 
 /* e2ee.c: end-to-end encryption between the lanes and crypto.c. */
 int e2ee_read_key(Manager *m);

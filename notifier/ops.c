@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* The send lane: what the bot owes, done one op at a time in the order it was decided; plain
- * messages to other rooms go out ahead of their turn, a few at once. */
+ * messages to other rooms go out ahead of their turn, a few at once. What the start's reconcile
+ * still has to do waits apart and fills in only when nothing else is owed. */
 
 #include "log.h"
 #include "manager.h"
@@ -297,6 +298,8 @@ void ops_step(Manager *m) {
                 return ops_done(m);
         if (m->ops && m->ops->ahead)
                 return; /* on its way already: on_ahead() goes on */
+        if (!m->ops && !m->quitting)
+                reconcile_step(m);
         if (!m->ops) {
                 if (m->quitting) {
                         if (m->pending_since && m->sync_ops == 0)

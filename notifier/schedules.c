@@ -386,6 +386,12 @@ static int queue_list_schedules(Manager *m, const Customer *cu, const SyncMessag
 
 int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
         Schedule s;
+        int r;
+
+        /* Before the store changes: a start's reconcile of this customer goes ahead of the change. */
+        r = reconcile_first(m, cu);
+        if (r < 0)
+                return r;
 
         switch (c->mode) {
         case MODE_SCHEDULE:
@@ -639,84 +645,6 @@ void schedules_op_step(Manager *m, Op *op) {
                 list_step(m, op);
         else
                 units_step(m, op);
-}
-
-/* An op nobody asked for: give systemd a timer (and its service) it lacks, or start the one it has
- * loaded (UnitExists: the generator made it), and tell nobody. */
-static Op *reconcile_op_new(void) {
-        Op *op = op_new(OP_UNITS, "");
-
-        if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) ||
-            !(op->service = calloc(1, sizeof(UnitSpec)))) {
-                op_free(op);
-                return NULL;
-        }
-        op->silent = true;
-        return op;
-}
-
-static int reconcile_one(Manager *m, const Customer *cu, const Schedule *s, usec_t now) {
-        Op *op;
-        usec_t due;
-
-        if (s->state != SCHEDULE_ACTIVE ||
-            (s->kind == SCHEDULE_ONCE && (schedule_once_usec(s, customer_zone(cu), &due) < 0 || due <= now)))
-                return 0;
-        op = reconcile_op_new();
-        if (!op || unit_render_schedule(cu, s, now, op->timer, op->service) < 0) {
-                op_free(op);
-                return log_oom();
-        }
-        ops_queue(m, op);
-        return 0;
-}
-
-/* A monitored customer gets its monitoring timer; one no longer monitored (the configuration
- * changed since boot) loses the generated one. */
-static int reconcile_monitor(Manager *m, const Customer *cu) {
-        _cleanup_free_ char *stem = NULL, *name = NULL;
-        Op *op = reconcile_op_new();
-        int r;
-
-        r = op ? unit_render_monitor(m->config, cu, op->timer, op->service) : -ENOMEM;
-        if (r == 0) {
-                op->timer = mfree(op->timer);
-                op->service = mfree(op->service);
-                if (unit_monitor_stem(cu->name, &stem) < 0 || asprintf(&name, "%s.timer", stem) < 0 ||
-                    strv_push(&op->stop, name) < 0)
-                        r = -ENOMEM;
-                else
-                        TAKE_PTR(name);
-        }
-        if (r < 0) {
-                op_free(op);
-                return log_oom();
-        }
-        ops_queue(m, op);
-        return 0;
-}
-
-int schedules_reconcile(Manager *m) {
-        usec_t now = now_usec(CLOCK_REALTIME);
-        int r;
-
-        for (size_t i = 0; i < m->config->n_customers; i++) {
-                const Customer *cu = &m->config->customers[i];
-                _cleanup_(schedules_done) Schedules all = {};
-
-                /* Monitoring needs no store: a broken one does not stop it. */
-                r = reconcile_monitor(m, cu);
-                if (r < 0)
-                        return r;
-                if (schedules_load(m, cu, &all) < 0)
-                        continue;   /* logged; the others still get theirs */
-                for (size_t k = 0; k < all.n_all; k++) {
-                        r = reconcile_one(m, cu, &all.all[k], now);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
 }
 
 int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, time_t *ret) {

@@ -201,6 +201,71 @@ def test_notifier_start_restores_lost_timers(sb):
     assert timers(sb) == before, (before, timers(sb))
 
 
+def add_spare_customers(sb, count, schedules):
+    """count customers (owners no one logs in as), configured before acme and globex so that the
+    notifier reconciles theirs first, each with schedules one-shots in 2099 in its store; returns
+    the config to put back (put_back_config())."""
+    root = sb.env["CONTROL_ROOT"]
+    conf_path = os.path.join(root, "etc/scheduler/scheduler.conf")
+    with open(conf_path, encoding="utf-8") as f:
+        original = f.read()
+    host_key = next(line for line in original.splitlines() if line.startswith("ssh_known_host_key"))
+    names = [f"spare{i:03d}" for i in range(count)]
+    spare = "".join(f"[customer {name}]\nowners = @{name}:{sb.env['SERVER_NAME']}\n"
+                    f"domain = {name}.test\nssh_host = 127.0.0.1\nssh_port = {sb.env['SSH_PORT']}\n"
+                    f"ssh_user = root\n"
+                    f"ssh_key_file = /etc/scheduler/secrets/acme.key\n{host_key}\n"
+                    f"components = matrix\nmonitor = no\n\n" for name in names)
+    first = original.index("[customer ")
+    with open(conf_path, "w", encoding="utf-8") as f:
+        f.write(original[:first] + spare + original[first:])
+    for c, name in enumerate(names):
+        path = os.path.join(root, "etc/scheduler/schedules.d", name + ".conf")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(f"[s{j}]\ncommand = price\ndate = 2099-{j % 12 + 1:02d}-{c % 28 + 1:02d}\n"
+                            f"time = {j:02d}:{c % 60:02d}\n\n" for j in range(schedules)))
+    sb.run("control", "chown", "-R", "scheduler:scheduler", "/etc/scheduler/schedules.d")
+    return original
+
+
+def put_back_config(sb, original):
+    path = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/scheduler.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(original)
+    sb.run("control", "sh", "-c", "rm -f /etc/scheduler/schedules.d/spare*.conf")
+    sb.restart_notifier()
+    sb.run("control", "systemctl", "stop", "scheduler-spare*")
+
+
+def test_commands_after_start_come_before_reconcile(sb):
+    """At its start the notifier gives systemd the timers it lacks, one op at a time while nothing
+    else is to do: a command right after the start is answered before that is done, and a cancel
+    that comes before the customer's turn is not undone by it."""
+    when = "2027-05-01 10:00"
+    timer = "scheduler-acme-disk-at-202705011000.timer"
+    _, body = say(sb, f"schedule disk {when}")
+    assert body == "Command scheduled.", body
+    before = timers(sb)
+    for lost in before:   # lost since the notifier last started: the reconcile is to bring them back
+        sb.run("control", "systemctl", "stop", lost)
+    original = add_spare_customers(sb, 100, 10)
+    try:
+        cursor = sb.journal_cursor()
+        sb.restart_notifier()
+        _, body = say(sb, f"cancel disk {when}")
+        assert body == f"Cancelled `schedule disk` (at {when}).", body
+        said = sb.notifier_said(cursor)
+        assert "Reconciling the timers of 102 customers in the background." in said, said
+        assert "Reconciled the timers" not in said, "the answer waited for the reconcile"
+        said = sb.wait_notifier_said(cursor, "Reconciled the timers", timeout_s=600)
+        assert "Reconciled the timers of 102 customers" in said, said
+        assert timers(sb) == [t for t in before if t != timer], (before, timers(sb))
+        spare = timers(sb, "spare*")
+        assert len(spare) == 100 * (10 + 1), len(spare)   # and each one's default maintenance
+    finally:
+        put_back_config(sb, original)
+
+
 def test_one_shot_missed_while_down_runs_once_after_boot(sb):
     when = soon()
     event, body = say(sb, f"schedule price {when}")
@@ -235,6 +300,7 @@ TESTS = [
     test_at_most_50_pending,
     test_reboot_brings_everything_back,
     test_notifier_start_restores_lost_timers,
+    test_commands_after_start_come_before_reconcile,
     test_one_shot_missed_while_down_runs_once_after_boot,
 ]
 
