@@ -130,7 +130,6 @@ typedef struct Manager {
         bool ready;
         bool quitting;
         bool replay_guard;     /* no saved position: ignore what was said before we started */
-        bool alerts_unsaved;   /* monitoring's memory changed by the journal batch being read */
         unsigned cursors_unsaved; /* results delivered whose journal position is not saved yet */
         uint64_t start_ms;
 
