@@ -56,10 +56,15 @@ static void sync_login(Manager *m) {
 }
 
 void sync_commit(Manager *m) {
+        bool quiet = !m->sync_batch_acted && !m->state->unsaved;
         int r;
 
+        /* A batch that asked nothing of us (our own messages coming back: one batch per alert sent
+         * in a burst) changes nothing when repeated after a crash: its position is saved with the
+         * next save, not on its own. */
+        m->sync_batch_acted = false;
         r = state_set_since(m->state, m->pending_since);
-        if (r >= 0)
+        if (r >= 0 && !quiet)
                 r = state_save(m->state);
         /* Not fatal: a restart repeats the batch and the transaction ids keep replies single. */
         if (r < 0)

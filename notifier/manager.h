@@ -120,6 +120,7 @@ typedef struct Manager {
         Lane send;             /* the ops */
         Op *ops, *ops_tail;
         unsigned sync_ops;     /* ops of the last batch not done yet */
+        bool sync_batch_acted; /* the last batch queued an op: its position is saved at once */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */
         json_t *backfill_events;       /* the room's left-out events fetched so far, oldest first */
@@ -131,6 +132,7 @@ typedef struct Manager {
         bool quitting;
         bool replay_guard;     /* no saved position: ignore what was said before we started */
         unsigned cursors_unsaved; /* results delivered whose journal position is not saved yet */
+        unsigned ops_freed;       /* ops done since the heap was last trimmed (ops_pop()) */
         uint64_t start_ms;
 
         Refusal *refusals;

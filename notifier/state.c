@@ -128,6 +128,7 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         s->rooms = json_object();
         s->room_customers = json_object();
         s->alerts = json_object();
+        s->alerts_text = json_object();
         s->direct = json_object();
         s->encrypted = json_object();
         s->refused_runs = json_array();
@@ -137,8 +138,9 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
                 s->monitoring_path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted ||
-            !s->refused_runs || !s->path || !s->monitoring_path || !s->homeserver || !s->user_id) {
+        if (!s->rooms || !s->room_customers || !s->alerts || !s->alerts_text || !s->direct ||
+            !s->encrypted || !s->refused_runs || !s->path || !s->monitoring_path || !s->homeserver ||
+            !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }
@@ -172,6 +174,7 @@ State *state_free(State *s) {
         json_decref(s->rooms);
         json_decref(s->room_customers);
         json_decref(s->alerts);
+        json_decref(s->alerts_text);
         json_decref(s->direct);
         json_decref(s->encrypted);
         json_decref(s->refused_runs);
@@ -192,18 +195,70 @@ static int save_json(const char *path, json_t *root) {
         return write_file_atomic(path, text, strlen(text), 0600);
 }
 
+/* A string as JSON, quoted and escaped. */
+static char *json_quote(const char *s) {
+        json_auto_t *v = json_string(s);
+
+        return v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+}
+
+/* "customer":{memory}, from what was written last time unless the customer's memory changed since:
+ * a burst of results is saved once per journal batch, and few customers change in one. */
+static const char *alerts_text(State *s, const char *customer, json_t *memory) {
+        _cleanup_free_ char *key = NULL, *value = NULL, *text = NULL;
+        json_t *cached = json_object_get(s->alerts_text, customer);
+
+        if (cached)
+                return json_string_value(cached);
+        key = json_quote(customer);
+        value = json_dumps(memory, JSON_COMPACT);
+        if (!key || !value || asprintf(&text, "%s:%s", key, value) < 0 ||
+            json_object_set_new(s->alerts_text, customer, json_string(text)) < 0)
+                return NULL;
+        return json_string_value(json_object_get(s->alerts_text, customer));
+}
+
 int state_save_alerts(State *s) {
-        json_auto_t *root = NULL;
+        _cleanup_free_ char *homeserver = NULL, *user_id = NULL, *text = NULL;
+        const char *customer, *sep = "";
+        size_t size = 0;
+        json_t *memory;
+        FILE *f;
         int r;
 
         if (!s->alerts_unsaved)
                 return 0;
-        root = json_pack("{s:s, s:s, s:O}", "homeserver", s->homeserver, "user_id", s->user_id, "alerts",
-                         s->alerts);
-        r = save_json(s->monitoring_path, root);
+        homeserver = json_quote(s->homeserver);
+        user_id = json_quote(s->user_id);
+        f = open_memstream(&text, &size);
+        if (!homeserver || !user_id || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        fprintf(f, "{\"homeserver\":%s,\"user_id\":%s,\"alerts\":{", homeserver, user_id);
+        json_object_foreach(s->alerts, customer, memory) {
+                const char *t = alerts_text(s, customer, memory);
+
+                if (!t) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                fprintf(f, "%s%s", sep, t);
+                sep = ",";
+        }
+        fputs("}}", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        r = write_file_atomic(s->monitoring_path, text, size, 0600);
         if (r >= 0)
                 s->alerts_unsaved = false;
         return r;
+}
+
+void state_alerts_changed(State *s, const char *customer) {
+        (void) json_object_del(s->alerts_text, customer);
+        s->alerts_unsaved = true;
 }
 
 int state_save(State *s) {

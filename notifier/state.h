@@ -29,7 +29,8 @@ typedef struct State {
         json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
         json_t *refused_runs;  /* the latest `run` commands answered "already running" (event ids) */
         bool unsaved;          /* state.json is behind: set by the setters (and by whoever changes direct) */
-        bool alerts_unsaved;   /* monitoring.json is behind: set by whoever changes a customer's memory */
+        json_t *alerts_text;   /* customer name → its "name":{memory} in monitoring.json as last written */
+        bool alerts_unsaved;   /* monitoring.json is behind (state_alerts_changed()) */
 } State;
 
 /* A missing file is an empty state; one written for another homeserver or user too, since its
@@ -51,8 +52,10 @@ const char *state_get_room(const State *s, const char *customer);
 /* Whether the room is (or was) the room of a customer other than this one. */
 bool state_room_is_others(const State *s, const char *room_id, const char *customer);
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. Whoever
- * changes it sets alerts_unsaved and saves (state_save_alerts()). */
+ * changes it says so (state_alerts_changed()) and saves (state_save_alerts()): only the customers
+ * changed are serialised anew, the others' text is reused. */
 json_t *state_get_alerts(State *s, const char *customer);
+void state_alerts_changed(State *s, const char *customer);
 bool state_room_encrypted(const State *s, const char *room_id);
 /* As many as the largest batch a crash can repeat (a timeline of 100 and 1,000 fetched back). */
 #define REFUSED_RUNS_MAX 1200

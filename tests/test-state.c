@@ -245,7 +245,7 @@ TEST(nothing_changed_nothing_written) {
         /* The same position again, and monitoring's memory changed: state.json is not written. */
         ASSERT_OK(state_set_since(s, "s1"));
         ASSERT_OK(json_object_set_new(state_get_alerts(s, "acme"), "last", json_integer(5)));
-        s->alerts_unsaved = true;
+        state_alerts_changed(s, "acme");
         ASSERT_OK(state_save_alerts(s));
         ASSERT_OK(state_save(s));
         ASSERT_FALSE(file_exists(dir, "state.json"));
@@ -254,6 +254,19 @@ TEST(nothing_changed_nothing_written) {
         ASSERT_OK(state_set_since(s, "s2"));
         ASSERT_OK(state_save(s));
         ASSERT_TRUE(file_exists(dir, "state.json"));
+
+        /* One customer's memory changed again, another's not: both as they are now. */
+        ASSERT_OK(json_object_set_new(state_get_alerts(s, "globex"), "last", json_integer(7)));
+        state_alerts_changed(s, "globex");
+        ASSERT_OK(state_save_alerts(s));
+        ASSERT_OK(json_object_set_new(state_get_alerts(s, "acme"), "last", json_integer(6)));
+        state_alerts_changed(s, "acme");
+        ASSERT_OK(state_save_alerts(s));
+        state_free(s);
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_EQ(json_integer_value(json_object_get(state_get_alerts(s, "acme"), "last")), 6);
+        ASSERT_EQ(json_integer_value(json_object_get(state_get_alerts(s, "globex"), "last")), 7);
+        ASSERT_EQ(json_object_size(s->alerts), 2);
         state_free(s);
 }
 
