@@ -114,7 +114,7 @@ static int remember_direct(Manager *m, const Customer *cu, const char *room) {
                 if (json_array_append_new(rooms, json_string(room)) < 0)
                         return -ENOMEM;
         }
-        m->state->unsaved = true;
+        state_changed(m->state);
         return 0;
 }
 

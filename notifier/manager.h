@@ -120,7 +120,7 @@ typedef struct Manager {
         Lane send;             /* the ops */
         Op *ops, *ops_tail;
         unsigned sync_ops;     /* ops of the last batch not done yet */
-        bool sync_batch_acted; /* the last batch queued an op: its position is saved at once */
+        bool sync_batch_acted; /* the last batch queued an op or changed the state: saved at once */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */
         json_t *backfill_events;       /* the room's left-out events fetched so far, oldest first */

@@ -256,6 +256,11 @@ int state_save_alerts(State *s) {
         return r;
 }
 
+void state_changed(State *s) {
+        s->unsaved = true;
+        s->changes++;
+}
+
 void state_alerts_changed(State *s, const char *customer) {
         (void) json_object_del(s->alerts_text, customer);
         s->alerts_unsaved = true;
@@ -283,7 +288,7 @@ int state_save(State *s) {
 static int set_string(State *s, char **field, const char *value) {
         if (streq_ptr(*field, value))
                 return 0;
-        s->unsaved = true;
+        state_changed(s);
         return free_and_strdup(field, value);
 }
 
@@ -305,7 +310,7 @@ int state_set_journal_cursor(State *s, const char *cursor) {
 }
 
 int state_set_room(State *s, const char *customer, const char *room_id) {
-        s->unsaved = true;
+        state_changed(s);
         if (json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ||
             json_object_set_new(s->room_customers, room_id, json_string(customer)) < 0)
                 return -ENOMEM;
@@ -324,7 +329,7 @@ json_t *state_get_alerts(State *s, const char *customer) {
 }
 
 int state_note_refused_run(State *s, const char *event_id) {
-        s->unsaved = true;
+        state_changed(s);
         if (json_array_append_new(s->refused_runs, json_string(event_id)) < 0)
                 return -ENOMEM;
         while (json_array_size(s->refused_runs) > REFUSED_RUNS_MAX)
@@ -347,7 +352,7 @@ bool state_room_encrypted(const State *s, const char *room_id) {
 }
 
 int state_set_encrypted(State *s, const char *room_id) {
-        s->unsaved = true;
+        state_changed(s);
         return json_object_set_new(s->encrypted, room_id, json_true()) < 0 ? -ENOMEM : 0;
 }
 

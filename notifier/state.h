@@ -28,7 +28,8 @@ typedef struct State {
         json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
         json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
         json_t *refused_runs;  /* the latest `run` commands answered "already running" (event ids) */
-        bool unsaved;          /* state.json is behind: set by the setters (and by whoever changes direct) */
+        bool unsaved;          /* state.json is behind (state_changed(): setters, whoever changes direct) */
+        unsigned changes;      /* state_changed() calls so far */
         json_t *alerts_text;   /* customer name → its "name":{memory} in monitoring.json as last written */
         bool alerts_unsaved;   /* monitoring.json is behind (state_alerts_changed()) */
 } State;
@@ -40,6 +41,7 @@ State *state_free(State *s);
 /* Writes state.json if something in it changed since it was read or written; monitoring.json first
  * if that is behind (so moving "alerts" out of an old state.json loses nothing). */
 int state_save(State *s);
+void state_changed(State *s);
 /* Writes monitoring.json if a customer's memory changed. */
 int state_save_alerts(State *s);
 
