@@ -182,8 +182,7 @@ State *state_free(State *s) {
         return NULL;
 }
 
-/* Compact: these files are rewritten as often as results come in, and read by us. The files hold the
- * access token and what fails on the customers' servers: for our eyes only. */
+/* Compact: written often, and read by us. It holds the access token: for our eyes only. */
 static int save_json(const char *path, json_t *root) {
         _cleanup_free_ char *text = NULL;
 
@@ -250,6 +249,7 @@ int state_save_alerts(State *s) {
         fputs("}}", f);
         if (fclose(f) != 0)
                 return -ENOMEM;
+        /* What fails on the customers' servers: for our eyes only. */
         r = write_file_atomic(s->monitoring_path, text, size, 0600);
         if (r >= 0)
                 s->alerts_unsaved = false;
