@@ -128,22 +128,36 @@ int safe_atou(const char *s, unsigned *ret) {
         return 0;
 }
 
+/* Grown as the file is read (its size at open, plus one to see the end), never max at once: a limit
+ * of 64 MB for a file of some kilobytes would be a 64 MB allocation, and glibc's malloc keeps its
+ * mmap threshold raised to the largest block freed, leaving later big buffers on the heap. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *buf = NULL;
-        size_t n;
+        size_t n = 0, size;
+        struct stat st;
 
         f = fopen(path, "re");
         if (!f)
                 return -errno;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = fread(buf, 1, max + 1, f);
-        if (ferror(f))
-                return -EIO;
-        if (n > max)
-                return -EFBIG;
+        size = fstat(fileno(f), &st) >= 0 && st.st_size > 0 ? (size_t) st.st_size + 1 : 4096;
+        for (;;) {
+                char *p;
+
+                size = MIN(size, max + 1);
+                p = realloc(buf, size + 1);
+                if (!p)
+                        return -ENOMEM;
+                buf = p;
+                n += fread(buf + n, 1, size - n, f);
+                if (ferror(f))
+                        return -EIO;
+                if (n > max)
+                        return -EFBIG;
+                if (n < size)
+                        break;
+                size *= 2;
+        }
         buf[n] = 0;
         if (ret_size)
                 *ret_size = n;

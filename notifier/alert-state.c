@@ -89,8 +89,10 @@ int alert_state_update(json_t *state, const char *domain, json_t *failures, uint
                                 goto oom;
                 }
                 fails = json_integer_value(json_object_get(entry, "fails")) + 1;
-                if (json_object_set_new(entry, "fails", json_integer(fails)) < 0 ||
-                    json_object_set_new(entry, "line", json_string(line)) < 0)
+                /* The line is not kept (older versions did): it is told from the run that finds
+                 * the check failing. */
+                (void) json_object_del(entry, "line");
+                if (json_object_set_new(entry, "fails", json_integer(fails)) < 0)
                         goto oom;
                 if (fails >= ALERT_AFTER_FAILURES && !json_is_true(json_object_get(entry, "alerted"))) {
                         fprintf(f_fresh, "* %s\n", line);

@@ -4,9 +4,9 @@
 /* Monitoring's memory, per customer: which checks fail, how many runs in a row, and whether the
  * customer was told. Alerts go out on change only: a check that fails twice in a row is new
  * trouble, a check that was alerted and passes again is a recovery, announced once; nothing is
- * said while nothing changes. Pure; the state is JSON kept in state.json:
+ * said while nothing changes. Pure; the state is JSON kept in monitoring.json (state.h):
  *
- *   {"last": USEC, "checks": {"25 (tcp port)": {"fails": 3, "alerted": true, "line": "…"}}}
+ *   {"last": USEC, "checks": {"25 (tcp port)": {"fails": 3, "alerted": true}}}
  */
 
 #include <jansson.h>

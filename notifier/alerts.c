@@ -43,9 +43,9 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         json_decref(failures);
         if (r < 0)
                 return log_oom();
-        /* Saved once for the journal batch (journal_read_new()), before any alert of it goes out: a
-         * state.json of 1,000 customers is megabytes, and a burst of results is one batch or a few. */
-        m->alerts_unsaved = true;
+        /* Saved once for the journal batch (journal_read_new()), before any alert of it goes out:
+         * monitoring.json of 1,000 customers is megabytes, and a burst of results is one batch or a few. */
+        state_alerts_changed(m->state, cu->name);
         if (!message)
                 return 0;
 
@@ -114,6 +114,7 @@ static int remember_direct(Manager *m, const Customer *cu, const char *room) {
                 if (json_array_append_new(rooms, json_string(room)) < 0)
                         return -ENOMEM;
         }
+        state_changed(m->state);
         return 0;
 }
 

@@ -101,9 +101,8 @@ static int journal_read_new(Manager *m) {
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to read the journal: %m");
-        if (m->alerts_unsaved) {
-                m->alerts_unsaved = false;
-                r = state_save(m->state);
+        if (m->state->alerts_unsaved) {
+                r = state_save_alerts(m->state);
                 if (r < 0)
                         log_error_errno(r, "Failed to save monitoring's memory, continuing: %m");
         }

@@ -3,6 +3,7 @@
 /* scheduler-notifier: the Matrix side of The Scheduler. */
 
 #include <getopt.h>
+#include <malloc.h>
 #include <curl/curl.h>
 
 #include "build-config.h"
@@ -88,6 +89,10 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
 
+        /* glibc raises its mmap threshold to the largest block freed (up to 32 MB): after the first
+         * big /sync answer or file, buffers of megabytes would come from the heap, and be kept
+         * there after use. Fixed, each is mapped for its use and unmapped after. */
+        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         srandom((unsigned) now_usec(CLOCK_MONOTONIC));
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("Failed to initialize libcurl.");

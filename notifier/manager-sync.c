@@ -56,10 +56,15 @@ static void sync_login(Manager *m) {
 }
 
 void sync_commit(Manager *m) {
+        bool quiet = !m->sync_batch_acted;
         int r;
 
+        /* A batch that asked nothing of us (our own messages coming back: one batch per alert sent
+         * in a burst) changes nothing when repeated after a crash: its position is saved with the
+         * next save, not on its own. */
+        m->sync_batch_acted = false;
         r = state_set_since(m->state, m->pending_since);
-        if (r >= 0)
+        if (r >= 0 && !quiet)
                 r = state_save(m->state);
         /* Not fatal: a restart repeats the batch and the transaction ids keep replies single. */
         if (r < 0)
@@ -75,11 +80,15 @@ void sync_commit(Manager *m) {
 
 /* The batch, complete: decrypted, handled, its position to be saved once its ops are done. */
 static void sync_handle_batch(Manager *m, SyncBatch *batch) {
+        unsigned changes = m->state->changes;
         int r;
 
         r = e2ee_process_batch(m, batch, !m->state->since);
         if (r >= 0)
                 r = handler_process_batch(m, batch, !m->state->since);
+        /* The batch changed what state.json holds (a room, its encryption): saved with its position. */
+        if (m->state->changes != changes)
+                m->sync_batch_acted = true;
         if (r < 0) {
                 matrix_sync_batch_free(batch);
                 return manager_exit(m, EXIT_FAILURE);

@@ -139,6 +139,7 @@ typedef struct Manager {
         bool ahead_held;       /* one of them failed: none more until the send lane succeeds */
         Reconcile reconcile;   /* what the start has still to give systemd, behind the ops */
         unsigned sync_ops;     /* ops of the last batch not done yet */
+        bool sync_batch_acted; /* the last batch queued an op or changed the state: saved at once */
         char *pending_since;   /* next_batch to save once sync_ops is 0 */
         SyncBatch *backfill;   /* a batch waiting for what its cut-short timelines left out */
         json_t *backfill_events;       /* the room's left-out events fetched so far, oldest first */
@@ -149,8 +150,8 @@ typedef struct Manager {
         bool ready;
         bool quitting;
         bool replay_guard;     /* no saved position: ignore what was said before we started */
-        bool alerts_unsaved;   /* monitoring's memory changed by the journal batch being read */
         unsigned cursors_unsaved; /* results delivered whose journal position is not saved yet */
+        unsigned ops_freed;       /* ops done since the heap was last trimmed (ops_pop()) */
         uint64_t start_ms;
 
         Refusal *refusals;

@@ -49,7 +49,8 @@ static int remind(Manager *m, const Customer *cu, time_t when) {
         log_info("Reminding %s of the maintenance at %s.", cu->name, local);
         if (json_object_set_new(memory, "reminded", json_integer((json_int_t) when)) < 0)
                 return log_oom();
-        r = state_save(m->state);
+        state_alerts_changed(m->state, cu->name);
+        r = state_save_alerts(m->state);
         if (r < 0)
                 log_error_errno(r, "Failed to save the reminder, continuing: %m");
         return alerts_queue_message(m, cu, text, id, NULL);

@@ -4,6 +4,8 @@
 #include "util.h"
 
 #define STATE_MAX (4U * 1024U * 1024U)
+/* Some kilobytes per customer: room for thousands. */
+#define MONITORING_MAX (64U * 1024U * 1024U)
 
 static int set_from_json(char **field, json_t *o, const char *key) {
         json_t *v = json_object_get(o, key);
@@ -49,8 +51,9 @@ static int state_parse(State *s, const char *text, size_t size) {
             (r = set_from_json(&s->since, root, "since")) < 0 ||
             (r = set_from_json(&s->journal_cursor, root, "journal_cursor")) < 0)
                 return r;
-        /* Monitoring's memory and our direct chats: objects, read as they are (alert-state.c
-         * checks each value before use). */
+        /* Monitoring's memory (kept here before it had monitoring.json, read from there if that
+         * exists) and our direct chats: objects, read as they are (alert-state.c checks each value
+         * before use). */
         for (int i = 0; i < 3; i++) {
                 const char *key = i == 0 ? "alerts" : i == 1 ? "direct" : "encrypted";
                 json_t *v = json_object_get(root, key),
@@ -62,6 +65,9 @@ static int state_parse(State *s, const char *text, size_t size) {
                         *field = json_incref(v);
                 }
         }
+        /* To be moved to monitoring.json, and gone from here, at the next save. */
+        if (json_object_get(root, "alerts"))
+                s->alerts_unsaved = s->unsaved = true;
         refused = json_object_get(root, "refused_runs");
         if (refused && !json_is_array(refused))
                 return -EBADMSG;
@@ -83,6 +89,33 @@ static int state_parse(State *s, const char *text, size_t size) {
         return 0;
 }
 
+/* monitoring.json, when there is one of this homeserver and account: what it holds wins over an older
+ * state.json's "alerts" (a crash between writing it and state.json without them). */
+static int load_alerts(State *s) {
+        _cleanup_free_ char *text = NULL;
+        json_auto_t *root = NULL;
+        json_t *alerts;
+        size_t size;
+        int r;
+
+        r = read_full_file(s->monitoring_path, MONITORING_MAX, &text, &size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        root = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
+        alerts = json_object_get(root, "alerts");
+        if (!json_is_object(root) || !json_is_object(alerts))
+                return -EBADMSG;
+        if (!streq_ptr(json_string_value(json_object_get(root, "homeserver")), s->homeserver) ||
+            !streq_ptr(json_string_value(json_object_get(root, "user_id")), s->user_id))
+                return 0;
+        json_decref(s->alerts);
+        s->alerts = json_incref(alerts);
+        s->alerts_unsaved = false;
+        return 0;
+}
+
 int state_load(const char *dir, const char *homeserver, const char *user_id, State **ret) {
         _cleanup_free_ char *text = NULL;
         State *s;
@@ -95,15 +128,19 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         s->rooms = json_object();
         s->room_customers = json_object();
         s->alerts = json_object();
+        s->alerts_text = json_object();
         s->direct = json_object();
         s->encrypted = json_object();
         s->refused_runs = json_array();
         if (asprintf(&s->path, "%s/state.json", dir) < 0)
                 s->path = NULL;
+        if (asprintf(&s->monitoring_path, "%s/monitoring.json", dir) < 0)
+                s->monitoring_path = NULL;
         s->homeserver = strdup(homeserver);
         s->user_id = strdup(user_id);
-        if (!s->rooms || !s->room_customers || !s->alerts || !s->direct || !s->encrypted ||
-            !s->refused_runs || !s->path || !s->homeserver || !s->user_id) {
+        if (!s->rooms || !s->room_customers || !s->alerts || !s->alerts_text || !s->direct ||
+            !s->encrypted || !s->refused_runs || !s->path || !s->monitoring_path || !s->homeserver ||
+            !s->user_id) {
                 state_free(s);
                 return -ENOMEM;
         }
@@ -113,6 +150,8 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
                 r = 0;
         else if (r >= 0)
                 r = state_parse(s, text, size);
+        if (r >= 0)
+                r = load_alerts(s);
         if (r < 0) {
                 state_free(s);
                 return r;
@@ -125,6 +164,7 @@ State *state_free(State *s) {
         if (!s)
                 return NULL;
         free(s->path);
+        free(s->monitoring_path);
         free(s->homeserver);
         free(s->user_id);
         free(s->device_id);
@@ -134,6 +174,7 @@ State *state_free(State *s) {
         json_decref(s->rooms);
         json_decref(s->room_customers);
         json_decref(s->alerts);
+        json_decref(s->alerts_text);
         json_decref(s->direct);
         json_decref(s->encrypted);
         json_decref(s->refused_runs);
@@ -141,42 +182,135 @@ State *state_free(State *s) {
         return NULL;
 }
 
-int state_save(const State *s) {
+/* Compact: written often, and read by us. It holds the access token: for our eyes only. */
+static int save_json(const char *path, json_t *root) {
         _cleanup_free_ char *text = NULL;
-        json_auto_t *root = NULL;
 
-        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O, s:O, s:O}", "homeserver",
-                         s->homeserver, "user_id", s->user_id, "device_id", s->device_id, "access_token",
-                         s->access_token, "since", s->since, "journal_cursor", s->journal_cursor, "rooms",
-                         s->rooms, "room_customers", s->room_customers, "alerts", s->alerts, "direct",
-                         s->direct, "encrypted", s->encrypted, "refused_runs", s->refused_runs);
         if (!root)
                 return -ENOMEM;
-        text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+        text = json_dumps(root, JSON_COMPACT);
         if (!text)
                 return -ENOMEM;
-        /* The file holds the access token: for our eyes only. */
-        return write_file_atomic(s->path, text, strlen(text), 0600);
+        return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* A string as JSON, quoted and escaped. */
+static char *json_quote(const char *s) {
+        json_auto_t *v = json_string(s);
+
+        return v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+}
+
+/* "customer":{memory}, from what was written last time unless the customer's memory changed since:
+ * a burst of results is saved once per journal batch, and few customers change in one. */
+static const char *alerts_text(State *s, const char *customer, json_t *memory) {
+        _cleanup_free_ char *key = NULL, *value = NULL, *text = NULL;
+        json_t *cached = json_object_get(s->alerts_text, customer);
+
+        if (cached)
+                return json_string_value(cached);
+        key = json_quote(customer);
+        value = json_dumps(memory, JSON_COMPACT);
+        if (!key || !value || asprintf(&text, "%s:%s", key, value) < 0 ||
+            json_object_set_new(s->alerts_text, customer, json_string(text)) < 0)
+                return NULL;
+        return json_string_value(json_object_get(s->alerts_text, customer));
+}
+
+int state_save_alerts(State *s) {
+        _cleanup_free_ char *homeserver = NULL, *user_id = NULL, *text = NULL;
+        const char *customer, *sep = "";
+        size_t size = 0;
+        json_t *memory;
+        FILE *f;
+        int r;
+
+        if (!s->alerts_unsaved)
+                return 0;
+        homeserver = json_quote(s->homeserver);
+        user_id = json_quote(s->user_id);
+        f = open_memstream(&text, &size);
+        if (!homeserver || !user_id || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        fprintf(f, "{\"homeserver\":%s,\"user_id\":%s,\"alerts\":{", homeserver, user_id);
+        json_object_foreach(s->alerts, customer, memory) {
+                const char *t = alerts_text(s, customer, memory);
+
+                if (!t) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                fprintf(f, "%s%s", sep, t);
+                sep = ",";
+        }
+        fputs("}}", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        /* What fails on the customers' servers: for our eyes only. */
+        r = write_file_atomic(s->monitoring_path, text, size, 0600);
+        if (r >= 0)
+                s->alerts_unsaved = false;
+        return r;
+}
+
+void state_changed(State *s) {
+        s->unsaved = true;
+        s->changes++;
+}
+
+void state_alerts_changed(State *s, const char *customer) {
+        (void) json_object_del(s->alerts_text, customer);
+        s->alerts_unsaved = true;
+}
+
+int state_save(State *s) {
+        json_auto_t *root = NULL;
+        int r;
+
+        r = state_save_alerts(s);
+        if (r < 0 || !s->unsaved)
+                return r;
+        root = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:O, s:O, s:O, s:O, s:O}", "homeserver",
+                         s->homeserver, "user_id", s->user_id, "device_id", s->device_id, "access_token",
+                         s->access_token, "since", s->since, "journal_cursor", s->journal_cursor, "rooms",
+                         s->rooms, "room_customers", s->room_customers, "direct", s->direct, "encrypted",
+                         s->encrypted, "refused_runs", s->refused_runs);
+        r = save_json(s->path, root);
+        if (r >= 0)
+                s->unsaved = false;
+        return r;
+}
+
+/* A string field, marked unsaved when it changes. */
+static int set_string(State *s, char **field, const char *value) {
+        if (streq_ptr(*field, value))
+                return 0;
+        state_changed(s);
+        return free_and_strdup(field, value);
 }
 
 int state_set_session(State *s, const char *device_id, const char *access_token) {
         int r;
 
-        r = free_and_strdup(&s->device_id, device_id);
+        r = set_string(s, &s->device_id, device_id);
         if (r < 0)
                 return r;
-        return free_and_strdup(&s->access_token, access_token);
+        return set_string(s, &s->access_token, access_token);
 }
 
 int state_set_since(State *s, const char *since) {
-        return free_and_strdup(&s->since, since);
+        return set_string(s, &s->since, since);
 }
 
 int state_set_journal_cursor(State *s, const char *cursor) {
-        return free_and_strdup(&s->journal_cursor, cursor);
+        return set_string(s, &s->journal_cursor, cursor);
 }
 
 int state_set_room(State *s, const char *customer, const char *room_id) {
+        state_changed(s);
         if (json_object_set_new(s->rooms, customer, json_string(room_id)) < 0 ||
             json_object_set_new(s->room_customers, room_id, json_string(customer)) < 0)
                 return -ENOMEM;
@@ -195,6 +329,7 @@ json_t *state_get_alerts(State *s, const char *customer) {
 }
 
 int state_note_refused_run(State *s, const char *event_id) {
+        state_changed(s);
         if (json_array_append_new(s->refused_runs, json_string(event_id)) < 0)
                 return -ENOMEM;
         while (json_array_size(s->refused_runs) > REFUSED_RUNS_MAX)
@@ -217,6 +352,7 @@ bool state_room_encrypted(const State *s, const char *room_id) {
 }
 
 int state_set_encrypted(State *s, const char *room_id) {
+        state_changed(s);
         return json_object_set_new(s->encrypted, room_id, json_true()) < 0 ? -ENOMEM : 0;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "state.h"
 #include "tests.h"
@@ -135,4 +136,161 @@ TEST(refused_runs_are_kept_and_bounded) {
         ASSERT_TRUE(state_run_refused(t, "$e6"));
         ASSERT_FALSE(state_run_refused(t, "$e5"));
         state_free(t);
+}
+
+static bool file_exists(const char *dir, const char *name) {
+        char path[4200];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        return access(path, F_OK) == 0;
+}
+
+static void remove_file(const char *dir, const char *name) {
+        char path[4200];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ASSERT_OK(unlink(path));
+}
+
+static char *read_text(const char *dir, const char *name) {
+        char path[4200], *text = NULL;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (read_full_file(path, 1U << 20, &text, NULL) < 0)
+                return strdup("");
+        return text;
+}
+
+TEST(monitoring_memory_moves_out_of_an_old_state) {
+        const char *dir = fresh_dir("upgrade");
+        _cleanup_free_ char *state_text = NULL, *monitoring_text = NULL;
+        State *s = NULL, *t = NULL;
+        struct stat st;
+        char path[4200];
+        json_t *acme;
+
+        /* An installation from before monitoring.json: acme's check failed and acme was told. */
+        write_state(dir, "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"since\":\"s9\","
+                         "\"alerts\":{\"acme\":{\"last\":1700000000000000,\"reminded\":1700000500,"
+                         "\"checks\":{\"25 (tcp port)\":{\"fails\":3,\"alerted\":true,\"line\":\"x\"}}}}}");
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        acme = state_get_alerts(s, "acme");
+        ASSERT_EQ(json_integer_value(json_object_get(acme, "last")), 1700000000000000);
+        /* Nothing else changed, and still the next save moves them. */
+        ASSERT_OK(state_set_since(s, "s9"));
+        ASSERT_OK(state_save(s));
+        state_free(s);
+
+        snprintf(path, sizeof(path), "%s/monitoring.json", dir);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_EQ(st.st_mode & 0777, 0600);
+        state_text = read_text(dir, "state.json");
+        ASSERT_TRUE(strstr(state_text, "alerts") == NULL);
+        ASSERT_TRUE(strstr(state_text, "\"s9\""));
+
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &t));
+        acme = state_get_alerts(t, "acme");
+        ASSERT_EQ(json_integer_value(json_object_get(acme, "last")), 1700000000000000);
+        ASSERT_EQ(json_integer_value(json_object_get(acme, "reminded")), 1700000500);
+        ASSERT_TRUE(json_is_true(json_object_get(
+                json_object_get(json_object_get(acme, "checks"), "25 (tcp port)"), "alerted")));
+        ASSERT_FALSE(t->unsaved);
+        ASSERT_FALSE(t->alerts_unsaved);
+        state_free(t);
+        monitoring_text = read_text(dir, "monitoring.json");
+        ASSERT_TRUE(strstr(monitoring_text, "25 (tcp port)"));
+}
+
+TEST(monitoring_json_wins_over_an_old_states_alerts) {
+        const char *dir = fresh_dir("crashed");
+        char path[4200];
+        State *s = NULL;
+        FILE *f;
+
+        /* A crash after monitoring.json was written, before state.json was written without them. */
+        write_state(dir, "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\","
+                         "\"alerts\":{\"acme\":{\"last\":1}}}");
+        snprintf(path, sizeof(path), "%s/monitoring.json", dir);
+        f = fopen(path, "we");
+        ASSERT_TRUE(f);
+        fputs("{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"alerts\":{\"acme\":{\"last\":2}}}",
+              f);
+        fclose(f);
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_EQ(json_integer_value(json_object_get(state_get_alerts(s, "acme"), "last")), 2);
+        ASSERT_FALSE(s->alerts_unsaved);
+        state_free(s);
+
+        /* Another account's: forgotten, like its state. */
+        ASSERT_OK(state_load(dir, "http://hs", "@other:test", &s));
+        ASSERT_EQ(json_object_size(s->alerts), 0);
+        state_free(s);
+
+        /* Not ours to read. */
+        f = fopen(path, "we");
+        ASSERT_TRUE(f);
+        fputs("{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"alerts\":[]}", f);
+        fclose(f);
+        ASSERT_EQ(state_load(dir, "http://hs", "@bot:test", &s), -EBADMSG);
+}
+
+TEST(nothing_changed_nothing_written) {
+        const char *dir = fresh_dir("quiet");
+        State *s = NULL;
+
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_OK(state_set_since(s, "s1"));
+        ASSERT_OK(state_save(s));
+        remove_file(dir, "state.json");
+        /* The same position again, and monitoring's memory changed: state.json is not written. */
+        ASSERT_OK(state_set_since(s, "s1"));
+        ASSERT_OK(json_object_set_new(state_get_alerts(s, "acme"), "last", json_integer(5)));
+        state_alerts_changed(s, "acme");
+        ASSERT_OK(state_save_alerts(s));
+        ASSERT_OK(state_save(s));
+        ASSERT_FALSE(file_exists(dir, "state.json"));
+        ASSERT_TRUE(file_exists(dir, "monitoring.json"));
+        /* A new position is. */
+        ASSERT_OK(state_set_since(s, "s2"));
+        ASSERT_OK(state_save(s));
+        ASSERT_TRUE(file_exists(dir, "state.json"));
+
+        /* One customer's memory changed again, another's not: both as they are now. */
+        ASSERT_OK(json_object_set_new(state_get_alerts(s, "globex"), "last", json_integer(7)));
+        state_alerts_changed(s, "globex");
+        ASSERT_OK(state_save_alerts(s));
+        ASSERT_OK(json_object_set_new(state_get_alerts(s, "acme"), "last", json_integer(6)));
+        state_alerts_changed(s, "acme");
+        ASSERT_OK(state_save_alerts(s));
+        state_free(s);
+        ASSERT_OK(state_load(dir, "http://hs", "@bot:test", &s));
+        ASSERT_EQ(json_integer_value(json_object_get(state_get_alerts(s, "acme"), "last")), 6);
+        ASSERT_EQ(json_integer_value(json_object_get(state_get_alerts(s, "globex"), "last")), 7);
+        ASSERT_EQ(json_object_size(s->alerts), 2);
+        state_free(s);
+}
+
+TEST(a_file_is_read_whole_up_to_its_limit) {
+        const char *dir = fresh_dir("sizes");
+        static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 100000 };
+        char path[4200];
+
+        snprintf(path, sizeof(path), "%s/f", dir);
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                _cleanup_free_ char *text = NULL, *again = NULL;
+                size_t n = 0;
+                FILE *f = fopen(path, "we");
+
+                ASSERT_TRUE(f);
+                for (size_t k = 0; k < sizes[i]; k++)
+                        fputc('a' + (int) (k % 26), f);
+                fclose(f);
+                ASSERT_OK(read_full_file(path, sizes[i], &text, &n));
+                ASSERT_EQ(n, sizes[i]);
+                ASSERT_EQ(strlen(text), sizes[i]);
+                ASSERT_TRUE(sizes[i] == 0 || text[sizes[i] - 1] == 'a' + (int) ((sizes[i] - 1) % 26));
+                if (sizes[i] > 0)
+                        ASSERT_EQ(read_full_file(path, sizes[i] - 1, &again, &n), -EFBIG);
+                ASSERT_TRUE(again == NULL);
+        }
 }

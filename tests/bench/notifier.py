@@ -306,11 +306,20 @@ def burst(sb, customers):
         state["rooms"].update({name: room for name in names})
         # What monitoring remembers of an earlier run of this benchmark would hold the alerts back;
         # without it, the results of that run (after the last delivered result) must not be read again.
+        # (In monitoring.json; in state.json's "alerts" before there was one.)
         for name in names:
-            state["alerts"].pop(name, None)
+            state.get("alerts", {}).pop(name, None)
         state["journal_cursor"] = sb.journal_cursor()
         with open(path, "w", encoding="utf-8") as f:
             json.dump(state, f)
+        monitoring_path = os.path.join(os.path.dirname(path), "monitoring.json")
+        if os.path.exists(monitoring_path):
+            with open(monitoring_path, encoding="utf-8") as f:
+                monitoring = json.load(f)
+            for name in names:
+                monitoring["alerts"].pop(name, None)
+            with open(monitoring_path, "w", encoding="utf-8") as f:
+                json.dump(monitoring, f)
         sb.run("control", "systemctl", "start", "scheduler-notifier.service")
         # The notifier gives the new customers their monitoring units after its start: wait for all.
         while len(sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "--plain",
@@ -356,11 +365,13 @@ def burst(sb, customers):
                 # Round one alerts no one; the notifier is done once it has saved what it saw of
                 # every customer's run.
                 while True:
-                    with open(path, encoding="utf-8") as f:
-                        try:
+                    try:
+                        with open(monitoring_path, encoding="utf-8") as f:
                             remembered = json.load(f).get("alerts", {})
-                        except ValueError:   # written anew (a rename) as we read: read again
-                            continue
+                    except FileNotFoundError:   # not written yet
+                        remembered = {}
+                    except ValueError:   # written anew (a rename) as we read: read again
+                        continue
                     if all(name in remembered for name in names):
                         break
                     if time.monotonic() - started > 300:

@@ -32,9 +32,11 @@ def say(sb, text, who="alice"):
     return event, wait_reply(client, room, event, sb.env["BOT_USER"], timeout_s=60)["content"]["body"]
 
 
-def state(sb):
-    with open(os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/state.json"), encoding="utf-8") as f:
-        return json.load(f)
+def monitoring_memory(sb):
+    """Monitoring's memory, per customer, as the notifier saved it (monitoring.json)."""
+    path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/monitoring.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["alerts"]
 
 
 def results_to(sb, event, who="alice"):
@@ -84,7 +86,7 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         finally:
             sb.run("customer", "systemctl", "start", "matrix-nginx-proxy.service")
         listing_before, timers_before, store_before = say(sb, "list schedules")[1], timers(sb), store(sb)
-        alerts_before = state(sb)["alerts"]
+        alerts_before = monitoring_memory(sb)
         assert alerts_before.get("acme"), alerts_before
 
         event = client.send_text(room, "run maintenance")
@@ -108,7 +110,7 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         restart_notifier(sb)
         results, bob_results = results_to(sb, event), results_to(sb, disk, "bob")
         listing_after, timers_after, store_after = say(sb, "list schedules")[1], timers(sb), store(sb)
-        alerts_after = state(sb)["alerts"]
+        alerts_after = monitoring_memory(sb)
         print(f"    reboot during `run maintenance` and bob's `run disk`: told it was interrupted "
               f"{took:.0f} s after the reboot began, {len(results)} and {len(bob_results)} message(s); "
               f"{len(timers_after)} of {len(timers_before)} timers and "
