@@ -110,9 +110,9 @@ static void ops_pop(Manager *m) {
         if (!m->ops)
                 m->ops_tail = NULL;
         op_free(op);
-        /* A long queue drained: at a start with 10,000 schedules, the unit specifications of every
-         * timer systemd lacked, 34 MB in small blocks. glibc keeps a freed heap for reuse, in the
-         * middle; trimming hands back the pages no block is left on. */
+        /* A long queue drained (a burst of a thousand alerts, a customer's many timers): glibc
+         * keeps a freed heap for reuse, in the middle; trimming hands back the pages no block is
+         * left on. */
         if (++m->ops_freed >= OPS_TRIM_AFTER && !m->ops) {
                 m->ops_freed = 0;
                 (void) malloc_trim(0);

@@ -10,11 +10,12 @@
   start [C S]    the same customers and schedules as memory, the notifier restarted: the time from
                  the restart to alice's first answer, and to the end of the start's reconcile
                  (every schedule's timer given to systemd), as the notifier logs it; its memory then.
-  burst [C]      C customers (default 1,000: acme, globex and C - 2 more) whose monitoring units
+  burst [C R]    C customers (default 1,000: acme, globex and C - 2 more) whose monitoring units
                  all start at once, twice; their servers are absent (SSH refused, no DNS), so
                  each real ping fails in milliseconds and the second round is an alert each.
                  Prints the results' span, the notifier's CPU time per round and the latency
-                 from a failing result entry to its alert seen in alice's room.
+                 from a failing result entry to its alert seen in one of R rooms of alice's
+                 (default 20), the customers' alerts spread over them in turn.
   memory [C S K] the notifier's RSS (VmRSS, VmHWM) with C customers (default 1,000) and S schedules
                  (default 10,000) configured: a config and store files written into the control
                  container, the notifier restarted; idle, then after every 250 of K commands
@@ -34,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import Sandbox, is_reply_to  # noqa: E402
+from harness import Sandbox, is_reply_to, wait_membership  # noqa: E402
 from figures import percentile  # noqa: E402
 
 
@@ -286,14 +287,19 @@ def monitor_results(sb, cursor):
             if e.get("SCHEDULER_EVENT") == "result" and e.get("SCHEDULER_MODE") == "monitor"]
 
 
-def burst(sb, customers):
+def burst(sb, customers, n_rooms):
     """Two rounds of every bench customer's real monitoring unit started at once. Their servers
     are not there (SSH port 1 refuses, their domains have no DNS records), so each ping fails
     within milliseconds with every check red: a real failing run at a cost 2 cores can take. The
-    second failure in a row is an alert, sent to alice's room (each bench customer's room in the
-    notifier's state, so the bot needs no 1,000 direct chats)."""
+    second failure in a row is an alert, sent to one of n_rooms rooms of alice's (each bench
+    customer's room in the notifier's state, in turn, so the bot needs no 1,000 direct chats, yet
+    has as many rooms to send to at once as that)."""
     bot = sb.env["BOT_USER"]
     alice, room = sb.customer_room("alice")
+    rooms = [room]
+    while len(rooms) < n_rooms:
+        rooms.append(alice.create_room(invite=[bot], name=f"bench burst {len(rooms)}"))
+        wait_membership(alice, rooms[-1], bot, "join")
     original = configure(sb, customers, 0, ssh_port=1)
     names = [f"bench{i:04d}" for i in range(customers - 2)]
     units = [f"scheduler-{name}-monitor.service" for name in names]
@@ -303,7 +309,8 @@ def burst(sb, customers):
         path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/state.json")
         with open(path, encoding="utf-8") as f:
             state = json.load(f)
-        state["rooms"].update({name: room for name in names})
+        # The bot took each new room as alice's (acme's) when it joined: acme keeps its own.
+        state["rooms"].update({name: rooms[i % len(rooms)] for i, name in enumerate(names)}, acme=room)
         # What monitoring remembers of an earlier run of this benchmark would hold the alerts back;
         # without it, the results of that run (after the last delivered result) must not be read again.
         # (In monitoring.json; in state.json's "alerts" before there was one.)
@@ -326,8 +333,8 @@ def burst(sb, customers):
                          "scheduler-bench*-monitor.timer").splitlines()) < len(names):
             time.sleep(1)
         watcher = Watcher(sb.client("alice"))
-        print(f"monitoring burst: {len(units)} customers' monitoring units started at once, twice:",
-              flush=True)
+        print(f"monitoring burst: {len(units)} customers' monitoring units started at once, twice; "
+              f"their alerts to {len(rooms)} rooms:", flush=True)
         for round_no in (1, 2):
             sb.run("control", "systemctl", "reset-failed", "scheduler-bench*", check=False)
             cursor = sb.journal_cursor()
@@ -401,7 +408,7 @@ def main(env_path, what, args):
         sizes = [int(a) for a in args] + [1000, 10000][len(args):]
         start(sb, *sizes[:2])
     elif what == "burst":
-        burst(sb, int(args[0]) if args else 1000)
+        burst(sb, int(args[0]) if args else 1000, int(args[1]) if len(args) > 1 else 20)
     else:
         sys.exit(f"unknown benchmark {what!r}: overhead, memory, start or burst")
 
