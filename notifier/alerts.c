@@ -44,7 +44,8 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         if (r < 0)
                 return log_oom();
         /* Saved once for the journal batch (journal_read_new()), before any alert of it goes out:
-         * monitoring.json of 1,000 customers is megabytes, and a burst of results is one batch or a few. */
+         * monitoring.json of 1,000 customers is most of a megabyte, and a burst of results comes
+         * in a few batches. */
         state_alerts_changed(m->state, cu->name);
         if (!message)
                 return 0;

@@ -13,6 +13,7 @@
 #include "matrix.h"
 #include "ratelimit.h"
 #include "run-result.h"
+#include "schedule.h"
 #include "state.h"
 #include "unit.h"
 
@@ -232,6 +233,16 @@ Op *handler_op_for(const SyncMessage *msg, OpKind kind);
 int handler_queue_reply(Manager *m, const SyncMessage *msg, const char *text);
 
 /* schedules.c: schedule, recurring, cancel, pause, resume, list schedules, list recurring. */
+typedef struct Schedules {
+        Schedule *stored;      /* the store */
+        size_t n_stored;
+        Schedule *all;         /* the store plus the default maintenance */
+        size_t n_all;
+} Schedules;
+
+/* The customer's store and their effective schedules; the store's error is logged. */
+int schedules_load(Manager *m, const Customer *cu, Schedules *ret);
+void schedules_done(Schedules *s);
 int schedules_handle(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c);
 void schedules_op_step(Manager *m, Op *op);
 /* A one-shot ran: it leaves the store. */

@@ -89,47 +89,26 @@ static void queue_list(Manager *m, Op *list) {
         }
 }
 
-/* The store's schedules plus the default maintenance; -EIO (logged) if the store cannot be read. */
-static int load_effective(Manager *m, const Customer *cu, Schedule **ret, size_t *ret_n) {
-        _cleanup_free_ char *error = NULL;
-        Schedule *stored = NULL;
-        size_t n = 0;
-        int r;
-
-        r = schedule_store_load(m->config->schedules_dir, cu->name, &stored, &n, &error);
-        if (r < 0) {
-                log_error_errno(r, "Failed to load the schedules of %s: %s", cu->name,
-                                error ?: "out of memory");
-                return -EIO;
-        }
-        r = schedule_effective(cu, stored, n, ret, ret_n);
-        schedules_free(stored, n);
-        return r;
-}
-
 /* The ops of customer i's reconcile as a list, from their store as it is now. */
 static int reconcile_customer(Manager *m, size_t i, Op **ret) {
         const Customer *cu = &m->config->customers[i];
         usec_t now = now_usec(CLOCK_REALTIME);
+        _cleanup_(schedules_done) Schedules all = {};
         Op *list = NULL, **tail = &list;
-        Schedule *all = NULL;
-        size_t n = 0;
         int r;
 
         m->reconcile.pending[i] = false;
         m->reconcile.n_pending--;
         /* Monitoring needs no store: a broken one does not stop it. */
         r = reconcile_monitor(m->config, cu, tail);
+        /* A store that cannot be read is logged and left as none; the others still get theirs. */
         if (r >= 0)
-                r = load_effective(m, cu, &all, &n);
-        for (size_t k = 0; r >= 0 && k < n; k++) {
+                (void) schedules_load(m, cu, &all);
+        for (size_t k = 0; r >= 0 && k < all.n_all; k++) {
                 while (*tail)
                         tail = &(*tail)->next;
-                r = reconcile_one(cu, &all[k], now, tail);
+                r = reconcile_one(cu, &all.all[k], now, tail);
         }
-        schedules_free(all, n);
-        if (r == -EIO)
-                r = 0;   /* logged; the others still get theirs */
         if (r < 0) {
                 op_list_free(list);
                 return r;

@@ -17,20 +17,13 @@
 
 #define YEARS_AHEAD 2
 
-typedef struct Schedules {
-        Schedule *stored;      /* the store */
-        size_t n_stored;
-        Schedule *all;         /* the store plus the default maintenance */
-        size_t n_all;
-} Schedules;
-
-static void schedules_done(Schedules *s) {
+void schedules_done(Schedules *s) {
         schedules_free(s->stored, s->n_stored);
         schedules_free(s->all, s->n_all);
         *s = (Schedules) {};
 }
 
-static int schedules_load(Manager *m, const Customer *cu, Schedules *ret) {
+int schedules_load(Manager *m, const Customer *cu, Schedules *ret) {
         _cleanup_free_ char *error = NULL;
         Schedules s = {};
         int r;

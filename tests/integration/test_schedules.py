@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from harness import SANDBOX, Sandbox, is_reply_to, replies_to, run_tests, wait_reply
+from test_monitor import edit_config, restore_config
 
 
 def say(sb, text, who="alice"):
@@ -206,19 +207,19 @@ def add_spare_customers(sb, count, schedules):
     notifier reconciles theirs first, each with schedules one-shots in 2099 in its store; returns
     the config to put back (put_back_config())."""
     root = sb.env["CONTROL_ROOT"]
-    conf_path = os.path.join(root, "etc/scheduler/scheduler.conf")
-    with open(conf_path, encoding="utf-8") as f:
-        original = f.read()
-    host_key = next(line for line in original.splitlines() if line.startswith("ssh_known_host_key"))
     names = [f"spare{i:03d}" for i in range(count)]
-    spare = "".join(f"[customer {name}]\nowners = @{name}:{sb.env['SERVER_NAME']}\n"
-                    f"domain = {name}.test\nssh_host = 127.0.0.1\nssh_port = {sb.env['SSH_PORT']}\n"
-                    f"ssh_user = root\n"
-                    f"ssh_key_file = /etc/scheduler/secrets/acme.key\n{host_key}\n"
-                    f"components = matrix\nmonitor = no\n\n" for name in names)
-    first = original.index("[customer ")
-    with open(conf_path, "w", encoding="utf-8") as f:
-        f.write(original[:first] + spare + original[first:])
+
+    def with_spares(text):
+        host_key = next(line for line in text.splitlines() if line.startswith("ssh_known_host_key"))
+        spare = "".join(f"[customer {name}]\nowners = @{name}:{sb.env['SERVER_NAME']}\n"
+                        f"domain = {name}.test\nssh_host = 127.0.0.1\nssh_port = {sb.env['SSH_PORT']}\n"
+                        f"ssh_user = root\n"
+                        f"ssh_key_file = /etc/scheduler/secrets/acme.key\n{host_key}\n"
+                        f"components = matrix\nmonitor = no\n\n" for name in names)
+        first = text.index("[customer ")
+        return text[:first] + spare + text[first:]
+
+    original = edit_config(sb, with_spares)
     for c, name in enumerate(names):
         path = os.path.join(root, "etc/scheduler/schedules.d", name + ".conf")
         with open(path, "w", encoding="utf-8") as f:
@@ -229,11 +230,8 @@ def add_spare_customers(sb, count, schedules):
 
 
 def put_back_config(sb, original):
-    path = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/scheduler.conf")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(original)
     sb.run("control", "sh", "-c", "rm -f /etc/scheduler/schedules.d/spare*.conf")
-    sb.restart_notifier()
+    restore_config(sb, original)
     sb.run("control", "systemctl", "stop", "scheduler-spare*")
 
 
