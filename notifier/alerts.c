@@ -10,6 +10,10 @@
 #include "run-result.h"
 
 #define REQUEST_TIMEOUT_MS 30000U
+/* In a customer's monitoring memory: alerts queued, not yet taken by the homeserver. */
+#define PENDING "pending"
+/* Ours are "alert-" and an invocation id, or a reminder's "alert-reminder-CUSTOMER-TIME". */
+#define TXN_ID_MAX 200U
 
 static bool dm_queued(const Manager *m, const char *customer) {
         for (const Op *op = m->ops; op; op = op->next)
@@ -54,7 +58,9 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         return alerts_queue_message(m, cu, message, res->invocation, cursor);
 }
 
-int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id, const char *cursor) {
+/* The ops of one alert: a direct chat first if the customer has none yet, then the message. */
+static int queue_alert(Manager *m, const Customer *cu, const char *text, const char *txn_id,
+                       const char *cursor) {
         const char *room = state_get_room(m->state, cu->name);
         Op *op;
 
@@ -69,13 +75,82 @@ int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const
         /* The room is looked up when it is sent: the direct chat may not exist yet. */
         op = op_new(OP_SEND, room ?: "");
         if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
-            op_make_reply(op, NULL, text) < 0 ||
-            (isempty(id) ? asprintf(&op->txn_id, "alert-%016llx", (unsigned long long) hash_fnv1a(cursor ?: text)) :
-                           asprintf(&op->txn_id, "alert-%s", id)) < 0) {
+            op_make_reply(op, NULL, text) < 0 || !(op->txn_id = strdup(txn_id))) {
                 op_free(op);
                 return log_oom();
         }
+        op->alert = true;
         ops_queue(m, op);
+        return 0;
+}
+
+/* Until the homeserver took it, an alert (or reminder) is kept in the customer's memory, which
+ * counts it as told already: a run read again after a crash changes nothing there, so an alert
+ * still queued at a crash would otherwise never go out. */
+int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id,
+                         const char *cursor) {
+        json_t *memory = state_get_alerts(m->state, cu->name), *pending;
+        _cleanup_free_ char *txn_id = NULL;
+
+        if (!memory || (isempty(id) ? asprintf(&txn_id, "alert-%016llx",
+                                               (unsigned long long) hash_fnv1a(cursor ?: text))
+                                    : asprintf(&txn_id, "alert-%s", id)) < 0)
+                return log_oom();
+        pending = json_object_get(memory, PENDING);
+        if (!json_is_array(pending)) {
+                pending = json_array();
+                if (!pending || json_object_set_new(memory, PENDING, pending) < 0)
+                        return log_oom();
+        }
+        if (json_array_append_new(pending, json_pack("{s:s, s:s}", "txn_id", txn_id, "text", text)) < 0)
+                return log_oom();
+        state_alerts_changed(m->state, cu->name);
+        return queue_alert(m, cu, text, txn_id, cursor);
+}
+
+void alerts_delivered(Manager *m, const Op *op) {
+        json_t *memory = json_object_get(m->state->alerts, op->customer),
+               *pending = json_object_get(memory, PENDING), *e;
+        size_t i;
+
+        json_array_foreach(pending, i, e)
+                if (streq_ptr(json_string_value(json_object_get(e, "txn_id")), op->txn_id)) {
+                        (void) json_array_remove(pending, i);
+                        if (json_array_size(pending) == 0)
+                                (void) json_object_del(memory, PENDING);
+                        state_alerts_changed(m->state, op->customer);
+                        return;
+                }
+}
+
+int alerts_queue_pending(Manager *m) {
+        size_t n = 0;
+
+        for (size_t c = 0; c < m->config->n_customers; c++) {
+                const Customer *cu = &m->config->customers[c];
+                json_t *memory = json_object_get(m->state->alerts, cu->name),
+                       *pending = json_object_get(memory, PENDING), *e;
+                size_t i;
+
+                json_array_foreach(pending, i, e) {
+                        const char *txn_id = json_string_value(json_object_get(e, "txn_id")),
+                                   *text = json_string_value(json_object_get(e, "text"));
+
+                        if (!startswith(strempty(txn_id), "alert-") || isempty(text) ||
+                            strlen(txn_id) > TXN_ID_MAX) {
+                                log_warning("%s: an undelivered alert of %s is not one we wrote, "
+                                            "ignoring it.",
+                                            m->state->monitoring_path, cu->name);
+                                continue;
+                        }
+                        if (queue_alert(m, cu, text, txn_id, NULL) < 0)
+                                return -ENOMEM;
+                        n++;
+                }
+        }
+        if (n > 0)
+                log_info("Sending %zu alert%s again that the homeserver had not taken before the stop.", n,
+                         n == 1 ? "" : "s");
         return 0;
 }
 

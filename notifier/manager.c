@@ -317,6 +317,9 @@ int manager_new(Config *config, Manager **ret) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
         }
+        r = alerts_queue_pending(m);
+        if (r < 0)
+                goto fail;
         r = journal_follow(m);
         if (r < 0)
                 goto fail;

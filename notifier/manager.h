@@ -44,6 +44,7 @@ typedef struct Op {
         char *cursor;          /* OP_SEND of a result: the journal entry it delivers */
         char *progress_run;    /* OP_SEND of a maintenance result: its progress display ends when done */
         bool initiated;        /* OP_SEND of a maintenance's "initiated": remember its event id */
+        bool alert;            /* OP_SEND of an alert or reminder: pending in monitoring's memory */
         char *event_id;        /* OP_RUN: the command message */
         char *sender;          /* OP_RUN */
         Command command;       /* OP_RUN */
@@ -287,6 +288,10 @@ void alerts_op_step(Manager *m, Op *op);
 /* text to the customer's room, or to a direct chat opened first; id makes the transaction id;
  * cursor (may be NULL) is the journal entry it delivers. */
 int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id, const char *cursor);
+/* The homeserver took the alert op (or refused it for good): it is no longer pending. */
+void alerts_delivered(Manager *m, const Op *op);
+/* At the start: the alerts a stop left undelivered, queued again under their transaction ids. */
+int alerts_queue_pending(Manager *m);
 
 /* reminders.c: before each weekly maintenance, [scheduler] maintenance_reminder ahead. */
 int reminders_arm(Manager *m);

@@ -132,6 +132,8 @@ void ops_done(Manager *m) {
 
         if (op->from_sync)
                 m->sync_ops--;
+        if (op->alert)
+                alerts_delivered(m, op);
         if (op->cursor) {
                 r = state_set_journal_cursor(m->state, op->cursor);
                 /* While the next op delivers another result (a burst of alerts), its save covers

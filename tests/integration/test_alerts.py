@@ -32,6 +32,13 @@ def monitoring_run(sb, customer):
     wait_for(f"a monitoring result of {customer}", lambda: len(monitor_results(sb, customer)) > before, 120)
 
 
+def monitoring_memory(sb):
+    """Monitoring's memory, per customer, as the notifier saved it (monitoring.json)."""
+    path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/monitoring.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["alerts"]
+
+
 def bot_messages(client, room, bot):
     client.sync_once(0)
     return [e for e in client.events_since_start(room) if e["sender"] == bot]
@@ -67,6 +74,45 @@ def test_a_failure_alerts_once_and_the_recovery_once(sb):
     # message for the third run would have come before the recovery).
     said = [e["content"]["body"] for e in bot_messages(client, room, bot)[start:]]
     assert len(said) == 2, said
+
+
+def test_an_alert_the_homeserver_had_not_taken_at_a_crash_still_goes_out(sb):
+    bot = sb.env["BOT_USER"]
+    client, room = sb.customer_room("alice")
+    client.skip_to_end(room)
+    start = len(bot_messages(client, room, bot))
+    sb.run("customer", "systemctl", "stop", "matrix-nginx-proxy.service")
+    away = False
+    try:
+        monitoring_run(sb, "acme")
+        sb.run("synapse", "stop")
+        away = True
+        # The second failure: an alert is due, and the notifier has counted it as told.
+        monitoring_run(sb, "acme")
+        wait_for("acme's alert in monitoring's memory", lambda: any(
+            c.get("alerted") for c in monitoring_memory(sb).get("acme", {}).get("checks", {}).values()), 30)
+        sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
+        sb.run("synapse", "start")
+        away = False
+        restart_notifier(sb)
+        alert = client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
+                                      and e["content"]["body"].startswith("🚨 Monitoring found"), 60)
+        body = alert["content"]["body"]
+        assert body.startswith(f"🚨 Monitoring found problems on {sb.env['ACME_DOMAIN']}:\n"), body
+    finally:
+        if away:
+            sb.run("synapse", "start")
+        sb.run("customer", "systemctl", "start", "matrix-nginx-proxy.service")
+    monitoring_run(sb, "acme")
+    client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
+                          and "Back to normal" in e["content"]["body"], 60)
+    said = [e["content"]["body"] for e in bot_messages(client, room, bot)[start:]]
+    print(f"    the notifier killed while its alert waited for the homeserver: said {len(said)} things "
+          f"(the alert once after its restart, then the recovery)", flush=True)
+    assert [s.split(" ", 1)[0] for s in said] == ["🚨", "✅"], said
+    # Delivered: no longer kept for a next start.
+    wait_for("acme's memory without undelivered alerts", lambda: "pending" not in monitoring_memory(sb)["acme"],
+             30)
 
 
 def register(sb, user, password):
@@ -197,6 +243,7 @@ def test_monitoring_holds_off_while_a_maintenance_runs(sb):
 TESTS = [
     test_monitoring_holds_off_while_a_maintenance_runs,
     test_a_failure_alerts_once_and_the_recovery_once,
+    test_an_alert_the_homeserver_had_not_taken_at_a_crash_still_goes_out,
     test_a_customer_without_a_room_gets_a_direct_chat,
     test_a_reminder_before_the_weekly_maintenance,
 ]

@@ -18,7 +18,7 @@ import zoneinfo
 
 from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_membership, wait_reply
 from matrix import Client
-from test_alerts import monitoring_run, register
+from test_alerts import monitoring_memory, monitoring_run, register
 from test_faults import bot_answers, bot_replies, silent_listener
 from test_maintenance import BRANCHES, GO_FILE, PLAYBOOK
 from test_monitor import edit_config, restore_config, restart_notifier, wait_for
@@ -30,13 +30,6 @@ def say(sb, text, who="alice"):
     client, room = sb.customer_room(who)
     event = client.send_text(room, text)
     return event, wait_reply(client, room, event, sb.env["BOT_USER"], timeout_s=60)["content"]["body"]
-
-
-def monitoring_memory(sb):
-    """Monitoring's memory, per customer, as the notifier saved it (monitoring.json)."""
-    path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/monitoring.json")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)["alerts"]
 
 
 def results_to(sb, event, who="alice"):
