@@ -69,7 +69,19 @@ static void log_entry_delay(sd_journal *j, const RunResult *res) {
                   (double) (now_usec(CLOCK_MONOTONIC) - written) / USEC_PER_MSEC);
 }
 
+/* Nothing read so far waits to be delivered: no queued op delivers a journal entry, and no
+ * maintenance is being shown (its display is rebuilt from its progress entries after a start). */
+static bool nothing_owed(const Manager *m) {
+        if (m->progress)
+                return false;
+        for (const Op *op = m->ops; op; op = op->next)
+                if (op->cursor)
+                        return false;
+        return true;
+}
+
 static int journal_read_new(Manager *m) {
+        _cleanup_free_ char *last = NULL;
         int r;
 
         while ((r = sd_journal_next(m->journal)) > 0) {
@@ -98,14 +110,20 @@ static int journal_read_new(Manager *m) {
                 run_result_done(&res);
                 if (r < 0)
                         return r;
+                free(last);
+                last = TAKE_PTR(cursor);
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to read the journal: %m");
-        if (m->state->alerts_unsaved) {
-                r = state_save_alerts(m->state);
-                if (r < 0)
-                        log_error_errno(r, "Failed to save monitoring's memory, continuing: %m");
-        }
+        /* Monitoring's results and others that ask for no message move the position on their own,
+         * or a start would read them all again since the last message (a quiet week of monitoring:
+         * two million entries at 1,000 customers). Saved with monitoring's memory (state_save()
+         * writes that first), which a crash before the save rebuilds from the entries read again;
+         * an alert it queued is kept pending in that memory until delivered. */
+        if (last && nothing_owed(m) && state_set_journal_cursor(m->state, last) < 0)
+                return log_oom();
+        if (m->state->alerts_unsaved || m->state->unsaved)
+                manager_save_soon(m);
         manager_step(m);
         return 0;
 }

@@ -153,6 +153,7 @@ typedef struct Manager {
         bool quitting;
         bool replay_guard;     /* no saved position: ignore what was said before we started */
         unsigned cursors_unsaved; /* results delivered whose journal position is not saved yet */
+        sd_event_source *save_timer; /* manager_save_soon() */
         unsigned ops_freed;       /* ops done since the heap was last trimmed (ops_pop()) */
         uint64_t start_ms;
 
@@ -185,6 +186,9 @@ int manager_run(Manager *m);
 
 /* manager.c */
 void manager_step(Manager *m);
+/* The state saved within SAVE_SOON_USEC, once for all that changes meanwhile: for what a crash may
+ * repeat (a burst's alerts, under their transaction ids) or read again from the journal. */
+void manager_save_soon(Manager *m);
 void manager_exit(Manager *m, int code);
 void manager_fatal_oom(Manager *m);
 /* Every secret file of the configuration is owned by us and closed to group and others; logs each

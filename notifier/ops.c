@@ -136,10 +136,14 @@ void ops_done(Manager *m) {
                 alerts_delivered(m, op);
         if (op->cursor) {
                 r = state_set_journal_cursor(m->state, op->cursor);
-                /* While the next op delivers another result (a burst of alerts), its save covers
-                 * this one too. A crash in between sends this one again under the same transaction
-                 * id, which the homeserver drops, as after any crash before a save. */
-                if (r < 0 || !op->next || !op->next->cursor || ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX) {
+                /* While the next op delivers another result, its save covers this one too; an
+                 * alert's is saved soon, with the rest of a burst's. A crash in between sends these
+                 * again under the same transaction ids, which the homeserver drops, as after any
+                 * crash before a save. */
+                if (r >= 0 && op->alert)
+                        manager_save_soon(m);
+                else if (r < 0 || !op->next || !op->next->cursor ||
+                         ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX) {
                         m->cursors_unsaved = 0;
                         if (r >= 0)
                                 r = state_save(m->state);

@@ -18,7 +18,7 @@ import zoneinfo
 
 from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_membership, wait_reply
 from matrix import Client
-from test_alerts import monitoring_memory, monitoring_run, register
+from test_alerts import monitoring_memory, monitoring_run, register, saved_memory
 from test_faults import bot_answers, bot_replies, silent_listener
 from test_maintenance import BRANCHES, GO_FILE, PLAYBOOK
 from test_monitor import edit_config, restore_config, restart_notifier, wait_for
@@ -79,7 +79,7 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         finally:
             sb.run("customer", "systemctl", "start", "matrix-nginx-proxy.service")
         listing_before, timers_before, store_before = say(sb, "list schedules")[1], timers(sb), store(sb)
-        alerts_before = monitoring_memory(sb)
+        alerts_before = saved_memory(sb, "acme")
         assert alerts_before.get("acme"), alerts_before
 
         event = client.send_text(room, "run maintenance")
