@@ -114,9 +114,17 @@ static int sort_messages(Manager *m, SyncBatch *b, bool initial) {
 }
 
 static bool batch_touches_crypto(const SyncBatch *b) {
+        const char *room;
+        json_t *left;
+
         if (json_array_size(b->to_device) > 0 || json_array_size(b->devices_changed) > 0 ||
-            json_object_size(b->encryption) > 0 || json_object_size(b->members_changed) > 0)
+            json_object_size(b->encryption) > 0)
                 return true;
+        /* Someone who left rotates the room's session (note_rooms()); one who came changes nothing
+         * stored (the bot's own joins, the members homeservers send along with messages). */
+        json_object_foreach(b->members_changed, room, left)
+                if (json_is_true(left))
+                        return true;
         for (size_t i = 0; i < b->n_messages; i++)
                 if (b->messages[i].encrypted)
                         return true;

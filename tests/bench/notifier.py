@@ -15,7 +15,8 @@
                  each real ping fails in milliseconds and the second round is an alert each.
                  Prints the results' span, the notifier's CPU time per round and the latency
                  from a failing result entry to its alert seen in one of R rooms of alice's
-                 (default 20), the customers' alerts spread over them in turn.
+                 (default 20), the customers' alerts spread over them in turn; then the
+                 homeserver's own pace: as many notices from a plain client, 8 at a time.
   memory [C S K] the notifier's RSS (VmRSS, VmHWM) with C customers (default 1,000) and S schedules
                  (default 10,000) configured: a config and store files written into the control
                  container, the notifier restarted; idle, then after every 250 of K commands
@@ -27,6 +28,7 @@ Usage: tests/sandbox/sandbox up --build build --name bench      # the plain buil
        /usr/bin/python3 tests/bench/notifier.py /var/tmp/scheduler-sandbox/bench/env start [C S]
 """
 
+import concurrent.futures
 import json
 import os
 import statistics
@@ -287,6 +289,16 @@ def monitor_results(sb, cursor):
             if e.get("SCHEDULER_EVENT") == "result" and e.get("SCHEDULER_MODE") == "monitor"]
 
 
+def homeserver_alone(client, rooms, n, parallel):
+    """Seconds the homeserver takes for n alert-sized m.notice messages (which the bot ignores)
+    sent to rooms in turn, parallel requests at a time."""
+    body = "🚨 Monitoring found problems on bench.test:\n" + "* 🟥 a check: cannot connect (help: …)\n" * 6
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda i: client.send_text(rooms[i % len(rooms)], body, "m.notice"), range(n)))
+    return time.monotonic() - started
+
+
 def burst(sb, customers, n_rooms):
     """Two rounds of every bench customer's real monitoring unit started at once. Their servers
     are not there (SSH port 1 refuses, their domains have no DNS records), so each ping fails
@@ -392,6 +404,11 @@ def burst(sb, customers, n_rooms):
                   f"start; notifier CPU {cpu:.2f} s (utime+stime){acct}", flush=True)
             if latencies:
                 show("result entry -> alert seen in the room", latencies)
+        # The floor: the homeserver alone, taking as many messages from a plain client, as many at
+        # once as the bot sends, with no pings holding the cores.
+        took = homeserver_alone(sb.client("alice"), rooms, len(names), 8)
+        print(f"  the homeserver alone: {len(names)} notices from a client, 8 at a time over "
+              f"{len(rooms)} rooms, took {took:.1f} s ({len(names) / took:.0f} messages/s)", flush=True)
         watcher.stop = True
     finally:
         unconfigure(sb, original)
