@@ -168,7 +168,7 @@ static int changed_active_state(sd_bus_message *msg, const char **ret) {
  * been sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write):
  * read at once, and again once the unit is inactive or failed, after its ExecStopPost. An entry
  * journald has not taken in by then still comes with the journal's own wake-up. Not for monitoring:
- * its results need no haste, and a burst of them read one by one would save its memory each. */
+ * its results need no haste, and a burst of them is read in batches, not one journal pass each. */
 static int on_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         const char *path = sd_bus_message_get_path(msg), *state = NULL;
         Manager *m = userdata;
