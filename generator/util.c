@@ -206,7 +206,7 @@ static int fsync_directory_of(const char *path) {
         return fsync(fd) < 0 ? -errno : 0;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
+int write_all(int fd, const char *p, size_t size) {
         while (size > 0) {
                 ssize_t k = write(fd, p, size);
                 if (k < 0) {
@@ -218,6 +218,21 @@ static int write_all(int fd, const char *p, size_t size) {
                 size -= (size_t) k;
         }
         return 0;
+}
+
+int write_file_exclusive_at(int dir_fd, const char *name, const char *contents, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, contents, size);
+        if (r >= 0 && close(TAKE_FD(fd)) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(dir_fd, name, 0);
+        return r;
 }
 
 int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode) {

@@ -144,6 +144,11 @@ enum {
 int secret_file_check(const char *path, uid_t uid, struct stat *ret_st);
 /* Writes path atomically: temp file in the same dir, fsync, rename, fsync of the dir. */
 int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode);
+/* write() until all of it is written. */
+int write_all(int fd, const char *p, size_t size);
+/* Creates name in dir_fd, 0666 less the umask, never overwriting (-EEXIST); all of contents or,
+ * should a write fail, no file. No fsync. */
+int write_file_exclusive_at(int dir_fd, const char *name, const char *contents, size_t size);
 
 /* CLOCK_REALTIME/MONOTONIC in microseconds. */
 typedef unsigned long long usec_t;

@@ -25,10 +25,9 @@ static bool has(const UnitSpec *u, const char *key, const char *value) {
 
 static char *write_text(const UnitSpec *u, const char *source_path) {
         char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
+        size_t allocated = 0, size;
 
-        if (!f || unit_write(f, u, source_path) < 0 || fclose(f) != 0)
+        if (unit_text(u, source_path, &text, &allocated, &size) < 0 || strlen(text) != size)
                 abort();
         return text;
 }
