@@ -12,10 +12,8 @@
 #define MAINTENANCE_CHECKS_SEC 600U
 
 void unit_spec_done(UnitSpec *u) {
-        for (size_t i = 0; i < u->n; i++) {
-                free(u->props[i].key);
+        for (size_t i = 0; i < u->n; i++)
                 free(u->props[i].value);
-        }
         free(u->props);
         free(u->name);
         *u = (UnitSpec) {};
@@ -63,25 +61,29 @@ static int add(UnitSpec *u, UnitSection section, const char *key, const char *fo
         UnitProperty *n;
         va_list ap;
         char *value;
-        int r;
 
+        /* Most values are constant or one string: copied, not printed. A service has some 45 of them
+         * and the generator renders thousands at boot, where vasprintf() led the profile. */
         va_start(ap, format);
-        r = vasprintf(&value, format, ap);
+        if (!strchr(format, '%'))
+                value = strdup(format);
+        else if (streq(format, "%s"))
+                value = strdup(va_arg(ap, const char *));
+        else if (vasprintf(&value, format, ap) < 0)
+                value = NULL;
         va_end(ap);
-        if (r < 0)
+        if (!value)
                 return -ENOMEM;
-        n = reallocarray(u->props, u->n + 1, sizeof(UnitProperty));
-        if (!n) {
-                free(value);
-                return -ENOMEM;
+        /* Room for 16 at first, then twice as much whenever it is full: n alone tells when. */
+        if (u->n == 0 || (u->n >= 16 && (u->n & (u->n - 1)) == 0)) {
+                n = reallocarray(u->props, u->n == 0 ? 16 : u->n * 2, sizeof(UnitProperty));
+                if (!n) {
+                        free(value);
+                        return -ENOMEM;
+                }
+                u->props = n;
         }
-        u->props = n;
-        n[u->n] = (UnitProperty) { .section = section, .key = strdup(key), .value = value };
-        if (!n[u->n].key) {
-                free(value);
-                return -ENOMEM;
-        }
-        u->n++;
+        u->props[u->n++] = (UnitProperty) { .section = section, .key = key, .value = value };
         return 0;
 }
 

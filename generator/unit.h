@@ -19,7 +19,7 @@ typedef enum UnitSection {
 
 typedef struct UnitProperty {
         UnitSection section;
-        char *key;
+        const char *key;       /* a string literal: not copied, not freed */
         char *value;
 } UnitProperty;
 
