@@ -13,7 +13,7 @@
 
 void unit_spec_done(UnitSpec *u) {
         for (size_t i = 0; i < u->n; i++)
-                free(u->props[i].value);
+                free(u->props[i].allocated);
         free(u->props);
         free(u->name);
         *u = (UnitSpec) {};
@@ -57,23 +57,39 @@ char *unit_exec_escape(const char *s) {
 }
 
 static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) _printf_(4, 5);
+/* Printed into a stack buffer first: vasprintf() would grow one on the heap. */
+static char *vprint(const char *format, va_list ap) {
+        char buf[256], *s;
+        va_list aq;
+        int r;
+
+        va_copy(aq, ap);
+        r = vsnprintf(buf, sizeof(buf), format, aq);
+        va_end(aq);
+        if (r < 0)
+                return NULL;
+        if ((size_t) r < sizeof(buf))
+                return strndup(buf, r);
+        return vasprintf(&s, format, ap) < 0 ? NULL : s;
+}
+
 static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) {
         UnitProperty *n;
         va_list ap;
-        char *value;
+        char *value = NULL;
 
-        /* Most values are constant or one string: copied, not printed. A service has some 45 of them
+        /* Most values are constant or one string: a format without a '%' is a literal (-Wformat=2
+         * makes sure at every call), kept as it is; "%s" is copied. A service has some 45 of them
          * and the generator renders thousands at boot, where vasprintf() led the profile. */
         va_start(ap, format);
-        if (!strchr(format, '%'))
-                value = strdup(format);
-        else if (streq(format, "%s"))
-                value = strdup(va_arg(ap, const char *));
-        else if (vasprintf(&value, format, ap) < 0)
-                value = NULL;
+        if (strchr(format, '%')) {
+                value = streq(format, "%s") ? strdup(va_arg(ap, const char *)) : vprint(format, ap);
+                if (!value) {
+                        va_end(ap);
+                        return -ENOMEM;
+                }
+        }
         va_end(ap);
-        if (!value)
-                return -ENOMEM;
         /* Room for 16 at first, then twice as much whenever it is full: n alone tells when. */
         if (u->n == 0 || (u->n >= 16 && (u->n & (u->n - 1)) == 0)) {
                 n = reallocarray(u->props, u->n == 0 ? 16 : u->n * 2, sizeof(UnitProperty));
@@ -83,7 +99,8 @@ static int add(UnitSpec *u, UnitSection section, const char *key, const char *fo
                 }
                 u->props = n;
         }
-        u->props[u->n++] = (UnitProperty) { .section = section, .key = key, .value = value };
+        u->props[u->n++] = (UnitProperty) { .section = section, .key = key, .value = value ?: format,
+                                            .allocated = value };
         return 0;
 }
 

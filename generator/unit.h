@@ -20,7 +20,8 @@ typedef enum UnitSection {
 typedef struct UnitProperty {
         UnitSection section;
         const char *key;       /* a string literal: not copied, not freed */
-        char *value;
+        const char *value;
+        char *allocated;       /* value, if it was printed or copied; NULL: value is a literal */
 } UnitProperty;
 
 typedef struct UnitSpec {
