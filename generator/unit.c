@@ -57,6 +57,19 @@ char *unit_exec_escape(const char *s) {
 }
 
 static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) _printf_(4, 5);
+/* "KEY=%s": format with its one "%s" (at pct) replaced by arg. */
+static char *print_one(const char *format, const char *pct, const char *arg) {
+        size_t a = (size_t) (pct - format), b = strlen(arg), c = strlen(pct + 2);
+        char *s = malloc(a + b + c + 1);
+
+        if (!s)
+                return NULL;
+        memcpy(s, format, a);
+        memcpy(s + a, arg, b);
+        memcpy(s + a + b, pct + 2, c + 1);
+        return s;
+}
+
 /* Printed into a stack buffer first: vasprintf() would grow one on the heap. */
 static char *vprint(const char *format, va_list ap) {
         char buf[256], *s;
@@ -76,14 +89,18 @@ static char *vprint(const char *format, va_list ap) {
 static int add(UnitSpec *u, UnitSection section, const char *key, const char *format, ...) {
         UnitProperty *n;
         va_list ap;
+        const char *pct;
         char *value = NULL;
 
         /* Most values are constant or one string: a format without a '%' is a literal (-Wformat=2
-         * makes sure at every call), kept as it is; "%s" is copied. A service has some 45 of them
-         * and the generator renders thousands at boot, where vasprintf() led the profile. */
+         * makes sure at every call), kept as it is; one with a single "%s" is put together by hand.
+         * A service has some 45 of them and the generator renders thousands at boot, where
+         * vasprintf() led the profile. */
         va_start(ap, format);
-        if (strchr(format, '%')) {
-                value = streq(format, "%s") ? strdup(va_arg(ap, const char *)) : vprint(format, ap);
+        pct = strchr(format, '%');
+        if (pct) {
+                value = pct[1] == 's' && !strchr(pct + 2, '%') ? print_one(format, pct, va_arg(ap, const char *))
+                                                               : vprint(format, ap);
                 if (!value) {
                         va_end(ap);
                         return -ENOMEM;
