@@ -611,8 +611,8 @@ static int validate_customer(const Config *c, const Customer *cu, const StrIndex
                 }
         }
         if (owner)
-                return asprintf(ret_why, "[customer %s] owners: %s already owns customer %s", cu->name, owner,
-                                c->customers[first].name);
+                return asprintf(ret_why, "[customer %s] owners: %s already owns customer %s", cu->name,
+                                owner, c->customers[first].name);
 
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (!*(char **) ((const char *) cu + required[i].offset))

@@ -99,8 +99,10 @@ static int add(UnitSpec *u, UnitSection section, const char *key, const char *fo
         va_start(ap, format);
         pct = strchr(format, '%');
         if (pct) {
-                value = pct[1] == 's' && !strchr(pct + 2, '%') ? print_one(format, pct, va_arg(ap, const char *))
-                                                               : vprint(format, ap);
+                if (pct[1] == 's' && !strchr(pct + 2, '%'))
+                        value = print_one(format, pct, va_arg(ap, const char *));
+                else
+                        value = vprint(format, ap);
                 if (!value) {
                         va_end(ap);
                         return -ENOMEM;

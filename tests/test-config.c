@@ -121,9 +121,9 @@ static char *many_customers(const char *extra) {
 }
 
 TEST(many_customers) {
-        _cleanup_free_ char *good = many_customers("[customer c0005]\nmonitor = no\n"),
-                            *bad = many_customers("[customer z]\nowners = @u2999:test, @u7:test, @u3:test\n"),
-                            *error = NULL;
+        _cleanup_free_ char *good = many_customers("[customer c0005]\nmonitor = no\n"), *error = NULL,
+                            *bad = many_customers("[customer z]\nowners = @u2999:test, @u7:test, "
+                                                  "@u3:test\n");
         Config *c = NULL;
 
         ASSERT_OK(config_load(tests_write("many.conf", good), CONFIG_LOAD_DEFAULT, &c, &error));

@@ -84,7 +84,7 @@ for ((i = 0; i < RUNS; i++)); do
         t1=$(now_ns)
         cat "$WORK/scheduler.conf" "$WORK"/schedules.d/*.conf >/dev/null
         t2=$(now_ns)
-        # What the kernel alone takes to create the same files and links.
+        # What the kernel alone takes to create the same files.
         cp -r "$out" "$OUTS/copy"
         t3=$(now_ns)
         gen_times+=($(( (t1 - t0) / 1000 )))
