@@ -18,6 +18,7 @@
 typedef struct ParseState {
         Config *config;
         char *error;           /* first error; ini_parse() tells us its line */
+        StrIndex customers;    /* name → index in config->customers */
 } ParseState;
 
 static const char *const branch_table[] = {
@@ -289,13 +290,14 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
 static Customer *customer_get(ParseState *st, const char *name) {
         Config *c = st->config;
         Customer *n;
+        size_t i;
 
         /* Keys come section by section: the customer being read is almost always the last one. */
         if (c->n_customers > 0 && streq(c->customers[c->n_customers - 1].name, name))
                 return &c->customers[c->n_customers - 1];
-        for (size_t i = 0; i < c->n_customers; i++)
-                if (streq(c->customers[i].name, name))
-                        return &c->customers[i];
+        i = str_index_get(&st->customers, name);
+        if (i != SIZE_MAX)
+                return &c->customers[i];
         if (c->n_customers >= CUSTOMERS_MAX)
                 return NULL;
         n = reallocarray(c->customers, c->n_customers + 1, sizeof(Customer));
@@ -305,8 +307,10 @@ static Customer *customer_get(ParseState *st, const char *name) {
         n = &c->customers[c->n_customers];
         *n = (Customer) { .ssh_port = 22, .branch = BRANCH_STABLE, .name = strdup(name), .cpu_threshold = 90,
                           .ram_threshold = 90, .disk_threshold = 80, .monitor = true };
-        if (!n->name)
+        if (!n->name || str_index_put(&st->customers, n->name, c->n_customers) < 0) {
+                free(n->name);
                 return NULL;
+        }
         c->n_customers++;
         return n;
 }
@@ -579,7 +583,8 @@ static int handler(void *userdata, const char *section, const char *key, const c
                         "[customer NAME] or [branch NAME])");
 }
 
-static int validate_customer(const Config *c, const Customer *cu, char **ret_why) {
+/* owners: each owner → the first customer that has them. */
+static int validate_customer(const Config *c, const Customer *cu, const StrIndex *owners, char **ret_why) {
         static const struct {
                 size_t offset;
                 const char *key;
@@ -589,15 +594,25 @@ static int validate_customer(const Config *c, const Customer *cu, char **ret_why
                 { offsetof(Customer, ssh_key_file), "ssh_key_file" },
                 { offsetof(Customer, ssh_known_host_key), "ssh_known_host_key" },
         };
+        size_t first = SIZE_MAX;
+        const char *owner = NULL;
 
         if (strv_length(cu->owners) == 0)
                 return asprintf(ret_why, "[customer %s] owners: missing; who may give commands?", cu->name);
-        /* One Matrix user acts for one customer, or a command would not say whose server it means. */
-        for (const Customer *o = c->customers; o < cu; o++)
-                for (char **i = cu->owners; *i; i++)
-                        if (strv_contains(o->owners, *i))
-                                return asprintf(ret_why, "[customer %s] owners: %s already owns customer %s",
-                                                cu->name, *i, o->name);
+        /* One Matrix user acts for one customer, or a command would not say whose server it means.
+         * Named: the first customer before this one that has one of its owners, and the first of
+         * those owners. */
+        for (char **i = cu->owners; *i; i++) {
+                size_t k = str_index_get(owners, *i);
+
+                if (k < (size_t) (cu - c->customers) && k < first) {
+                        first = k;
+                        owner = *i;
+                }
+        }
+        if (owner)
+                return asprintf(ret_why, "[customer %s] owners: %s already owns customer %s", cu->name,
+                                owner, c->customers[first].name);
 
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (!*(char **) ((const char *) cu + required[i].offset))
@@ -646,12 +661,18 @@ static int config_load_catalogue(Config *c, char **ret_why) {
 }
 
 static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
+        _cleanup_(str_index_done) StrIndex owners = {};
+
         if (!c->homeserver)
                 return asprintf(ret_why, "[matrix] homeserver: missing");
         if (!c->user_id)
                 return asprintf(ret_why, "[matrix] user_id: missing");
         if (!!c->password_file == !!c->access_token_file)
                 return asprintf(ret_why, "[matrix]: set exactly one of password_file and access_token_file");
+        for (size_t i = 0; i < c->n_customers; i++)
+                for (char **o = c->customers[i].owners; o && *o; o++)
+                        if (str_index_put(&owners, *o, i) < 0)
+                                return -ENOMEM;
         for (size_t i = 0; i < c->n_customers; i++) {
                 Customer *cu = &c->customers[i];
 
@@ -662,7 +683,7 @@ static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
                 for (size_t k = 0; fill && default_disk_paths[k]; k++)
                         if (strv_extend(&cu->disk_paths, default_disk_paths[k]) < 0)
                                 return -ENOMEM;
-                if (validate_customer(c, &c->customers[i], ret_why) != 0)
+                if (validate_customer(c, &c->customers[i], &owners, ret_why) != 0)
                         return 1;
         }
         for (Branch b = 0; b < _BRANCH_MAX; b++) {
@@ -709,6 +730,7 @@ int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **re
                 return r;
         }
         line = ini_parse_file(f, handler, &st);
+        str_index_done(&st.customers);
         if (line != 0) {
                 if (line < 0)
                         r = asprintf(ret_error, "%s: cannot read", path);

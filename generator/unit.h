@@ -19,8 +19,9 @@ typedef enum UnitSection {
 
 typedef struct UnitProperty {
         UnitSection section;
-        char *key;
-        char *value;
+        const char *key;       /* a string literal: not copied, not freed */
+        const char *value;
+        char *allocated;       /* value, if it was printed or copied; NULL: value is a literal */
 } UnitProperty;
 
 typedef struct UnitSpec {
@@ -65,5 +66,7 @@ int unit_monitor_stem(const char *customer, char **ret);
 /* "Friday 15:00" / "2027-01-08 17:00", as customers read it. */
 int schedule_when_string(const Schedule *s, char **ret);
 
-/* The unit file: a header, [Unit] (with SourcePath= if given), then the rest. */
-int unit_write(FILE *f, const UnitSpec *u, const char *source_path);
+/* The unit file's text: a header, [Unit] (with SourcePath= if given), then the rest. Into *buf of
+ * *allocated bytes, grown as needed (so one buffer serves many units), NUL-terminated; its
+ * length in *ret_size. */
+int unit_text(const UnitSpec *u, const char *source_path, char **buf, size_t *allocated, size_t *ret_size);

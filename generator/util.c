@@ -110,6 +110,66 @@ uint64_t hash_fnv1a(const char *s) {
         return h;
 }
 
+void str_index_done(StrIndex *x) {
+        free(x->keys);
+        free(x->values);
+        *x = (StrIndex) {};
+}
+
+/* Where key is, or the empty slot where it would go. */
+static size_t str_index_slot(const StrIndex *x, const char *key) {
+        size_t i = hash_fnv1a(key) & (x->size - 1);
+
+        while (x->keys[i] && !streq(x->keys[i], key))
+                i = (i + 1) & (x->size - 1);
+        return i;
+}
+
+size_t str_index_get(const StrIndex *x, const char *key) {
+        size_t i;
+
+        if (x->size == 0)
+                return SIZE_MAX;
+        i = str_index_slot(x, key);
+        return x->keys[i] ? x->values[i] : SIZE_MAX;
+}
+
+static int str_index_grow(StrIndex *x) {
+        StrIndex y = { .size = x->size ? x->size * 2 : 64 };
+
+        y.keys = calloc(y.size, sizeof(char *));
+        y.values = calloc(y.size, sizeof(size_t));
+        if (!y.keys || !y.values) {
+                str_index_done(&y);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < x->size; i++)
+                if (x->keys[i]) {
+                        size_t j = str_index_slot(&y, x->keys[i]);
+
+                        y.keys[j] = x->keys[i];
+                        y.values[j] = x->values[i];
+                }
+        y.n = x->n;
+        str_index_done(x);
+        *x = y;
+        return 0;
+}
+
+int str_index_put(StrIndex *x, const char *key, size_t value) {
+        size_t i;
+
+        if ((x->n + 1) * 2 > x->size && str_index_grow(x) < 0)
+                return -ENOMEM;
+        i = str_index_slot(x, key);
+        if (!x->keys[i]) {
+                x->keys[i] = key;
+                x->values[i] = value;
+                x->n++;
+        }
+        return 0;
+}
+
 int safe_atou(const char *s, unsigned *ret) {
         unsigned long v;
         char *end;
@@ -206,7 +266,7 @@ static int fsync_directory_of(const char *path) {
         return fsync(fd) < 0 ? -errno : 0;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
+int write_all(int fd, const char *p, size_t size) {
         while (size > 0) {
                 ssize_t k = write(fd, p, size);
                 if (k < 0) {
@@ -218,6 +278,21 @@ static int write_all(int fd, const char *p, size_t size) {
                 size -= (size_t) k;
         }
         return 0;
+}
+
+int write_file_exclusive_at(int dir_fd, const char *name, const char *contents, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, contents, size);
+        if (r >= 0 && close(TAKE_FD(fd)) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(dir_fd, name, 0);
+        return r;
 }
 
 int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode) {

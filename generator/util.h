@@ -129,6 +129,18 @@ char *strstrip(char *s);
 int ini_fail(char **error, const char *section, const char *key, const char *format, ...) _printf_(4, 5);
 /* FNV-1a: stable across restarts, builds and hosts, which is all our derived ids need. */
 uint64_t hash_fnv1a(const char *s);
+/* Strings, each with a number: a hash table, where a list would be searched from the start for each
+ * of thousands of customers. The strings are the caller's and must outlive it. */
+typedef struct StrIndex {
+        const char **keys;
+        size_t *values;
+        size_t n, size;        /* size: 0, or a power of two over twice n */
+} StrIndex;
+void str_index_done(StrIndex *x);
+/* key's number, or SIZE_MAX if it has none. */
+size_t str_index_get(const StrIndex *x, const char *key);
+/* Gives key the number value, if it has none yet (the first one stays). */
+int str_index_put(StrIndex *x, const char *key, size_t value);
 int safe_atou(const char *s, unsigned *ret);
 
 /* Reads a whole small file; refuses files larger than max. */
@@ -144,6 +156,11 @@ enum {
 int secret_file_check(const char *path, uid_t uid, struct stat *ret_st);
 /* Writes path atomically: temp file in the same dir, fsync, rename, fsync of the dir. */
 int write_file_atomic(const char *path, const char *contents, size_t size, mode_t mode);
+/* write() until all of it is written. */
+int write_all(int fd, const char *p, size_t size);
+/* Creates name in dir_fd, 0666 less the umask, never overwriting (-EEXIST); all of contents or,
+ * should a write fail, no file. No fsync. */
+int write_file_exclusive_at(int dir_fd, const char *name, const char *contents, size_t size);
 
 /* CLOCK_REALTIME/MONOTONIC in microseconds. */
 typedef unsigned long long usec_t;

@@ -12,13 +12,15 @@ static const char minimal[] =
         "user_id = @bot:test\n"
         "password_file = /secret\n";
 
+#define KNOWN_HOST_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6"
+
 static const char customer[] =
         "[customer acme]\n"
         "owners = @alice:test\n"
         "domain = acme.test\n"
         "ssh_host = 127.0.0.1\n"
         "ssh_key_file = /key\n"
-        "ssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6\n";
+        "ssh_known_host_key = " KNOWN_HOST_KEY "\n";
 
 /* Loads minimal + customer + extra and returns the error, or NULL when it loaded. */
 static char *load_error(const char *extra) {
@@ -97,6 +99,42 @@ TEST(defaults) {
         ASSERT_EQ(c->monitor_interval, 300);
         ASSERT_EQ(c->n_customers, 0);
         config_free(c);
+}
+
+/* Thousands of customers: found by name again when their section comes twice; the owner of
+ * two named as one of the first customer before them that has it. */
+static char *many_customers(const char *extra) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                abort();
+        fputs(minimal, f);
+        for (int i = 0; i < 3000; i++)
+                fprintf(f, "[customer c%04d]\nowners = @u%d:test\ndomain = c%d.test\nssh_host = 127.0.0.1\n"
+                        "ssh_key_file = /key\nssh_known_host_key = %s\n", i, i, i, KNOWN_HOST_KEY);
+        fputs(extra, f);
+        if (fclose(f) != 0)
+                abort();
+        return TAKE_PTR(text);
+}
+
+TEST(many_customers) {
+        _cleanup_free_ char *good = many_customers("[customer c0005]\nmonitor = no\n"), *error = NULL,
+                            *bad = many_customers("[customer z]\nowners = @u2999:test, @u7:test, "
+                                                  "@u3:test\n");
+        Config *c = NULL;
+
+        ASSERT_OK(config_load(tests_write("many.conf", good), CONFIG_LOAD_DEFAULT, &c, &error));
+        ASSERT_EQ(c->n_customers, 3000);
+        ASSERT_STREQ(c->customers[2999].name, "c2999");
+        ASSERT_FALSE(c->customers[5].monitor);
+        ASSERT_TRUE(c->customers[4].monitor && c->customers[2999].monitor);
+        config_free(c);
+        c = NULL;
+        ASSERT_TRUE(config_load(tests_write("many.conf", bad), CONFIG_LOAD_DEFAULT, &c, &error) < 0);
+        ASSERT_CONTAINS(error, "[customer z] owners: @u3:test already owns customer c0003");
 }
 
 /* monitor_interval: seconds or with a unit, 60 s at least; 0 or off: no monitoring at all. */

@@ -110,10 +110,17 @@ broken_store_said() {
 'Funday' is not a weekday; customer initech gets no schedules until this is fixed, ignoring." "$D/stderr"
 }
 
-# Every unit and link of expected/ but the monitoring ones, and nothing else.
+# The timers timers.target wants, one a line, from the generator's drop-in.
+wanted() {
+        sed -n 's/^Wants=//p' "$1"/timers.target.d/50-scheduler-generator.conf | tr ' ' '\n'
+}
+
+# Every unit of expected/ but the monitoring ones, and nothing else; no monitoring timer wanted.
 all_but_monitoring() {
         [ "$(find "$D/out" -name '*-monitor.*' | wc -l)" -eq 0 ] &&
-                [ "$(find "$D/out" | wc -l)" -eq "$(find "$DATA/expected" | grep -vc -- '-monitor\.')" ]
+                [ "$(find "$D/out" | wc -l)" -eq "$(find "$DATA/expected" | grep -vc -- '-monitor\.')" ] &&
+                ! wanted "$D/out" | grep -q -- '-monitor\.timer$' &&
+                [ "$(wanted "$D/out" | wc -l)" -eq "$(wanted "$DATA/expected" | grep -vc -- '-monitor\.')" ]
 }
 
 # The fixtures, byte for byte (former.conf: a customer no longer configured gets nothing; umbrella
@@ -123,7 +130,7 @@ D=$TMP/fixtures
 setup "$D"
 run "$D" "$D/out"
 check "exit 0 with a broken store" [ "$rc" -eq 0 ]
-check "every unit and timers.target.wants link as expected" same_tree "$D"
+check "every unit and the timers.target drop-in as expected" same_tree "$D"
 check "the broken store named: file, line, what is wrong, no timers" broken_store_said
 
 # Run again into the same dir: nothing is overwritten, every unit says so.
@@ -132,6 +139,20 @@ check "a second run: exit 0" [ "$rc" -eq 0 ]
 check "a second run overwrites nothing" same_tree "$D"
 check "a second run says why" grep -qx \
         "Failed to write $D/out/scheduler-acme-disk-weekly-mon-0930.service, ignoring: File exists" "$D/stderr"
+
+# The drop-in's name taken already (the dir is shared): not overwritten, said; every unit written.
+D=$TMP/dropin-taken
+setup "$D"
+mkdir "$D/out/timers.target.d"
+echo "# someone else's" >"$D/out/timers.target.d/50-scheduler-generator.conf"
+run "$D" "$D/out"
+check "drop-in taken: exit 0" [ "$rc" -eq 0 ]
+check "drop-in taken: not overwritten" \
+        grep -qx "# someone else's" "$D/out/timers.target.d/50-scheduler-generator.conf"
+check "drop-in taken: said" grep -qx "Failed to write $D/out/timers.target.d/50-scheduler-generator.conf, \
+the scheduler's timers do not start at boot, ignoring: File exists" "$D/stderr"
+check "drop-in taken: every unit written" test "$(find "$D/out" -name 'scheduler-*' | wc -l)" -eq \
+        "$(find "$DATA/expected" -name 'scheduler-*' | wc -l)"
 
 # Called by systemd: three dirs, units only into the first; nothing to say, so nothing on kmsg.
 D=$TMP/systemd
@@ -143,7 +164,9 @@ check "three arguments: exit 0" [ "$rc" -eq 0 ]
 check "three arguments: the early dir untouched" empty_dir "$D/early"
 check "three arguments: the late dir untouched" empty_dir "$D/late"
 check "three arguments: initech's default maintenance too" \
-        test "$(find "$D/out" -name 'scheduler-initech-maintenance-weekly-*' | wc -l)" -eq 3
+        test "$(find "$D/out" -name 'scheduler-initech-maintenance-weekly-*' | wc -l)" -eq 2
+check "three arguments: initech's default maintenance wanted" \
+        test "$(wanted "$D/out" | grep -c '^scheduler-initech-maintenance-weekly-.*\.timer$')" -eq 1
 check "three arguments: every other unit too" others_as_expected
 
 # Monitoring off for everyone: no monitoring unit, every other one as before, nothing said.
@@ -171,7 +194,7 @@ echo "this is not a catalogue" >"$D/prices.conf"
 sed -i 's/^\[customer acme\]$/[customer acme]\ncomponents = matrix/' "$D/scheduler.conf"
 run "$D" "$D/out"
 check "broken catalogue: exit 0" [ "$rc" -eq 0 ]
-check "broken catalogue: every unit and link as expected" same_tree "$D"
+check "broken catalogue: every unit and the drop-in as expected" same_tree "$D"
 
 # A broken config: one line naming file, line and what is wrong; nothing written.
 D=$TMP/broken

@@ -25,10 +25,9 @@ static bool has(const UnitSpec *u, const char *key, const char *value) {
 
 static char *write_text(const UnitSpec *u, const char *source_path) {
         char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
+        size_t allocated = 0, size;
 
-        if (!f || unit_write(f, u, source_path) < 0 || fclose(f) != 0)
+        if (unit_text(u, source_path, &text, &allocated, &size) < 0 || strlen(text) != size)
                 abort();
         return text;
 }
@@ -219,9 +218,9 @@ TEST(render_monitor_intervals) {
 
 TEST(write_text) {
         UnitProperty props[] = {
-                { SECTION_TIMER, (char *) "OnCalendar", (char *) "Fri *-*-* 15:00:00 UTC" },
-                { SECTION_UNIT, (char *) "Description", (char *) "A test" },
-                { SECTION_TIMER, (char *) "AccuracySec", (char *) "1s" },
+                { .section = SECTION_TIMER, .key = "OnCalendar", .value = "Fri *-*-* 15:00:00 UTC" },
+                { .section = SECTION_UNIT, .key = "Description", .value = "A test" },
+                { .section = SECTION_TIMER, .key = "AccuracySec", .value = "1s" },
         };
         UnitSpec u = { .name = (char *) "x.timer", .props = props, .n = ELEMENTSOF(props) };
         _cleanup_free_ char *with = write_text(&u, "/etc/scheduler/schedules.d/acme.conf"),

@@ -25,6 +25,15 @@ def show(sb, unit, prop):
     return sb.run("control", "systemctl", "show", "-P", prop, unit).strip()
 
 
+def started_by_timers_target(sb, timer):
+    """The timer is one the generator's drop-in has timers.target want, and it started before the
+    notifier did: at boot, not by the notifier's start (which starts any it finds stopped)."""
+    assert timer in show(sb, "timers.target", "Wants").split(), timer
+    started = int(show(sb, timer, "ActiveEnterTimestampMonotonic"))
+    notifier = int(show(sb, "scheduler-notifier.service", "ExecMainStartTimestampMonotonic"))
+    assert 0 < started < notifier, (timer, started, notifier)
+
+
 def monitor_results(sb, customer):
     out = sb.run("journal", "SCHEDULER_EVENT=result", "SCHEDULER_MODE=monitor",
                  f"SCHEDULER_CUSTOMER={customer}", "-o", "json", "--no-pager")
@@ -70,8 +79,9 @@ def test_every_customer_has_a_monitoring_timer(sb):
     for customer in ("acme", "globex"):
         timer = f"scheduler-{customer}-monitor.timer"
         assert timer in timers, timers
-        # Made by the generator at boot, from the configuration.
+        # Made by the generator at boot, from the configuration, and started by timers.target.
         assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
+        started_by_timers_target(sb, timer)
         assert show(sb, timer, "SourcePath") == "/etc/scheduler/scheduler.conf"
         assert show(sb, timer, "Description") == f"The Scheduler: monitoring of {customer}, every 1h"
         assert show(sb, timer, "Unit") == f"scheduler-{customer}-monitor.service"
@@ -169,6 +179,12 @@ def test_reboot_brings_the_timers_back(sb):
         timer = f"scheduler-{customer}-monitor.timer"
         assert timer in timers, timers
         assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
+        started_by_timers_target(sb, timer)
+    # The schedules' timers too: every customer's weekly maintenance, at the least.
+    maintenance = [t for t in timers if "-maintenance-weekly-" in t]
+    assert {t.split("-")[1] for t in maintenance} >= {"acme", "globex"}, timers
+    for timer in maintenance:
+        started_by_timers_target(sb, timer)
     assert "scheduler-initech-monitor.timer" not in timers, timers
 
 
