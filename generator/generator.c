@@ -74,6 +74,7 @@ static int want_timer(Generator *g, const char *timer) {
         g->n_wanted++;
         return ferror(g->wants) ? -ENOMEM : 0;
 }
+
 /* A timer and the service it starts, both or neither; the timer then goes into WANTS_DROPIN. */
 static int generate_timer(Generator *g, const UnitSpec *timer, const UnitSpec *service,
                           const char *source_path) {
