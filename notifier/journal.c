@@ -14,6 +14,11 @@
 #define PROGRESS_STALE_USEC (60ULL * USEC_PER_SEC)
 /* How far back to look for runs a reboot cut short: a host down longer has older news. */
 #define INTERRUPTED_WINDOW_USEC (3ULL * 24 * 3600 * USEC_PER_SEC)
+/* Our entries read before the journal is opened anew (see journal_read_new()): a few times a minute
+ * at most with 1,000 customers' monitoring, each a few milliseconds. */
+#define JOURNAL_REOPEN_ENTRIES 100U
+
+static int journal_open_at(Manager *m, const char *cursor);
 
 static int read_result(sd_journal *j, RunResult *ret) {
         const void *data;
@@ -112,9 +117,12 @@ static int journal_read_new(Manager *m) {
                         return r;
                 free(last);
                 last = TAKE_PTR(cursor);
+                m->journal_entries++;
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to read the journal: %m");
+        if (last && free_and_strdup(&m->journal_read, last) < 0)
+                return log_oom();
         /* Monitoring's results and others that ask for no message move the position on their own,
          * or a start would read them all again since the last message (a quiet week of monitoring:
          * two million entries at 1,000 customers). Saved with monitoring's memory (state_save()
@@ -124,6 +132,15 @@ static int journal_read_new(Manager *m) {
                 return log_oom();
         if (m->state->alerts_unsaved || m->state->unsaved)
                 manager_save_soon(m);
+        /* libsystemd keeps every journal file it opened, and the pages of them it read, mapped until
+         * the journal is closed: following it for months would grow the notifier by the journal's
+         * size. So it is opened anew after the entry last read, when files came or went (a
+         * rotation) and every JOURNAL_REOPEN_ENTRIES entries read. */
+        if (m->journal_entries >= JOURNAL_REOPEN_ENTRIES || (m->journal_rotated && m->journal_entries > 0)) {
+                r = journal_open_at(m, m->journal_read);
+                if (r < 0)
+                        return r;
+        }
         manager_step(m);
         return 0;
 }
@@ -138,6 +155,8 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
                 manager_exit(m, EXIT_FAILURE);
                 return 0;
         }
+        if (r == SD_JOURNAL_INVALIDATE)
+                m->journal_rotated = true;
         if (r != SD_JOURNAL_NOP && journal_read_new(m) < 0)
                 manager_exit(m, EXIT_FAILURE);
         return 0;
@@ -213,47 +232,69 @@ static int watch_units(Manager *m) {
         return 0;
 }
 
-/* After the last result delivered; with none, from now (old results were someone else's). */
-static int journal_seek(Manager *m) {
-        const char *cursor = m->state->journal_cursor;
+/* After the entry at cursor (the last result delivered, or read); with none, from now (old results
+ * were someone else's). */
+static int journal_seek(sd_journal *j, const char *cursor) {
         int r;
 
-        if (cursor && sd_journal_seek_cursor(m->journal, cursor) >= 0) {
-                r = sd_journal_next(m->journal);
-                /* The entry itself is gone (rotated away): what we landed on is not yet delivered. */
-                if (r > 0 && sd_journal_test_cursor(m->journal, cursor) <= 0)
-                        (void) sd_journal_previous(m->journal);
+        if (cursor && sd_journal_seek_cursor(j, cursor) >= 0) {
+                r = sd_journal_next(j);
+                /* The entry itself is gone (rotated away): what we landed on is not yet read. */
+                if (r > 0 && sd_journal_test_cursor(j, cursor) <= 0)
+                        (void) sd_journal_previous(j);
                 return 0;
         }
-        r = sd_journal_seek_tail(m->journal);
+        r = sd_journal_seek_tail(j);
         if (r < 0)
                 return r;
-        (void) sd_journal_previous(m->journal);
+        (void) sd_journal_previous(j);
         return 0;
 }
 
-int journal_follow(Manager *m) {
+/* The journal, our entries in it, from after cursor, watched for more. */
+static int journal_open_at(Manager *m, const char *cursor) {
+        sd_journal *j = NULL;
         int r, fd;
 
-        r = sd_journal_open(&m->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the journal: %m");
-        r = sd_journal_add_match(m->journal, "SCHEDULER_EVENT=result", 0);
+        r = sd_journal_add_match(j, "SCHEDULER_EVENT=result", 0);
         if (r >= 0)
-                r = sd_journal_add_match(m->journal, "SCHEDULER_EVENT=progress", 0);
+                r = sd_journal_add_match(j, "SCHEDULER_EVENT=progress", 0);
         if (r >= 0)
-                r = journal_seek(m);
-        if (r < 0)
+                r = journal_seek(j, cursor);
+        if (r < 0) {
+                sd_journal_close(j);
                 return log_error_errno(r, "Failed to find our position in the journal: %m");
-
-        fd = sd_journal_get_fd(m->journal);
-        if (fd < 0)
+        }
+        fd = sd_journal_get_fd(j);
+        if (fd < 0) {
+                sd_journal_close(j);
                 return log_error_errno(fd, "Failed to watch the journal: %m");
-        r = sd_event_add_io(m->event, &m->journal_source, fd, (uint32_t) sd_journal_get_events(m->journal),
+        }
+        m->journal_source = sd_event_source_disable_unref(m->journal_source);
+        sd_journal_close(m->journal);
+        m->journal = j;
+        m->journal_entries = 0;
+        m->journal_rotated = false;
+        r = sd_event_add_io(m->event, &m->journal_source, fd, (uint32_t) sd_journal_get_events(j),
                             on_journal, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the journal: %m");
         (void) sd_event_source_set_description(m->journal_source, "journal");
+        if (m->quitting) /* as on_signal() left the one before */
+                (void) sd_event_source_set_enabled(m->journal_source, SD_EVENT_OFF);
+        log_debug("Opened the journal, reading after %s.", cursor ?: "its end");
+        return 0;
+}
+
+int journal_follow(Manager *m) {
+        int r;
+
+        r = journal_open_at(m, m->state->journal_cursor);
+        if (r < 0)
+                return r;
         (void) watch_units(m);
         /* Results written while we were away. */
         return journal_read_new(m);

@@ -128,6 +128,9 @@ typedef struct Manager {
         sd_bus *bus;
         sd_journal *journal;
         sd_event_source *journal_source;
+        char *journal_read;       /* the cursor of the last of our entries read */
+        unsigned journal_entries; /* our entries read since the journal was opened */
+        bool journal_rotated;     /* files came or went since */
         Config *config;
         State *state;
         MatrixClient *matrix;

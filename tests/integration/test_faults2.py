@@ -418,6 +418,27 @@ def test_results_finished_while_synapse_is_away_are_delivered_once(sb):
         restore_config(sb, config)
 
 
+def test_a_journal_rotation_repeats_and_loses_nothing(sb):
+    # The notifier opens the journal anew when its files change (and every 100 of its entries):
+    # results from before and after a rotation each come once, also after a restart.
+    bot = sb.env["BOT_USER"]
+    client, room = sb.customer_room("alice")
+    events = []
+    for rotate in (True, True, False):
+        event = client.send_text(room, "run price")
+        assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
+        result_of(client, room, event, bot, 60)
+        events.append(event)
+        if rotate:
+            sb.run("control", "journalctl", "--rotate")
+    restart_notifier(sb)
+    told = [results_to(sb, event) for event in events]
+    print(f"    two journal rotations between three `run price`: {[len(t) for t in told]} results each, "
+          f"after a restart too", flush=True)
+    assert all(len(t) == 1 and t[0].startswith("Execution of `run price` command successful")
+               for t in told), told
+
+
 def say_in(client, room, bot, text):
     return wait_reply(client, room, client.send_text(room, text), bot, timeout_s=60)
 
@@ -427,5 +448,6 @@ if __name__ == "__main__":
                         test_a_reboot_during_runs_is_told_once_and_nothing_is_lost,
                         test_a_full_schedules_dir_loses_nothing_and_says_so,
                         test_a_full_state_dir_loses_nothing,
-                        test_a_changed_host_key_fails_clearly_and_others_are_answered],
+                        test_a_changed_host_key_fails_clearly_and_others_are_answered,
+                        test_a_journal_rotation_repeats_and_loses_nothing],
                        Sandbox(sys.argv[1])))
