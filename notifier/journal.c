@@ -352,6 +352,20 @@ static int write_interrupted(const RunResult *s) {
         return 0;
 }
 
+/* Whether the journal goes back to a boot before this one: its oldest entry tells. 1, 0 or -errno. */
+static int journal_has_earlier_boot(sd_journal *j, sd_id128_t current) {
+        sd_id128_t boot;
+        int r;
+
+        r = sd_journal_seek_head(j);
+        if (r >= 0)
+                r = sd_journal_next(j);
+        if (r <= 0)
+                return r;
+        r = sd_journal_get_monotonic_usec(j, NULL, &boot);
+        return r < 0 ? r : !sd_id128_equal(boot, current);
+}
+
 /* A run that started in an earlier boot and never wrote its result was cut short by a reboot (or a
  * power cut) of this host: its customer is told so, once. A clean shutdown stops it with SIGTERM,
  * which its ExecStopPost takes for a stop it was asked for and does not report. */
@@ -365,20 +379,27 @@ int journal_report_interrupted(Manager *m) {
         r = sd_id128_get_boot(&boot);
         if (r >= 0)
                 r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        /* The earlier boots' starts only, oldest first, up to the first of this boot's (still
+         * running, or they will write their results): walking through this boot's, thousands
+         * perhaps, read a page of the journal each, megabytes of it mapped at once. */
         if (r >= 0)
-                r = sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0);
+                r = journal_has_earlier_boot(j, boot);
+        if (r <= 0) {
+                if (r < 0)
+                        log_warning_errno(r, "Failed to look for runs cut short by a reboot, ignoring: %m");
+                return 0;
+        }
+        r = sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0);
         if (r >= 0)
-                r = sd_journal_seek_tail(j);
-        while (r >= 0 && (r = sd_journal_previous(j)) > 0) {
+                r = sd_journal_seek_realtime_usec(j, since);
+        while (r >= 0 && (r = sd_journal_next(j)) > 0) {
                 sd_id128_t entry_boot;
-                uint64_t t;
                 RunResult s;
 
-                if (sd_journal_get_realtime_usec(j, &t) < 0 || t < since)
+                if (sd_journal_get_monotonic_usec(j, NULL, &entry_boot) < 0)
+                        continue;
+                if (sd_id128_equal(entry_boot, boot))
                         break;
-                if (sd_journal_get_monotonic_usec(j, NULL, &entry_boot) < 0 ||
-                    sd_id128_equal(entry_boot, boot))
-                        continue;     /* still running, or it will write its result */
                 r = read_result(j, &s);
                 if (r >= 0 && run_start_valid(&s) && config_find_customer(m->config, s.customer)) {
                         /* One second reader for all the lookups: opening the journal is the cost. */
