@@ -47,9 +47,8 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         json_decref(failures);
         if (r < 0)
                 return log_oom();
-        /* Saved once for the journal batch (journal_read_new()), before any alert of it goes out:
-         * monitoring.json of 1,000 customers is most of a megabyte, and a burst of results comes
-         * in a few batches. */
+        /* Saved soon (journal_read_new()), once for a burst: monitoring.json of 1,000 customers is
+         * most of a megabyte. An alert it queues stays pending in it until delivered. */
         state_alerts_changed(m->state, cu->name);
         if (!message)
                 return 0;

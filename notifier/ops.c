@@ -132,25 +132,21 @@ void ops_done(Manager *m) {
 
         if (op->from_sync)
                 m->sync_ops--;
-        if (op->alert)
+        r = op->cursor ? state_set_journal_cursor(m->state, op->cursor) : 0;
+        if (op->alert) {
+                /* No longer pending; saved soon, with the rest of a burst's alerts and the journal
+                 * position. A crash before that sends them again under the same transaction ids,
+                 * which the homeserver drops, as after any crash before a save. */
                 alerts_delivered(m, op);
-        if (op->cursor) {
-                r = state_set_journal_cursor(m->state, op->cursor);
-                /* While the next op delivers another result, its save covers this one too; an
-                 * alert's is saved soon, with the rest of a burst's. A crash in between sends these
-                 * again under the same transaction ids, which the homeserver drops, as after any
-                 * crash before a save. */
-                if (r >= 0 && op->alert)
-                        manager_save_soon(m);
-                else if (r < 0 || !op->next || !op->next->cursor ||
-                         ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX) {
-                        m->cursors_unsaved = 0;
-                        if (r >= 0)
-                                r = state_save(m->state);
-                }
-                if (r < 0)
-                        log_error_errno(r, "Failed to save the journal position, continuing: %m");
+                manager_save_soon(m);
+        } else if (op->cursor && r >= 0 &&
+                   (!op->next || !op->next->cursor || ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX)) {
+                /* While the next op delivers another result, its save covers this one too. */
+                m->cursors_unsaved = 0;
+                r = state_save(m->state);
         }
+        if (r < 0)
+                log_error_errno(r, "Failed to save the journal position, continuing: %m");
         if (op->progress_run)
                 progress_delivered(m, op->progress_run);
         ops_pop(m);

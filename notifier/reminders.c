@@ -49,11 +49,15 @@ static int remind(Manager *m, const Customer *cu, time_t when) {
         log_info("Reminding %s of the maintenance at %s.", cu->name, local);
         if (json_object_set_new(memory, "reminded", json_integer((json_int_t) when)) < 0)
                 return log_oom();
-        state_alerts_changed(m->state, cu->name);
+        /* Saved with the reminder pending in it: "reminded" alone, and a crash before it is
+         * sent, would lose it. */
+        r = alerts_queue_message(m, cu, text, id, NULL);
+        if (r < 0)
+                return r;
         r = state_save_alerts(m->state);
         if (r < 0)
                 log_error_errno(r, "Failed to save the reminder, continuing: %m");
-        return alerts_queue_message(m, cu, text, id, NULL);
+        return 0;
 }
 
 /* Queues what is due and sets the timer; the caller steps the manager (from a /sync batch, the
