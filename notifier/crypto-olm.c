@@ -186,9 +186,13 @@ int crypto_to_device(Crypto *c, json_t *event, char **ret_why) {
         return 0;
 }
 
-void crypto_devices_changed(Crypto *c, const char *user_id) {
-        if (json_object_get(crypto_section(c, "devices"), user_id))
-                (void) json_object_set_new(crypto_section(c, "stale"), user_id, json_true());
+bool crypto_devices_changed(Crypto *c, const char *user_id) {
+        json_t *stale = crypto_section(c, "stale");
+
+        if (!user_id || !json_object_get(crypto_section(c, "devices"), user_id) ||
+            json_object_get(stale, user_id))
+                return false;
+        return json_object_set_new(stale, user_id, json_true()) >= 0;
 }
 
 char **crypto_devices_unknown(Crypto *c, char **members) {

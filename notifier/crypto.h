@@ -70,8 +70,9 @@ int crypto_room_set_encryption(Crypto *c, const char *room_id, json_t *content);
 /* Someone left or was removed: the next message gets a new session. */
 void crypto_room_rotate(Crypto *c, const char *room_id);
 
-/* Device lists. */
-void crypto_devices_changed(Crypto *c, const char *user_id);
+/* Device lists. A user's devices changed: asked for again before our next message to them. True if
+ * that changed the store (their devices were known and not already to be asked for). */
+bool crypto_devices_changed(Crypto *c, const char *user_id);
 /* The users of members whose devices we must ask for (NULL: none). */
 char **crypto_devices_unknown(Crypto *c, char **members);
 int crypto_devices_update(Crypto *c, json_t *query_response, char **users);

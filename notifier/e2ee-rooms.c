@@ -117,8 +117,7 @@ static bool batch_touches_crypto(const SyncBatch *b) {
         const char *room;
         json_t *left;
 
-        if (json_array_size(b->to_device) > 0 || json_array_size(b->devices_changed) > 0 ||
-            json_object_size(b->encryption) > 0)
+        if (json_array_size(b->to_device) > 0 || json_object_size(b->encryption) > 0)
                 return true;
         /* Someone who left rotates the room's session (note_rooms()); one who came changes nothing
          * stored (the bot's own joins, the members homeservers send along with messages). */
@@ -132,6 +131,7 @@ static bool batch_touches_crypto(const SyncBatch *b) {
 }
 
 int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
+        bool stale = false;
         size_t i;
         json_t *v;
         int r;
@@ -143,8 +143,10 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
                 m->otk_count = b->otk_count;
         if (b->fallback_used)
                 m->fallback_used = true;
+        /* Synapse names a sender here again with each message of theirs it sends along its member
+         * event (lazy-loading; the bot's own too): only a user whose keys we hold changes the store. */
         json_array_foreach(b->devices_changed, i, v)
-                crypto_devices_changed(m->crypto, json_string_value(v));
+                stale |= crypto_devices_changed(m->crypto, json_string_value(v));
         json_array_foreach(b->to_device, i, v) {
                 _cleanup_free_ char *why = NULL;
                 r = crypto_to_device(m->crypto, v, &why);
@@ -165,7 +167,7 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         if (r < 0)
                 return r;
         /* An idle /sync changes nothing worth a write. */
-        if (!batch_touches_crypto(b))
+        if (!stale && !batch_touches_crypto(b))
                 return 0;
         r = crypto_save(m->crypto);
         if (r < 0)

@@ -183,23 +183,102 @@ static int changed_active_state(sd_bus_message *msg, const char **ret) {
         return r;
 }
 
-/* A service of ours leaves "active": its main process ended, so a run's result entry has most likely
- * been sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write):
- * read at once, and again once the unit is inactive or failed, after its ExecStopPost. An entry
- * journald has not taken in by then still comes with the journal's own wake-up. Not for monitoring:
- * its results need no haste, and a burst of them is read in batches, not one journal pass each. */
-static int on_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        const char *path = sd_bus_message_get_path(msg), *state = NULL;
-        Manager *m = userdata;
+/* The `run`s we started and wait for: their services' state changes wake us, and no other unit's.
+ * dbus-daemon allows a connection 512 matches; beyond this many, a run's result comes with the
+ * journal's own wake-up. */
+#define RUNS_WATCHED_MAX 128U
 
-        if (!path || !startswith(path, "/org/freedesktop/systemd1/unit/scheduler_2d") ||
-            !endswith(path, "_2eservice") || endswith(path, "_2dmonitor_2eservice") ||
-            changed_active_state(msg, &state) <= 0 ||
-            !(streq(state, "deactivating") || streq(state, "inactive") || streq(state, "failed")))
+struct RunWatch {
+        Manager *manager;
+        sd_bus_slot *slot;
+        char *unit;
+        bool began; /* left "inactive": a transient unit is new and inactive first */
+        RunWatch *next;
+};
+
+static void run_watch_free(Manager *m, RunWatch *w) {
+        for (RunWatch **p = &m->runs_watched; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        m->n_runs_watched--;
+                        break;
+                }
+        sd_bus_slot_unref(w->slot);
+        free(w->unit);
+        free(w);
+}
+
+/* A run of ours leaves "active": its main process ended, so its result entry has most likely been
+ * sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write): read
+ * at once, and again once the unit is inactive or failed, after its ExecStopPost; then it is no
+ * longer watched. An entry journald has not taken in by then still comes with the journal's own
+ * wake-up, as do the results of schedules and monitoring, which no one waits for at the screen. */
+static int on_run_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        RunWatch *w = userdata;
+        Manager *m = w->manager;
+        const char *state = NULL;
+
+        bool ended;
+
+        if (changed_active_state(msg, &state) <= 0)
                 return 0;
+        ended = streq(state, "inactive") || streq(state, "failed");
+        if (!ended)
+                w->began = true;
+        if (!w->began || !(ended || streq(state, "deactivating")))
+                return 0;
+        if (ended)
+                run_watch_free(m, w);
         if (journal_read_new(m) < 0)
                 manager_exit(m, EXIT_FAILURE);
         return 0;
+}
+
+/* The match is on dbus-daemon before the call that starts the unit, which comes after it on our
+ * connection: no state change of the run can pass unseen. */
+void journal_watch_run(Manager *m, const char *unit) {
+        _cleanup_free_ char *path = NULL, *match = NULL;
+        RunWatch *w;
+        int r;
+
+        if (m->n_runs_watched >= RUNS_WATCHED_MAX)
+                return;
+        w = calloc(1, sizeof(RunWatch));
+        if (!w || !(w->unit = strdup(unit)) ||
+            sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0 ||
+            asprintf(&match,
+                     "type='signal',sender='org.freedesktop.systemd1',path='%s',"
+                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                     "arg0='org.freedesktop.systemd1.Unit'",
+                     path) < 0) {
+                if (w)
+                        free(w->unit);
+                free(w);
+                return manager_fatal_oom(m);
+        }
+        w->manager = m;
+        r = sd_bus_add_match_async(m->bus, &w->slot, match, on_run_changed, NULL, w);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to watch %s (its result still comes): %m", unit);
+                free(w->unit);
+                free(w);
+                return;
+        }
+        w->next = m->runs_watched;
+        m->runs_watched = w;
+        m->n_runs_watched++;
+}
+
+/* The run was not started after all. */
+void journal_unwatch_run(Manager *m, const char *unit) {
+        for (RunWatch *w = m->runs_watched; w; w = w->next)
+                if (streq(w->unit, unit))
+                        return run_watch_free(m, w);
+}
+
+void journal_unwatch_all(Manager *m) {
+        while (m->runs_watched)
+                run_watch_free(m, m->runs_watched);
 }
 
 static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -208,27 +287,6 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *re
         if (e)
                 log_warning("Failed to subscribe to systemd's signals (results still come): %s",
                             e->message);
-        return 0;
-}
-
-/* One match for the state changes of the host's units (dbus-daemon drops the rest of systemd's
- * signals before they reach us), filtered here down to our services; systemd sends its unit signals
- * only once a client subscribed. Without them the journal's own wake-ups still deliver results. */
-static int watch_units(Manager *m) {
-        int r;
-
-        r = sd_bus_add_match_async(m->bus, NULL,
-                                   "type='signal',sender='org.freedesktop.systemd1',"
-                                   "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                   "path_namespace='/org/freedesktop/systemd1/unit',"
-                                   "arg0='org.freedesktop.systemd1.Unit'",
-                                   on_unit_changed, NULL, m);
-        if (r >= 0)
-                r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1",
-                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                             "Subscribe", on_subscribed, NULL, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to watch our units' end (results still come): %m");
         return 0;
 }
 
@@ -295,7 +353,13 @@ int journal_follow(Manager *m) {
         r = journal_open_at(m, m->state->journal_cursor);
         if (r < 0)
                 return r;
-        (void) watch_units(m);
+        /* systemd sends its units' signals only once a client has subscribed; dbus-daemon passes on
+         * only those of the runs we watch. */
+        r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "Subscribe", on_subscribed, NULL,
+                                     NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to subscribe to systemd's signals (results still come): %m");
         /* Results written while we were away. */
         return journal_read_new(m);
 }

@@ -390,6 +390,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->journal_source);
         sd_journal_close(m->journal);
         free(m->journal_read);
+        journal_unwatch_all(m);
         sd_bus_flush_close_unref(m->bus);
         matrix_client_free(m->matrix);
         sd_event_unref(m->event);

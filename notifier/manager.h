@@ -123,6 +123,8 @@ typedef struct Lane {
         unsigned failures;
 } Lane;
 
+typedef struct RunWatch RunWatch;
+
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -131,6 +133,8 @@ typedef struct Manager {
         char *journal_read;       /* the cursor of the last of our entries read */
         unsigned journal_entries; /* our entries read since the journal was opened */
         bool journal_rotated;     /* files came or went since */
+        RunWatch *runs_watched;   /* the runs whose end wakes us (journal.c) */
+        unsigned n_runs_watched;
         Config *config;
         State *state;
         MatrixClient *matrix;
@@ -307,6 +311,10 @@ int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, tim
 
 /* journal.c: results from the journal; list runs. */
 int journal_follow(Manager *m);
+/* A run's end reads the journal at once; no other unit wakes us. */
+void journal_watch_run(Manager *m, const char *unit);
+void journal_unwatch_run(Manager *m, const char *unit);
+void journal_unwatch_all(Manager *m);
 /* Tells the customer of each maintenance an earlier boot cut short, once (never fails). */
 int journal_report_interrupted(Manager *m);
 int journal_list_runs(const char *customer, const char *zone, char **ret_text);

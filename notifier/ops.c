@@ -263,33 +263,41 @@ static void on_ahead(MatrixRequest *req, const MatrixResponse *resp, void *userd
         manager_step(m);
 }
 
-/* Whether op concerns room (or is to go where it cannot be told yet): a message there must wait. */
-static bool op_holds_room(Manager *m, const Op *op, const char *room) {
-        const char *its = op_room(m, op);
+/* Whether op holds back every message behind it: it goes where cannot be told yet, or changes who is
+ * in a room or which keys they have. Otherwise only the messages to its own room wait for it. */
+static bool op_holds_all(const Op *op, const char *room) {
+        return !room || op->kind == OP_JOIN || op->kind == OP_LEAVE || op->kind == OP_CREATE_DM ||
+               op->kind == OP_TO_DEVICE;
+}
 
-        return !its || streq(its, room) || op->kind == OP_JOIN || op->kind == OP_LEAVE ||
-               op->kind == OP_CREATE_DM || op->kind == OP_TO_DEVICE;
+static bool room_in(const char *const *rooms, size_t n, const char *room) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(rooms[i], room))
+                        return true;
+        return false;
 }
 
 /* Plain messages behind the head, to rooms no op before them concerns, go out now; each stays in the
- * queue, done when its turn comes. Not into encrypted rooms: their sends share keys in order. */
+ * queue, done when its turn comes. Not into encrypted rooms: their sends share keys in order. One
+ * walk, keeping the rooms of the ops passed (the alert burst called it for every answer). */
 static void ops_ahead(Manager *m) {
+        const char *held[AHEAD_WINDOW + 1];
+        size_t n_held = 0;
         unsigned seen = 0;
 
         if (m->ahead_held || m->send.failures > 0 || !m->ops)
                 return;
-        for (Op *op = m->ops->next; op && seen < AHEAD_WINDOW && m->n_ahead < AHEAD_MAX;
-             op = op->next, seen++) {
+        for (Op *op = m->ops; op && seen <= AHEAD_WINDOW && m->n_ahead < AHEAD_MAX; op = op->next, seen++) {
                 _cleanup_free_ char *path = NULL;
                 const char *room = op_room(m, op);
-                bool held = false;
 
-                if (op->kind != OP_SEND || op->ahead || op->sent || isempty(room) ||
-                    e2ee_room_encrypted(m, room))
+                if (op_holds_all(op, room))
+                        return;
+                if (room_in(held, n_held, room))
                         continue;
-                for (Op *before = m->ops; before != op && !held; before = before->next)
-                        held = op_holds_room(m, before, room);
-                if (held)
+                held[n_held++] = room;
+                if (op == m->ops || op->kind != OP_SEND || op->ahead || op->sent || isempty(room) ||
+                    e2ee_room_encrypted(m, room))
                         continue;
                 if ((room != op->room_id && free_and_strdup(&op->room_id, room) < 0) ||
                     op_path(op, &path) < 0)

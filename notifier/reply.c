@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <stdio_ext.h>
+
 #include "reply.h"
 #include "util.h"
 
@@ -79,6 +81,7 @@ int reply_from_text(const char *text, Reply *ret) {
                         fclose(f);
                 return -ENOMEM;
         }
+        (void) __fsetlocking(f, FSETLOCKING_BYCALLER); /* ours alone: no lock for each character */
         for (const char *line = text; *line;) {
                 const char *end = strchrnul(line, '\n');
                 bool item = startswith(line, "* ");

@@ -34,6 +34,13 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         m->send.slot = sd_bus_slot_unref(m->send.slot);
         if (!what)
                 return manager_fatal_oom(m), 0;
+        /* Not started now: a unit of before a crash may have ended already, and would be watched for
+         * good; its result comes with the journal's own wake-up. */
+        if (e) {
+                _cleanup_free_ char *unit = NULL;
+                if (run_unit_name(op->customer, op->command.task, op->event_id, &unit) >= 0)
+                        journal_unwatch_run(m, unit);
+        }
         /* UnitExists: this command was started before a crash; say "initiated" again, the
          * transaction id makes the homeserver keep only the first. */
         if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
@@ -70,9 +77,12 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
         if (r >= 0)
                 r = bus_message_start_transient(m->bus, &spec, NULL, &msg);
         op->bus_start = now_usec(CLOCK_MONOTONIC);
-        if (r >= 0)
+        if (r >= 0) {
+                journal_watch_run(m, unit);
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_started, m, 0);
+        }
         if (r < 0) {
+                journal_unwatch_run(m, unit);
                 log_error_errno(r, "Failed to ask systemd to start %s: %m", unit);
                 (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }

@@ -229,6 +229,30 @@ TEST(a_device_whose_signing_key_changed_is_not_trusted) {
         (void) evil;
 }
 
+/* Synapse names users in device_lists.changed again and again (the sender of every message, with
+ * lazy-loading): only a user whose keys we hold, and who is not to be asked for already, changes
+ * what is stored, so only that is worth a write of the store. */
+TEST(a_device_list_change_marks_only_users_whose_keys_we_hold) {
+        json_auto_t *bob_up = NULL, *up = NULL, *q = NULL;
+        _cleanup_(crypto_freep) Crypto *bob = device("bob5", "@bob:test", "BOB", &bob_up);
+        _cleanup_(crypto_freep) Crypto *alice = device("alice5", "@alice:test", "ALICE", &up);
+        char *users[] = { (char *) "@alice:test", NULL };
+        _cleanup_strv_free_ char **unknown = NULL;
+
+        ASSERT_FALSE(crypto_devices_changed(bob, "@alice:test"));
+        q = query_answer("@alice:test", "ALICE", up);
+        ASSERT_OK(crypto_devices_update(bob, q, users));
+        ASSERT_FALSE(crypto_devices_changed(bob, "@bob:test"));
+        ASSERT_FALSE(crypto_devices_changed(bob, NULL));
+        ASSERT_TRUE(crypto_devices_changed(bob, "@alice:test"));
+        ASSERT_FALSE(crypto_devices_changed(bob, "@alice:test"));
+        unknown = crypto_devices_unknown(bob, users);
+        ASSERT_EQ(strv_length(unknown), 1U);
+        ASSERT_OK(crypto_devices_update(bob, q, users));
+        ASSERT_TRUE(crypto_devices_changed(bob, "@alice:test"));
+        (void) alice;
+}
+
 TEST(a_forwarded_key_from_someone_else_is_refused) {
         json_auto_t *alice_up = NULL, *bob_up = NULL, *q = NULL, *claim = NULL, *claimed = NULL,
                     *body = NULL, *to_device = NULL, *fwd = NULL;
