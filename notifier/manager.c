@@ -121,8 +121,10 @@ void lane_succeeded(Manager *m, Lane *l) {
         if (l->failures > 0 && m->ready)
                 (void) sd_notify(false, "STATUS=Connected to the homeserver");
         l->failures = 0;
-        if (l == &m->send)
+        if (l == &m->send) {
                 m->ahead_held = false;
+                m->ahead_stale = true;
+        }
 }
 
 int lane_request(Manager *m, Lane *l, const char *method, const char *path, json_t *body,

@@ -146,6 +146,7 @@ typedef struct Manager {
         Op *ops, *ops_tail;
         unsigned n_ahead;      /* sends in flight behind the head */
         bool ahead_held;       /* one of them failed: none more until the send lane succeeds */
+        bool ahead_stale;      /* the queue or the sends in flight changed since ops_ahead() looked */
         Reconcile reconcile;   /* what the start has still to give systemd, behind the ops */
         unsigned sync_ops;     /* ops of the last batch not done yet */
         bool sync_batch_acted; /* the last batch queued an op or changed the state: saved at once */

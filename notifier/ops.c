@@ -97,6 +97,7 @@ void ops_queue(Manager *m, Op *op) {
         else
                 m->ops = op;
         m->ops_tail = op;
+        m->ahead_stale = true;
 }
 
 static void ops_pop(Manager *m) {
@@ -109,6 +110,7 @@ static void ops_pop(Manager *m) {
         m->ops = op->next;
         if (!m->ops)
                 m->ops_tail = NULL;
+        m->ahead_stale = true;
         op_free(op);
         /* A long queue drained (a burst of a thousand alerts, a customer's many timers): glibc
          * keeps a freed heap for reuse, in the middle; trimming hands back the pages no block is
@@ -248,6 +250,7 @@ static void on_ahead(MatrixRequest *req, const MatrixResponse *resp, void *userd
                 return; /* cannot be: a popped op's request is cancelled, and says nothing */
         op->ahead = NULL;
         m->n_ahead--;
+        m->ahead_stale = true;
         if (matrix_response_retryable(resp) || resp->status == 401) {
                 /* Its turn sends it again, on the lane with its back-off, or after logging in again. */
                 m->ahead_held = true;
@@ -279,14 +282,16 @@ static bool room_in(const char *const *rooms, size_t n, const char *room) {
 
 /* Plain messages behind the head, to rooms no op before them concerns, go out now; each stays in the
  * queue, done when its turn comes. Not into encrypted rooms: their sends share keys in order. One
- * walk, keeping the rooms of the ops passed (the alert burst called it for every answer). */
+ * walk, keeping the rooms of the ops passed, and only when the queue or the sends in flight changed
+ * since the last (manager_step() comes here for every answer and every /sync). */
 static void ops_ahead(Manager *m) {
         const char *held[AHEAD_WINDOW + 1];
         size_t n_held = 0;
         unsigned seen = 0;
 
-        if (m->ahead_held || m->send.failures > 0 || !m->ops)
+        if (m->ahead_held || m->send.failures > 0 || !m->ops || !m->ahead_stale)
                 return;
+        m->ahead_stale = false;
         for (Op *op = m->ops; op && seen <= AHEAD_WINDOW && m->n_ahead < AHEAD_MAX; op = op->next, seen++) {
                 _cleanup_free_ char *path = NULL;
                 const char *room = op_room(m, op);
