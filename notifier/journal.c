@@ -217,7 +217,6 @@ static int on_run_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         RunWatch *w = userdata;
         Manager *m = w->manager;
         const char *state = NULL;
-
         bool ended;
 
         if (changed_active_state(msg, &state) <= 0)
