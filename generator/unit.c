@@ -71,7 +71,7 @@ static char *print_one(const char *format, const char *pct, const char *arg) {
 }
 
 /* Printed into a stack buffer first: vasprintf() would grow one on the heap. */
-static char *vprint(const char *format, va_list ap) {
+_printf_(1, 0) static char *vprint(const char *format, va_list ap) {
         char buf[256], *s;
         va_list aq;
         int r;

@@ -40,7 +40,7 @@ TEST(step_markers) {
 }
 
 TEST(long_steps_are_cut_on_a_character) {
-        _cleanup_free_ char *line = NULL, *step = NULL;
+        _cleanup_free_ char *step = NULL;
         char buf[400] = "==> ";
 
         /* "é" is two bytes; 4 + 99 ASCII bytes then é at 99-100 must not be cut in the middle. */

@@ -51,8 +51,8 @@ TEST(rooms_of_the_wrong_shape_are_ignored) {
                 "{\"next_batch\":\"a\",\"rooms\":[]}",
                 "{\"next_batch\":\"a\",\"rooms\":{\"join\":[1,2]}}",
                 "{\"next_batch\":\"a\",\"rooms\":{\"join\":{\"!r\":{\"timeline\":{\"events\":{}}}}}}",
-                "{\"next_batch\":\"a\",\"rooms\":{\"invite\":{\"!r\":{\"invite_state\":{\"events\":[null]}}}"
-                "}}",
+                ("{\"next_batch\":\"a\",\"rooms\":{\"invite\":{\"!r\":"
+                 "{\"invite_state\":{\"events\":[null]}}}}}"),
         };
 
         for (size_t i = 0; i < ELEMENTSOF(odd); i++) {

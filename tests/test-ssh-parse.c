@@ -292,8 +292,8 @@ TEST(unit_state_hostile) {
                 "ActiveState=active now\nSubState=running\nActiveEnterTimestamp=x\n",
                 "ActiveState=active\nSubState=running\nActiveEnterTimestamp=`reboot`\n",
                 "ActiveState=active\nSubState=running\nActiveEnterTimestamp=a\tb\n",
-                "ActiveState=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-                "SubState=running\nActiveEnterTimestamp=x\n",
+                ("ActiveState=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                 "SubState=running\nActiveEnterTimestamp=x\n"),
                 "active\nrunning\nx\n",
         };
 
