@@ -82,12 +82,17 @@ static int olm_decrypt_from(Crypto *c, const char *sender_key, size_t type, cons
         if (type != 0)
                 return -ENOKEY;
 
-        _cleanup_free_ char *copy = strdup(body);
+        /* Not olm_create_inbound_session_from(): libolm 3.2.13 reads the sender's identity key out of
+         * the message without looking whether it is there, and a pre-key message without one
+         * crashed the bot (fuzz-crypto). Without _from a message must carry that key; whether it
+         * is the sender's is asked after. */
+        _cleanup_free_ char *copy = strdup(body), *copy2 = strdup(body);
+        size_t n = strlen(body);
         s = crypto_session_new();
-        if (!copy || !s)
+        if (!copy || !copy2 || !s)
                 r = -ENOMEM;
-        else if (olm_create_inbound_session_from(s, c->account, sender_key, strlen(sender_key), copy,
-                                                 strlen(copy)) == olm_error())
+        else if (olm_create_inbound_session(s, c->account, copy, n) == olm_error() ||
+                 olm_matches_inbound_session_from(s, sender_key, strlen(sender_key), copy2, n) != 1)
                 r = -EBADMSG;
         else {
                 (void) olm_remove_one_time_keys(c->account, s);

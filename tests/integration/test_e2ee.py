@@ -6,6 +6,7 @@ Usage: /usr/bin/python3 tests/integration/test_e2ee.py ENVFILE
 """
 
 import asyncio
+import base64
 import datetime
 import json
 import os
@@ -306,6 +307,39 @@ def test_replayed_command_is_not_answered(sb):
     assert replies_to(alice, room, replay, sb.env["BOT_USER"]) == []
 
 
+def unpadded_b64(data):
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def test_a_pre_key_message_without_its_identity_key_is_ignored(sb):
+    """Anyone may send the bot's devices a to-device message. An Olm pre-key message without the
+    sender's identity key made libolm 3.2.13 read from NULL inside the bot; the systemd unit then
+    restarted it, and the homeserver handed it the same message again."""
+    alice, room = chat(sb)
+    bot = sb.env["BOT_USER"]
+    pid = sb.notifier_property("MainPID")
+    curve = alice.nio.olm.account.identity_keys["curve25519"]
+    # Version 3, the one-time key (field 1) and base key (field 2), no identity key (field 3),
+    # and a message (field 4): well-formed otherwise.
+    message = (b"\x03" + b"\x0a\x20" + os.urandom(32) + b"\x12\x20" + os.urandom(32) +
+               b"\x22\x08" + os.urandom(8))
+    messages = {}
+    for device_id, device in bot_device_keys(sb, alice).items():
+        bot_curve = device["keys"][f"curve25519:{device_id}"]
+        messages[device_id] = {"algorithm": "m.olm.v1.curve25519-aes-sha2", "sender_key": curve,
+                               "ciphertext": {bot_curve: {"type": 0, "body": unpadded_b64(message)}}}
+    assert messages, "the bot has no devices"
+    cursor = sb.journal_cursor()
+    alice.request("PUT", f"{API}/sendToDevice/m.room.encrypted/{uuid.uuid4().hex}",
+                  {"messages": {bot: messages}})
+    text = f"Ignoring an encrypted to-device message from {alice.user_id}: it does not decrypt."
+    said = sb.wait_notifier_said(cursor, text, timeout_s=30)
+    assert text in said, said
+    event, reply = say(sb, "help")
+    assert_encrypted_reply(sb, reply, event)
+    assert sb.notifier_property("MainPID") == pid, "the notifier was restarted"
+
+
 def canonical(obj):
     signed = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
     return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -414,6 +448,7 @@ TESTS = [
     test_undecryptable_message_asks_to_resend,
     test_a_message_whose_key_comes_late_is_answered,
     test_replayed_command_is_not_answered,
+    test_a_pre_key_message_without_its_identity_key_is_ignored,
     test_bot_devices_are_cross_signed,
     test_maintenance_progress_edits_are_encrypted,
     test_one_time_keys_are_replenished,
