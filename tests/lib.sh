@@ -1,4 +1,4 @@
-# Shared by tests/run and tests/demo: packages and builds. Sourced, not run.
+# Shared by tests/run, tests/demo and tests/fuzz/run: packages and builds. Sourced, not run.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -31,4 +31,13 @@ build() {
                 meson setup "$TOP/$dir" "$TOP" "$@" >/dev/null
         fi
         ninja -C "$TOP/$dir" >/dev/null
+}
+
+# The fuzz targets' build (tests/fuzz/run fuzzes in it, tests/run builds it): clang, libFuzzer,
+# ASan/UBSan. Configured once; the caller compiles.
+setup_fuzz_build() {
+        if [ ! -f "$TOP/build-fuzz/build.ninja" ]; then
+                CC=clang meson setup "$TOP/build-fuzz" "$TOP" -Dfuzz=true -Db_lundef=false \
+                        --buildtype=debugoptimized >/dev/null
+        fi
 }
