@@ -359,8 +359,17 @@ static int ssh_wait_output(Ssh *s) {
         return r;
 }
 
+/* Whether libssh2 holds output of the channel that it has already read off the socket. */
+static bool ssh_queued(Ssh *s) {
+        unsigned long avail = 0;
+
+        (void) libssh2_channel_window_read_ex(s->channel, &avail, NULL);
+        return avail > 0;
+}
+
 static int ssh_read_output(Ssh *s) {
         char buf[32 * 1024];
+        bool looked_again = false;
 
         for (;;) {
                 bool again = false, progress = false;
@@ -380,8 +389,17 @@ static int ssh_read_output(Ssh *s) {
                                 return ssh_fail(s, -ENOMEM, "out of memory");
                         progress = progress || n > 0;
                 }
-                if (progress)
+                if (progress) {
+                        looked_again = false;
                         continue;
+                }
+                /* Reading stderr may have taken stdout's next packets off the socket, or the last ones
+                 * and the end: they wait in libssh2's queue, and the socket may stay quiet for good.
+                 * Once, so that a server's output on a stream we do not read cannot make us spin. */
+                if (!looked_again && ssh_queued(s)) {
+                        looked_again = true;
+                        continue;
+                }
                 if (!again || libssh2_channel_eof(s->channel))
                         return 0;
                 if (ssh_wait_output(s) < 0)
