@@ -33,11 +33,8 @@ build() {
         ninja -C "$TOP/$dir" >/dev/null
 }
 
-# The fuzz targets' build (tests/fuzz/run fuzzes in it, tests/run builds it): clang, libFuzzer,
-# ASan/UBSan. Configured once; the caller compiles.
-setup_fuzz_build() {
-        if [ ! -f "$TOP/build-fuzz/build.ninja" ]; then
-                CC=clang meson setup "$TOP/build-fuzz" "$TOP" -Dfuzz=true -Db_lundef=false \
-                        --buildtype=debugoptimized >/dev/null
-        fi
+# The fuzz targets' build (tests/fuzz/run fuzzes in it, tests/run tests it): clang, libFuzzer,
+# ASan/UBSan.
+fuzz_build() {
+        CC=clang build build-fuzz -Dfuzz=true -Db_lundef=false
 }
