@@ -88,40 +88,68 @@ static OlmOutboundGroupSession *outbound_unpickle(Crypto *c, const char *pickled
         return s;
 }
 
-static char *inbound_id(const char *room_id, const char *sender_key, const char *session_id) {
-        char *id;
-        return asprintf(&id, "%s|%s|%s", room_id, sender_key, session_id) < 0 ? NULL : id;
+static bool is_member(Crypto *c, const char *room_id, const char *user_id) {
+        return json_object_get(json_object_get(c->members, room_id), user_id) != NULL;
+}
+
+/* The session a room key's content opens, if it is the session the content names. */
+static OlmInboundGroupSession *room_key_session(json_t *content, bool forwarded) {
+        const char *session_id = json_string_value(json_object_get(content, "session_id")),
+                   *key = json_string_value(json_object_get(content, "session_key"));
+        _cleanup_free_ char *copy = strdup(key ?: "");
+        OlmInboundGroupSession *s = inbound_new();
+        uint8_t sid[128];
+        size_t n;
+
+        if (!copy || !s || !session_id ||
+            (forwarded ? olm_import_inbound_group_session(s, (uint8_t *) copy, strlen(copy))
+                       : olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error() ||
+            (n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1)) == olm_error() ||
+            strlen(session_id) != n || memcmp(sid, session_id, n) != 0) {
+                inbound_free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* A key whose sender we have not seen in its room waits for them, a few at a time: a stranger's
+ * keys push out only each other's. */
+static int room_key_wait(Crypto *c, json_t *content, const char *sender, const char *sender_key) {
+        json_t *p = json_pack("{s:O, s:s, s:s}", "content", content, "sender", sender, "sender_key",
+                              sender_key);
+
+        if (!p || json_array_append_new(c->pending, p) < 0)
+                return -ENOMEM;
+        while (json_array_size(c->pending) > CRYPTO_PENDING_MAX)
+                (void) json_array_remove(c->pending, 0);
+        return 0;
 }
 
 int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const char *sender_key,
                           bool forwarded, char **ret_why) {
         const char *room = json_string_value(json_object_get(content, "room_id")),
-                   *session_id = json_string_value(json_object_get(content, "session_id")),
-                   *key = json_string_value(json_object_get(content, "session_key"));
-        _cleanup_free_ char *id = NULL, *copy = NULL, *pickle = NULL;
-        uint8_t sid[128];
+                   *session_id = json_string_value(json_object_get(content, "session_id"));
+        _cleanup_free_ char *id = NULL, *pickle = NULL;
         OlmInboundGroupSession *s;
-        json_t *old;
-        size_t n;
+        json_t *old, *entry;
 
-        if (!room || !session_id || !key || !sender_key ||
+        if (!room || !session_id || !crypto_key_valid(sender_key) ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), MEGOLM_ALGORITHM))
                 return crypto_why(ret_why, -EBADMSG, "a room key without its room, session or key");
         /* Anyone may send us to-device messages: keep keys only for the encrypted rooms we are in. */
         if (!crypto_room_encrypted(c, room))
                 return crypto_why(ret_why, -EPERM, "a room key for a room we are not in");
-        id = inbound_id(room, sender_key, session_id);
-        copy = strdup(key);
-        s = inbound_new();
-        if (!id || !copy || !s)
-                return inbound_free(s), -ENOMEM;
-        if ((forwarded ? olm_import_inbound_group_session(s, (uint8_t *) copy, strlen(copy))
-                       : olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error() ||
-            (n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1)) == olm_error() ||
-            strlen(session_id) != n || memcmp(sid, session_id, n) != 0) {
-                inbound_free(s);
+        s = room_key_session(content, forwarded);
+        if (!s)
                 return crypto_why(ret_why, -EBADMSG, "a room key that is not the session it names");
+        /* ... and only from a member of that room. */
+        if (!forwarded && !is_member(c, room, sender)) {
+                inbound_free(s);
+                return room_key_wait(c, content, sender, sender_key);
         }
+        id = crypto_inbound_id(room, sender_key, session_id);
+        if (!id)
+                return inbound_free(s), -ENOMEM;
         /* A key we have from an earlier index stays: a later one would lose messages. */
         old = json_object_get(crypto_section(c, "inbound"), id);
         if (json_is_integer(json_object_get(old, "first")) &&
@@ -131,16 +159,50 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
                 return 0;
         }
         pickle = inbound_pickle(c, s);
-        if (!pickle || json_object_set_new(
-                               crypto_section(c, "inbound"), id,
-                               json_pack("{s:s, s:s, s:I, s:o}", "pickle", pickle, "sender", sender, "first",
-                                         (json_int_t) olm_inbound_group_session_first_known_index(s), "seen",
-                                         json_object())) < 0) {
-                inbound_free(s);
-                return -ENOMEM;
-        }
+        entry = pickle ? json_pack("{s:s, s:s, s:I, s:o}", "pickle", pickle, "sender", sender, "first",
+                                   (json_int_t) olm_inbound_group_session_first_known_index(s), "seen",
+                                   json_object())
+                       : NULL;
         inbound_free(s);
+        (void) json_object_del(crypto_section(c, "inbound"), id);
+        if (!entry || json_object_set_new(crypto_section(c, "inbound"), id, entry) < 0)
+                return -ENOMEM;
+        crypto_inbound_evict(c, room, sender_key);
         return 1;
+}
+
+int crypto_room_member(Crypto *c, const char *room_id, const char *user_id, bool member) {
+        json_t *room = json_object_get(c->members, room_id), *p;
+        int kept = 0, r;
+
+        if (!member) {
+                (void) json_object_del(room, user_id);
+                return 0;
+        }
+        if (!crypto_room_encrypted(c, room_id) || is_member(c, room_id, user_id))
+                return 0;
+        if (!room) {
+                room = json_object();
+                if (!room || json_object_set_new(c->members, room_id, room) < 0)
+                        return -ENOMEM;
+        }
+        if (json_object_size(room) >= CRYPTO_MEMBERS_PER_ROOM ||
+            json_object_set_new(room, user_id, json_true()) < 0)
+                return json_object_size(room) >= CRYPTO_MEMBERS_PER_ROOM ? 0 : -ENOMEM;
+        for (size_t i = json_array_size(c->pending); i > 0; i--) {
+                p = json_array_get(c->pending, i - 1);
+                json_t *content = json_object_get(p, "content");
+                if (!streq_ptr(json_string_value(json_object_get(p, "sender")), user_id) ||
+                    !streq_ptr(json_string_value(json_object_get(content, "room_id")), room_id))
+                        continue;
+                r = crypto_store_room_key(c, content, user_id,
+                                          json_string_value(json_object_get(p, "sender_key")), false, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                kept += r > 0;
+                (void) json_array_remove(c->pending, i - 1);
+        }
+        return kept;
 }
 
 static int group_decrypt(OlmInboundGroupSession *s, const char *ciphertext, char **ret,
@@ -164,7 +226,8 @@ static int group_decrypt(OlmInboundGroupSession *s, const char *ciphertext, char
         return 0;
 }
 
-/* Whether event_id may use index of the session: a second event at an index seen is a replay. */
+/* Whether event_id may use index of the session: a second event at an index seen is a replay.
+ * The last CRYPTO_SEEN_MAX indices are remembered; one below them ("floor") is refused. */
 static int seen_check(json_t *entry, uint32_t index, const char *event_id) {
         json_t *seen = json_object_get(entry, "seen");
         char key[16];
@@ -179,7 +242,12 @@ static int seen_check(json_t *entry, uint32_t index, const char *event_id) {
         before = json_string_value(json_object_get(seen, key));
         if (before)
                 return streq(before, event_id) ? 0 : -EEXIST;
-        return json_object_set_new(seen, key, json_string(event_id)) < 0 ? -ENOMEM : 0;
+        if ((json_int_t) index < json_integer_value(json_object_get(entry, "floor")))
+                return -EEXIST;
+        if (json_object_set_new(seen, key, json_string(event_id)) < 0)
+                return -ENOMEM;
+        (void) crypto_seen_trim(entry);
+        return 0;
 }
 
 int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **ret, char **ret_why) {
@@ -198,7 +266,7 @@ int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **
         if (!sender || !event_id || !sender_key || !session_id || !ciphertext ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), MEGOLM_ALGORITHM))
                 return crypto_why(ret_why, -EBADMSG, "not a Megolm message");
-        id = inbound_id(room_id, sender_key, session_id);
+        id = crypto_inbound_id(room_id, sender_key, session_id);
         if (!id)
                 return -ENOMEM;
         entry = json_object_get(crypto_section(c, "inbound"), id);
@@ -216,6 +284,8 @@ int crypto_room_decrypt(Crypto *c, const char *room_id, json_t *event, json_t **
         r = seen_check(entry, index, event_id);
         if (r < 0)
                 return crypto_why(ret_why, r, "it repeats an earlier message (a replay)");
+        if (crypto_touch(crypto_section(c, "inbound"), id) < 0)
+                return -ENOMEM;
         plain = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);   /* as /sync: matrix.c */
         if (!json_is_string(json_object_get(plain, "type")) ||
             !json_is_object(json_object_get(plain, "content")) ||

@@ -4,32 +4,35 @@
 
 #include "crypto-internal.h"
 
-#define SESSIONS_PER_DEVICE 5
-
-/* Sessions with a device, the one used last first. */
+/* Sessions with a device, the one used last first; NULL if none. A lookup never makes an entry:
+ * anyone can write any sender_key. */
 static json_t *sessions_of(Crypto *c, const char *curve25519) {
-        json_t *olm = crypto_section(c, "olm"), *list = json_object_get(olm, curve25519);
+        json_t *list = json_object_get(crypto_section(c, "olm"), curve25519);
 
-        if (json_is_array(list))
-                return list;
-        list = json_array();
-        if (!list || json_object_set_new(olm, curve25519, list) < 0)
-                return NULL;
-        return list;
+        return json_is_array(list) ? list : NULL;
 }
 
+/* s, used now, becomes the device's first session (replacing its entry at replace, if any); the
+ * device becomes the one used last. */
 static int session_keep(Crypto *c, const char *curve25519, OlmSession *s, size_t replace) {
-        json_t *list = sessions_of(c, curve25519);
+        json_t *olm = crypto_section(c, "olm"), *old = sessions_of(c, curve25519);
         _cleanup_free_ char *p = crypto_pickle_session(c, s);
+        json_t *list = old ? json_incref(old) : json_array();
 
         if (!list || !p)
-                return -ENOMEM;
+                return json_decref(list), -ENOMEM;
         if (replace != SIZE_MAX)
                 (void) json_array_remove(list, replace);
         if (json_array_insert_new(list, 0, json_string(p)) < 0)
-                return -ENOMEM;
-        while (json_array_size(list) > SESSIONS_PER_DEVICE)
+                return json_decref(list), -ENOMEM;
+        while (json_array_size(list) > CRYPTO_SESSIONS_PER_PEER)
                 (void) json_array_remove(list, json_array_size(list) - 1);
+        (void) json_object_del(olm, curve25519);
+        if (json_object_set_new(olm, curve25519, list) < 0)
+                return -ENOMEM;
+        c->sessions_changed++;
+        if (!old)
+                crypto_olm_evict(c);
         return 0;
 }
 
@@ -61,8 +64,6 @@ static int olm_decrypt_from(Crypto *c, const char *sender_key, size_t type, cons
         size_t i;
         int r;
 
-        if (!list)
-                return -ENOMEM;
         json_array_foreach(list, i, p) {
                 _cleanup_free_ char *copy = strdup(body);
                 s = crypto_unpickle_session(c, json_string_value(p) ?: "");
@@ -174,6 +175,8 @@ int crypto_to_device(Crypto *c, json_t *event, char **ret_why) {
         if (!sender || !sender_key || !body || (mtype != 0 && mtype != 1) ||
             !streq_ptr(json_string_value(json_object_get(content, "algorithm")), OLM_ALGORITHM))
                 return crypto_why(ret_why, -EBADMSG, "an encrypted to-device message not for this device");
+        if (!crypto_key_valid(sender_key))
+                return crypto_why(ret_why, -EBADMSG, "its sender_key is not a Curve25519 key");
         r = olm_decrypt_from(c, sender_key, (size_t) mtype, body, &text);
         if (r < 0)
                 return crypto_why(ret_why, r,
@@ -222,8 +225,8 @@ static json_t *device_checked(Crypto *c, const char *user, const char *id, json_
         ed = json_string_value(json_object_get(json_object_get(keys, "keys"), ed_id));
         curve = json_string_value(json_object_get(json_object_get(keys, "keys"), curve_id));
         if (!streq_ptr(json_string_value(json_object_get(keys, "user_id")), user) ||
-            !streq_ptr(json_string_value(json_object_get(keys, "device_id")), id) || !ed || !curve ||
-            !crypto_verify_json(keys, user, ed_id, ed))
+            !streq_ptr(json_string_value(json_object_get(keys, "device_id")), id) || !crypto_key_valid(ed) ||
+            !crypto_key_valid(curve) || !crypto_verify_json(keys, user, ed_id, ed))
                 return NULL;
         if (old && !streq_ptr(json_string_value(json_object_get(old, "ed25519")), ed))
                 return NULL;
@@ -245,7 +248,12 @@ int crypto_devices_update(Crypto *c, json_t *response, char **users) {
                 if (!now)
                         return -ENOMEM;
                 json_object_foreach(given, id, keys) {
-                        json_t *was = json_object_get(old, id), *d = device_checked(c, *u, id, keys, was);
+                        json_t *was = json_object_get(old, id), *d;
+
+                        /* A homeserver may list any number: the first ones are enough for a bot. */
+                        if (json_object_size(now) >= CRYPTO_DEVICES_PER_USER)
+                                break;
+                        d = device_checked(c, *u, id, keys, was);
                         /* A known device with another signing key now: we keep what we knew. */
                         if (!d && was)
                                 d = json_incref(was);

@@ -8,7 +8,9 @@
 #include "crypto-internal.h"
 
 #define STORE_VERSION 1
-#define STORE_MAX (64U * 1024U * 1024U)
+/* What is read at start: the limits keep a store far smaller (crypto-internal.h), but one an older
+ * bot let a flood grow is read whole, then trimmed. */
+#define STORE_READ_MAX (1024U * 1024U * 1024U)
 
 static const char *const SECTIONS[] = { "olm", "inbound", "outbound", "devices", "stale", "rooms" };
 
@@ -28,6 +30,20 @@ uint8_t *crypto_random(size_t n) {
 
 json_t *crypto_section(Crypto *c, const char *name) {
         return json_object_get(c->store, name);
+}
+
+size_t crypto_trimmed(const Crypto *c) {
+        return c->trimmed;
+}
+
+unsigned crypto_sessions_changed(const Crypto *c) {
+        return c->sessions_changed;
+}
+
+bool crypto_key_valid(const char *k) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+        return k && strlen(k) == 43 && strspn(k, alphabet) == 43;
 }
 
 const char *crypto_curve25519(const Crypto *c) {
@@ -98,6 +114,8 @@ Crypto *crypto_free(Crypto *c) {
         free(c->ed25519);
         json_decref(c->store);
         json_decref(c->no_otk);
+        json_decref(c->members);
+        json_decref(c->pending);
         free(c);
         return NULL;
 }
@@ -115,10 +133,13 @@ static int crypto_alloc(const char *path, const char *key, const char *user_id, 
         c->user_id = strdup(user_id);
         c->device_id = strdup(device_id);
         c->no_otk = json_object();
+        c->members = json_object();
+        c->pending = json_array();
         acc = malloc(olm_account_size());
         if (acc)
                 c->account = olm_account(acc);
-        if (!c->path || !c->key || !c->user_id || !c->device_id || !c->no_otk || !c->account)
+        if (!c->path || !c->key || !c->user_id || !c->device_id || !c->no_otk || !c->members ||
+            !c->pending || !c->account)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;
@@ -196,7 +217,7 @@ int crypto_open(const char *path, const char *key, const char *user_id, const ch
         json_t *v;
         int r;
 
-        r = read_full_file(path, STORE_MAX, &text, &size);
+        r = read_full_file(path, STORE_READ_MAX, &text, &size);
         if (r < 0)
                 return r;
         r = crypto_alloc(path, key, user_id, device_id, &c);
@@ -225,6 +246,7 @@ int crypto_open(const char *path, const char *key, const char *user_id, const ch
         r = crypto_check_sections(c);
         if (r < 0)
                 return crypto_why(ret_why, r, "a section of the store is not an object");
+        c->trimmed = crypto_trim(c);
         r = crypto_load_identity(c);
         if (r < 0)
                 return r;

@@ -31,6 +31,14 @@ int crypto_save(Crypto *c);
 Crypto *crypto_free(Crypto *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Crypto *, crypto_free);
 
+/* How many entries crypto_open() dropped, malformed or over the store's limits (an older bot's
+ * store, or one a flood grew): trimmed, never a reason not to start. */
+size_t crypto_trimmed(const Crypto *c);
+
+/* Whether k is a Curve25519 or Ed25519 public key as Matrix writes them: 32 bytes in unpadded
+ * base64. Every key from outside is checked with this before it is used or kept. */
+bool crypto_key_valid(const char *k);
+
 const char *crypto_curve25519(const Crypto *c);
 const char *crypto_ed25519(const Crypto *c);
 
@@ -53,9 +61,19 @@ bool crypto_cross_signing_done(const Crypto *c);
 int crypto_cross_signing_new(Crypto *c, json_t **ret_keys, json_t **ret_signatures);
 void crypto_cross_signing_uploaded(Crypto *c, json_t *keys);
 
-/* A to-device event: an Olm-encrypted m.room_key is stored; forwarded keys only from our own
- * devices signed by our self-signing key. 1 if a room key was stored, 0 if nothing to do. */
+/* A to-device event: an Olm-encrypted m.room_key is stored if its sender is a member of its room,
+ * or waits until they are seen there (crypto_room_member()); forwarded keys only from our own
+ * devices signed by our self-signing key. 1 if a room key was stored, 0 if nothing to store.
+ * Nothing is kept of one that does not decrypt. */
 int crypto_to_device(Crypto *c, json_t *event, char **ret_why);
+/* Counts the changes of Olm sessions (a to-device message decrypted, a session made): what is
+ * worth a write of the store. */
+unsigned crypto_sessions_changed(const Crypto *c);
+
+/* Room membership as /sync (member events, the senders of messages) and member lists tell it;
+ * kept in memory for the encrypted rooms only. A room key that came before its sender was seen
+ * in the room is kept now. The number of such keys kept, or -ENOMEM. */
+int crypto_room_member(Crypto *c, const char *room_id, const char *user_id, bool member);
 
 /* A room's m.room.encrypted event. Returns the decrypted event ({type, content}) or: -ENOKEY (no
  * session: ask for it), -EEXIST (a replay: its index was seen with another event), -EPERM (the

@@ -113,11 +113,66 @@ static int sort_messages(Manager *m, SyncBatch *b, bool initial) {
         return 0;
 }
 
+/* Who is in the bot's rooms, as the batch tells: the senders of its messages (the homeserver let
+ * them send), then its member events. A room key is kept only from a member of its room: the
+ * number of keys that waited for that and are kept now. */
+static int note_members(Manager *m, SyncBatch *b) {
+        const char *room, *user;
+        json_t *users, *member;
+        int r, kept = 0;
+
+        for (size_t i = 0; i < b->n_messages; i++) {
+                r = crypto_room_member(m->crypto, b->messages[i].room_id, b->messages[i].sender, true);
+                if (r < 0)
+                        return r;
+                kept += r;
+        }
+        json_object_foreach(b->members, room, users)
+                json_object_foreach(users, user, member) {
+                        r = crypto_room_member(m->crypto, room, user, json_is_true(member));
+                        if (r < 0)
+                                return r;
+                        kept += r;
+                }
+        return kept;
+}
+
+/* Anyone may send the bot to-device messages, thousands at a time: a few are told in the journal,
+ * the rest counted. */
+#define TO_DEVICE_WARNINGS 5
+
+static int receive_to_device(Manager *m, SyncBatch *b) {
+        size_t i, ignored = 0;
+        json_t *v;
+        int r;
+
+        json_array_foreach(b->to_device, i, v) {
+                _cleanup_free_ char *why = NULL;
+                const char *sender = strempty(json_string_value(json_object_get(v, "sender")));
+
+                r = crypto_to_device(m->crypto, v, &why);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r >= 0) {
+                        if (r > 0)
+                                log_debug("Received a room key from %s.", sender);
+                        continue;
+                }
+                if (++ignored <= TO_DEVICE_WARNINGS)
+                        log_warning("Ignoring an encrypted to-device message from %.255s: %s.", sender,
+                                    strempty(why));
+        }
+        if (ignored > TO_DEVICE_WARNINGS)
+                log_warning("Ignored %zu more encrypted to-device messages of this batch.",
+                            ignored - TO_DEVICE_WARNINGS);
+        return 0;
+}
+
 static bool batch_touches_crypto(const SyncBatch *b) {
         const char *room;
         json_t *left;
 
-        if (json_array_size(b->to_device) > 0 || json_object_size(b->encryption) > 0)
+        if (json_object_size(b->encryption) > 0)
                 return true;
         /* Someone who left rotates the room's session (note_rooms()); one who came changes nothing
          * stored (the bot's own joins, the members homeservers send along with messages). */
@@ -131,6 +186,7 @@ static bool batch_touches_crypto(const SyncBatch *b) {
 }
 
 int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
+        unsigned changes;
         bool stale = false;
         size_t i;
         json_t *v;
@@ -139,6 +195,11 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         note_rooms(m, b);
         if (!m->crypto)
                 return 0;
+        changes = crypto_sessions_changed(m->crypto);
+        r = note_members(m, b);
+        if (r < 0)
+                return log_oom();
+        stale = r > 0;
         if (b->otk_count >= 0)
                 m->otk_count = b->otk_count;
         if (b->fallback_used)
@@ -147,27 +208,17 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
          * event (lazy-loading; the bot's own too): only a user whose keys we hold changes the store. */
         json_array_foreach(b->devices_changed, i, v)
                 stale |= crypto_devices_changed(m->crypto, json_string_value(v));
-        json_array_foreach(b->to_device, i, v) {
-                _cleanup_free_ char *why = NULL;
-                r = crypto_to_device(m->crypto, v, &why);
-                if (r == -ENOMEM)
-                        return log_oom();
-                if (r < 0)
-                        log_warning("Ignoring an encrypted to-device message from %s: %s.",
-                                    strempty(json_string_value(json_object_get(v, "sender"))),
-                                    strempty(why));
-                else if (r > 0)
-                        log_debug("Received a room key from %s.",
-                                  json_string_value(json_object_get(v, "sender")));
-        }
+        r = receive_to_device(m, b);
+        if (r < 0)
+                return r;
         for (size_t k = 0; k < b->n_messages; k++)
                 if (b->messages[k].encrypted && (r = decrypt_message(m, &b->messages[k])) < 0)
                         return r;
         r = sort_messages(m, b, initial);
         if (r < 0)
                 return r;
-        /* An idle /sync changes nothing worth a write. */
-        if (!stale && !batch_touches_crypto(b))
+        /* An idle /sync, and to-device messages that did not decrypt, change nothing worth a write. */
+        if (!stale && changes == crypto_sessions_changed(m->crypto) && !batch_touches_crypto(b))
                 return 0;
         r = crypto_save(m->crypto);
         if (r < 0)
@@ -220,7 +271,8 @@ static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *use
                                    json_object_get(json_object_get(e, "content"), "membership"));
                 if (!user || (!streq_ptr(membership, "join") && !streq_ptr(membership, "invite")))
                         continue;
-                if (json_array_append_new(list, json_string(user)) < 0)
+                if (json_array_append_new(list, json_string(user)) < 0 ||
+                    crypto_room_member(m->crypto, m->ops->room_id, user, true) < 0)
                         return json_decref(list), manager_fatal_oom(m);
         }
         if (json_object_set_new(m->members, m->ops->room_id, list) < 0)

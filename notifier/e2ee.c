@@ -149,6 +149,13 @@ static bool e2ee_open(Manager *m) {
                 return fatal_store(m, why ?: "unreadable"), true;
         }
         log_info("Opened the crypto store of device %s.", m->state->device_id);
+        if (crypto_trimmed(m->crypto) > 0) {
+                log_warning("The crypto store held %zu entries that were malformed or over its limits "
+                            "(Olm peers, Megolm sessions, remembered messages, devices); dropped the ones "
+                            "used longest ago.",
+                            crypto_trimmed(m->crypto));
+                e2ee_save(m);
+        }
         if (adopt_rooms(m) < 0)
                 return manager_fatal_oom(m), true;
         return false;

@@ -150,9 +150,22 @@ int matrix_sync_message_decrypted(SyncMessage *msg, json_t *plain) {
 }
 
 /* Encryption turned on, and members who came or went: what the crypto layer must know. */
+/* b->members[room_id][user_id] = member: the last word of the batch on each. */
+static int member_note(SyncBatch *b, const char *room_id, const char *user_id, bool member) {
+        json_t *room = json_object_get(b->members, room_id);
+
+        if (!room) {
+                room = json_object();
+                if (!room || json_object_set_new(b->members, room_id, room) < 0)
+                        return -ENOMEM;
+        }
+        return json_object_set_new(room, user_id, json_boolean(member)) < 0 ? -ENOMEM : 0;
+}
+
 static int note_state(SyncBatch *b, const char *room_id, json_t *e) {
         const char *type = get_string(e, "type"), *membership;
         json_t *content = json_object_get(e, "content");
+        int r;
 
         if (streq_ptr(type, "m.room.encryption") && streq_ptr(get_string(e, "state_key"), "") &&
             json_is_object(content))
@@ -160,6 +173,10 @@ static int note_state(SyncBatch *b, const char *room_id, json_t *e) {
         if (!streq_ptr(type, "m.room.member") || !get_string(e, "state_key"))
                 return 0;
         membership = get_string(content, "membership");
+        r = member_note(b, room_id, get_string(e, "state_key"),
+                        streq_ptr(membership, "join") || streq_ptr(membership, "invite"));
+        if (r < 0)
+                return r;
         if (streq_ptr(membership, "leave") || streq_ptr(membership, "ban"))
                 return json_object_set_new(b->members_changed, room_id, json_true()) < 0 ? -ENOMEM : 0;
         if (!json_object_get(b->members_changed, room_id))
@@ -210,8 +227,10 @@ static int parse_crypto(SyncBatch *b, json_t *root) {
         b->devices_changed = json_array();
         b->encryption = json_object();
         b->members_changed = json_object();
+        b->members = json_object();
         b->gaps = json_object();
-        if (!b->to_device || !b->devices_changed || !b->encryption || !b->members_changed || !b->gaps)
+        if (!b->to_device || !b->devices_changed || !b->encryption || !b->members_changed || !b->members ||
+            !b->gaps)
                 return -ENOMEM;
         json_array_foreach(events, i, v)
                 if (json_is_object(v) && json_array_append(b->to_device, v) < 0)
@@ -324,6 +343,7 @@ SyncBatch *matrix_sync_batch_free(SyncBatch *b) {
         json_decref(b->devices_changed);
         json_decref(b->encryption);
         json_decref(b->members_changed);
+        json_decref(b->members);
         json_decref(b->gaps);
         free(b->invites);
         free(b->messages);

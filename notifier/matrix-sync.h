@@ -44,6 +44,7 @@ typedef struct SyncBatch {
         json_t *devices_changed;     /* array of user ids whose device lists changed */
         json_t *encryption;          /* room id → m.room.encryption content */
         json_t *members_changed;     /* room id → true if someone left, false if someone joined */
+        json_t *members;             /* room id → {user id → true if joined or invited, false if not} */
         long otk_count;              /* our one-time keys the server holds; -1: not said */
         bool fallback_used;          /* the server said our fallback key was used */
 } SyncBatch;

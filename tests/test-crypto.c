@@ -135,6 +135,7 @@ static void exchange(Crypto *alice, json_t *alice_up, Crypto *bob, json_t **ret_
         json_auto_t *to_device = share_to_alice(alice_up, bob), *content = NULL;
 
         if (crypto_room_set_encryption(alice, ROOM, settings(0)) < 0 ||
+            crypto_room_member(alice, ROOM, "@bob:test", true) < 0 ||
             crypto_to_device(alice, to_device, NULL) != 1)
                 abort();
         content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", "run ping");
@@ -319,4 +320,190 @@ TEST(a_room_key_for_a_room_we_are_not_in_is_refused) {
         to_device = share_to_alice(alice_up, bob);
         ASSERT_EQ(crypto_to_device(alice, to_device, &why), -EPERM);
         ASSERT_STREQ(why, "a room key for a room we are not in");
+}
+
+/* A to-device event as a stranger writes it: any sender_key, any body. */
+static json_t *junk_to_device(Crypto *to, const char *sender_key, int type, const char *body) {
+        return json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:{s:i, s:s}}}}", "type", "m.room.encrypted", "sender",
+                         "@stranger:test", "content", "algorithm", OLM_ALGORITHM, "sender_key", sender_key,
+                         "ciphertext", crypto_curve25519(to), "type", type, "body", body);
+}
+
+TEST(keys_from_outside_are_checked_and_junk_keeps_nothing) {
+        json_auto_t *up = NULL, *ev = NULL;
+        _cleanup_(crypto_freep) Crypto *bot = device("bot7", "@bot:test", "BOT", &up);
+        _cleanup_free_ char *huge = malloc(60001), *why = NULL, *why2 = NULL;
+        const char *valid = "A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU";
+
+        ASSERT_TRUE(crypto_key_valid(valid));
+        ASSERT_TRUE(crypto_key_valid(crypto_curve25519(bot)));
+        ASSERT_FALSE(crypto_key_valid(NULL));
+        ASSERT_FALSE(crypto_key_valid("A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU="));
+        ASSERT_FALSE(crypto_key_valid("A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWm"));
+        ASSERT_FALSE(crypto_key_valid("A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hW|U"));
+
+        /* 60 KB "keys", as the flood that grew the store to 72 MB had. */
+        memset(huge, 'A', 60000);
+        huge[60000] = 0;
+        for (int type = 0; type <= 1; type++) {
+                json_auto_t *big = junk_to_device(bot, huge, type, "AwogAAAA"),
+                            *unknown = junk_to_device(bot, valid, type, "AwogAAAA");
+                free(why);
+                ASSERT_EQ(crypto_to_device(bot, big, &why), -EBADMSG);
+                ASSERT_STREQ(why, "its sender_key is not a Curve25519 key");
+                ASSERT_TRUE(crypto_to_device(bot, unknown, NULL) < 0);
+        }
+        /* A lookup made no entry, and nothing was kept of what did not decrypt. */
+        ASSERT_EQ(json_object_size(crypto_section(bot, "olm")), 0U);
+        ASSERT_EQ(crypto_sessions_changed(bot), 0U);
+        ASSERT_OK(crypto_room_set_encryption(bot, ROOM, settings(0)));
+        ev = junk_to_device(bot, valid, 1, "x");
+        ASSERT_EQ(crypto_to_device(bot, ev, &why2), -ENOKEY);
+        ASSERT_EQ(json_object_size(crypto_section(bot, "olm")), 0U);
+}
+
+/* Bob, who shared with alice before, starts a new session and shares it: the to-device event. */
+static json_t *share_again(Crypto *bob) {
+        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
+        json_auto_t *share = NULL, *recipients = NULL;
+
+        crypto_room_rotate(bob, ROOM);
+        if (crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 || !share)
+                abort();
+        crypto_shared(bob, ROOM, recipients);
+        return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
+                         json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
+                                         "ALICE"));
+}
+
+TEST(a_room_key_is_kept_only_from_a_member_of_its_room) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *to_device = NULL, *enc = NULL, *ev = NULL,
+                    *plain = NULL, *content = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice8", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob8", "@bob:test", "BOB", &bob_up);
+
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(0)));
+        ASSERT_OK(crypto_room_set_encryption(alice, ROOM, settings(0)));
+        to_device = share_to_alice(alice_up, bob);
+        /* Bob is not known to be in the room: his key waits, and nothing decrypts with it. */
+        ASSERT_EQ(crypto_to_device(alice, to_device, NULL), 0);
+        ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 0U);
+        content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", "help");
+        ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", content, &enc));
+        ev = room_event(enc, "$m", "@bob:test");
+        ASSERT_EQ(crypto_room_decrypt(alice, ROOM, ev, &plain, NULL), -ENOKEY);
+        /* A member of another room, or of a room we are not in, changes nothing. */
+        ASSERT_EQ(crypto_room_member(alice, "!other:test", "@bob:test", true), 0);
+        ASSERT_EQ(crypto_room_member(alice, ROOM, "@carol:test", true), 0);
+        ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 0U);
+        /* Seen in the room (his message, or his member event): the key is kept, the message opens. */
+        ASSERT_EQ(crypto_room_member(alice, ROOM, "@bob:test", true), 1);
+        ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 1U);
+        ASSERT_OK(crypto_room_decrypt(alice, ROOM, ev, &plain, NULL));
+        /* Once gone, his next keys wait again. */
+        ASSERT_EQ(crypto_room_member(alice, ROOM, "@bob:test", false), 0);
+        json_decref(to_device);
+        to_device = share_again(bob);
+        ASSERT_EQ(crypto_to_device(alice, to_device, NULL), 0);
+        ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 1U);
+}
+
+/* Bob's next room session, shared with alice (who holds bob as a member). */
+static void next_session(Crypto *alice, Crypto *bob) {
+        json_auto_t *to_device = share_again(bob);
+
+        if (crypto_to_device(alice, to_device, NULL) != 1)
+                abort();
+}
+
+TEST(megolm_sessions_and_their_seen_indices_are_bounded) {
+        json_auto_t *alice_up = NULL, *bob_up = NULL;
+        _cleanup_(crypto_freep) Crypto *alice = device("alice9", "@alice:test", "ALICE", &alice_up);
+        _cleanup_(crypto_freep) Crypto *bob = device("bob9", "@bob:test", "BOB", &bob_up);
+        json_t *events[CRYPTO_SEEN_MAX + 20] = {};
+        json_auto_t *plain = NULL, *replay = NULL, *first = NULL;
+        char event_id[32];
+
+        ASSERT_OK(crypto_room_set_encryption(bob, ROOM, settings(1000)));
+        ASSERT_OK(crypto_room_set_encryption(alice, ROOM, settings(0)));
+        ASSERT_OK(crypto_room_member(alice, ROOM, "@bob:test", true));
+        first = share_to_alice(alice_up, bob);
+        ASSERT_EQ(crypto_to_device(alice, first, NULL), 1);
+        /* More messages than remembered: each decrypts once; the oldest replayed is refused. */
+        for (size_t i = 0; i < ELEMENTSOF(events); i++) {
+                json_auto_t *content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", "help"), *enc = NULL;
+                snprintf(event_id, sizeof(event_id), "$e%zu", i);
+                ASSERT_OK(crypto_room_encrypt(bob, ROOM, "m.room.message", content, &enc));
+                events[i] = room_event(enc, event_id, "@bob:test");
+                ASSERT_OK(crypto_room_decrypt(alice, ROOM, events[i], &plain, NULL));
+                json_decref(plain);
+                plain = NULL;
+        }
+        json_t *entry = NULL, *v;
+        const char *id;
+        json_object_foreach(crypto_section(alice, "inbound"), id, v)
+                entry = v;
+        ASSERT_EQ(json_object_size(json_object_get(entry, "seen")), (size_t) CRYPTO_SEEN_MAX);
+        replay = room_event(json_object_get(events[0], "content"), "$again", "@bob:test");
+        ASSERT_EQ(crypto_room_decrypt(alice, ROOM, replay, &plain, NULL), -EEXIST);
+        for (size_t i = 0; i < ELEMENTSOF(events); i++)
+                json_decref(events[i]);
+
+        /* Sessions of one sender in one room: the newest are kept. */
+        for (int i = 0; i < CRYPTO_INBOUND_PER_SENDER + 5; i++)
+                next_session(alice, bob);
+        ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), (size_t) CRYPTO_INBOUND_PER_SENDER);
+}
+
+/* A store as an older bot left it after a flood: more peers than the limit (some of them devices
+ * we know), junk keys, a session with a long seen map. */
+TEST(a_store_over_its_limits_is_trimmed_at_start) {
+        json_auto_t *up = NULL;
+        _cleanup_(crypto_freep) Crypto *bot = device("bot10", "@bot:test", "BOT", &up), *again = NULL;
+        _cleanup_free_ char *why = NULL;
+        json_t *olm = crypto_section(bot, "olm"), *seen = json_object(), *known = json_object();
+        const char *path = store_path("bot10");
+        char key[64], idx[16];
+
+        for (int i = 0; i < CRYPTO_PEERS_MAX + 200; i++) {
+                snprintf(key, sizeof(key), "%043d", i);
+                ASSERT_OK(json_object_set_new(olm, key, json_pack("[s]", "pickle")));
+                /* The first ten peers are devices of a member: kept though used longest ago. */
+                if (i < 10)
+                        ASSERT_OK(json_object_set_new(known, key,
+                                                      json_pack("{s:s, s:s, s:b}", "curve25519", key,
+                                                                "ed25519", key, "cross_signed", 0)));
+        }
+        ASSERT_OK(json_object_set_new(olm, "junk|key", json_pack("[s]", "pickle")));
+        ASSERT_OK(json_object_set_new(crypto_section(bot, "devices"), "@alice:test", known));
+        for (int i = 0; i < CRYPTO_SEEN_MAX * 3; i++) {
+                snprintf(idx, sizeof(idx), "%d", i);
+                ASSERT_OK(json_object_set_new(seen, idx, json_string("$e")));
+        }
+        ASSERT_OK(json_object_set_new(seen, "not an index", json_string("$e")));
+        ASSERT_OK(json_object_set_new(crypto_section(bot, "inbound"), ROOM "|A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU|s",
+                                      json_pack("{s:s, s:i, s:o}", "pickle", "p", "first", 0, "seen", seen)));
+        ASSERT_OK(crypto_save(bot));
+
+        ASSERT_OK(crypto_open(path, KEY, "@bot:test", "BOT", &again, &why));
+        ASSERT_TRUE(crypto_trimmed(again) > 200);
+        olm = crypto_section(again, "olm");
+        ASSERT_TRUE(json_object_size(olm) <= CRYPTO_PEERS_MAX);
+        ASSERT_FALSE(json_object_get(olm, "junk|key"));
+        snprintf(key, sizeof(key), "%043d", 0);
+        ASSERT_TRUE(json_object_get(olm, key) != NULL);
+        snprintf(key, sizeof(key), "%043d", 10);
+        ASSERT_FALSE(json_object_get(olm, key));
+        snprintf(key, sizeof(key), "%043d", CRYPTO_PEERS_MAX + 199);
+        ASSERT_TRUE(json_object_get(olm, key) != NULL);
+        const char *id;
+        json_object_foreach(crypto_section(again, "inbound"), id, seen) {
+                ASSERT_EQ(json_object_size(json_object_get(seen, "seen")), (size_t) CRYPTO_SEEN_MAX);
+                ASSERT_EQ(json_integer_value(json_object_get(seen, "floor")), CRYPTO_SEEN_MAX * 2);
+        }
+        /* Saved, it opens again with nothing more to trim. */
+        ASSERT_OK(crypto_save(again));
+        again = crypto_free(again);
+        ASSERT_OK(crypto_open(path, KEY, "@bot:test", "BOT", &again, NULL));
+        ASSERT_EQ(crypto_trimmed(again), 0U);
 }
