@@ -137,12 +137,32 @@ static int note_members(Manager *m, SyncBatch *b) {
         return kept;
 }
 
-/* Anyone may send the bot to-device messages, thousands at a time: a few are told in the journal,
- * the rest counted. */
-#define TO_DEVICE_WARNINGS 5
+/* Anyone may send the bot to-device messages, thousands a minute: five a minute are told in the
+ * journal, the rest counted. */
+#define TO_DEVICE_WARNINGS 5U
+#define TO_DEVICE_WINDOW_USEC (60U * USEC_PER_SEC)
+
+static bool to_device_tell(Manager *m) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (now >= m->to_device_window + TO_DEVICE_WINDOW_USEC) {
+                if (m->to_device_untold > 0)
+                        log_warning("Ignored %zu more encrypted to-device messages in the minute before.",
+                                    m->to_device_untold);
+                m->to_device_window = now;
+                m->to_device_told = 0;
+                m->to_device_untold = 0;
+        }
+        if (m->to_device_told < TO_DEVICE_WARNINGS) {
+                m->to_device_told++;
+                return true;
+        }
+        m->to_device_untold++;
+        return false;
+}
 
 static int receive_to_device(Manager *m, SyncBatch *b) {
-        size_t i, ignored = 0;
+        size_t i;
         json_t *v;
         int r;
 
@@ -158,13 +178,10 @@ static int receive_to_device(Manager *m, SyncBatch *b) {
                                 log_debug("Received a room key from %s.", sender);
                         continue;
                 }
-                if (++ignored <= TO_DEVICE_WARNINGS)
+                if (to_device_tell(m))
                         log_warning("Ignoring an encrypted to-device message from %.255s: %s.", sender,
                                     strempty(why));
         }
-        if (ignored > TO_DEVICE_WARNINGS)
-                log_warning("Ignored %zu more encrypted to-device messages of this batch.",
-                            ignored - TO_DEVICE_WARNINGS);
         return 0;
 }
 

@@ -6,6 +6,8 @@
  * to an encrypted room takes the steps sharing needs (members, their devices, one-time keys, the
  * session over Olm) and then goes out as m.room.encrypted. Never a plaintext message there. */
 
+#include <malloc.h>
+
 #include "log.h"
 #include "manager.h"
 
@@ -155,6 +157,8 @@ static bool e2ee_open(Manager *m) {
                             "used longest ago.",
                             crypto_trimmed(m->crypto));
                 e2ee_save(m);
+                /* Reading a store that big took memory the bot will not need again. */
+                (void) malloc_trim(0);
         }
         if (adopt_rooms(m) < 0)
                 return manager_fatal_oom(m), true;

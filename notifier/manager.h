@@ -178,6 +178,9 @@ typedef struct Manager {
         SyncMessage *waiting;  /* encrypted messages whose key may still come (e2ee-rooms.c) */
         uint64_t *waiting_since;       /* CLOCK_MONOTONIC of each */
         size_t n_waiting;
+        uint64_t to_device_window;     /* CLOCK_MONOTONIC: the minute ignored to-device messages are told in */
+        unsigned to_device_told;
+        size_t to_device_untold;
         json_t *cross_signing; /* in flight: {keys, signatures} */
 
         Progress *progress;
