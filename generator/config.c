@@ -221,6 +221,33 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
         return ini_fail(&st->error, "matrix", key, "unknown key");
 }
 
+#define PING_ALLOWED_MAX 64U
+
+static int handle_allowed_networks(ParseState *st, const char *value, Config *c) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ NetRange *ranges = NULL;
+        size_t n;
+
+        if (strv_split_comma(value, &l) < 0)
+                return 0;
+        n = strv_length(l);
+        if (n > PING_ALLOWED_MAX)
+                return ini_fail(&st->error, "scheduler", "ping_allowed_networks", "give at most %u networks",
+                                PING_ALLOWED_MAX);
+        ranges = calloc(n ?: 1, sizeof(NetRange));
+        if (!ranges)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (netrange_parse(l[i], &ranges[i]) < 0)
+                        return ini_fail(&st->error, "scheduler", "ping_allowed_networks",
+                                        "'%s' is not a network like 10.1.0.0/16 or fd00::/8 (host bits zero)",
+                                        l[i]);
+        free(c->ping_allowed);
+        c->ping_allowed = TAKE_PTR(ranges);
+        c->n_ping_allowed = n;
+        return 1;
+}
+
 static int handle_scheduler(ParseState *st, const char *key, const char *value) {
         Config *c = st->config;
         char **field = streq(key, "state_dir") ? &c->state_dir : streq(key, "help_url") ? &c->help_url :
@@ -264,6 +291,8 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                 c->maintenance_reminder = sec;
                 return 1;
         }
+        if (streq(key, "ping_allowed_networks"))
+                return handle_allowed_networks(st, value, c);
         if (streq(key, "resolver")) {
                 if (socket_address_parse(value, 53, &sa, &len) < 0)
                         return ini_fail(&st->error, "scheduler", key,
@@ -436,8 +465,11 @@ static int handle_customer_ssh(ParseState *st, const char *section, const char *
                 return set_string(&cu->ssh_user, value);
         }
         if (streq(key, "ssh_key_file")) {
-                if (!path_valid(value))
-                        return ini_fail(&st->error, section, key, "'%s' is not an absolute path", value);
+                /* It goes into the tasks' units as LoadCredential=: no room for a specifier or a
+                 * space there. */
+                if (!path_valid(value) || strpbrk(value, "% \t"))
+                        return ini_fail(&st->error, section, key,
+                                        "'%s' is not an absolute path without spaces or '%%'", value);
                 return set_string(&cu->ssh_key_file, value);
         }
         if (!host_key_valid(value))
@@ -792,6 +824,7 @@ Config *config_free(Config *c) {
         free(c->help_url);
         free(c->resolver);
         free(c->tls_ca_file);
+        free(c->ping_allowed);
         catalogue_free(c->catalogue, c->n_catalogue);
         for (Branch b = 0; b < _BRANCH_MAX; b++) {
                 strv_free(c->branches[b].command);

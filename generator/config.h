@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "netrange.h"
+
 typedef enum Branch {
         BRANCH_STABLE,
         BRANCH_FRESH,
@@ -79,6 +81,8 @@ typedef struct Config {
         char *help_url;            /* base of the checks' help links; NULL: none */
         char *resolver;            /* "IP" or "IP:PORT", "[IPv6]:PORT"; NULL: resolv.conf's first */
         char *tls_ca_file;         /* CAs the checks trust; NULL: the system's */
+        NetRange *ping_allowed;    /* networks ping may connect to though private, loopback, … */
+        size_t n_ping_allowed;
         unsigned monitor_interval; /* seconds between monitoring runs; 0: no monitoring */
         unsigned maintenance_reminder; /* seconds before a weekly maintenance to remind; 0: none */
         unsigned commands_per_minute; /* per owner; more are left out with one notice a minute */

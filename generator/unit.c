@@ -156,10 +156,13 @@ static int add_environment(UnitSpec *u, const RunSpec *r, const char *stem) {
         return k < 0 ? -ENOMEM : 0;
 }
 
-/* A task reads its configuration and SSH key, talks to the customer's server, the homeserver's
- * resolver and the journal, and writes nothing: it runs as the notifier's own user, with no
+/* A task reads its configuration and its customer's SSH key, talks to the customer's server and
+ * the resolver, writes to the journal and nothing else. It runs as a user of its own that exists
+ * while it runs (DynamicUser=): not the notifier's, so it can read no other customer's key, nor
+ * the notifier's state, and has no right to create units; systemd hands it its own key
+ * (LoadCredential=, read by PID 1 from the file only the notifier's user may read). No
  * capabilities and little of the system in sight (systemd-analyze security ≤ 2.0). */
-static int add_sandboxing(UnitSpec *u) {
+static int add_sandboxing(UnitSpec *u, const RunSpec *r) {
         static const char *const yes[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "PrivateUsers",
                                            "ProtectHome", "ProtectKernelTunables", "ProtectKernelModules",
                                            "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock",
@@ -167,7 +170,11 @@ static int add_sandboxing(UnitSpec *u) {
                                            "RestrictSUIDSGID", "LockPersonality", "RemoveIPC" };
         int k = 0;
 
-        k |= add(u, SECTION_SERVICE, "User", "%s", SCHEDULER_USER);
+        k |= add(u, SECTION_SERVICE, "DynamicUser", "yes");
+        /* A key that is not there would fail the unit before it could say why: without it the task
+         * says it cannot read the key. */
+        if (r->ssh_key && access(r->ssh_key, F_OK) >= 0)
+                k |= add(u, SECTION_SERVICE, "LoadCredential", UNIT_SSH_KEY_CREDENTIAL ":%s", r->ssh_key);
         k |= add(u, SECTION_SERVICE, "ProtectSystem", "strict");
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 k |= add(u, SECTION_SERVICE, yes[i], "yes");
@@ -207,7 +214,7 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
         k |= add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
         /* A [Unit] setting in a file; over D-Bus the section does not matter. */
         k |= add(&u, SECTION_UNIT, "CollectMode", "inactive-or-failed");
-        if (add_sandboxing(&u) < 0)
+        if (add_sandboxing(&u, r) < 0)
                 goto oom;
         if (k < 0)
                 goto oom;
@@ -283,6 +290,7 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 .room = s->room,
                 .reply_to = s->reply_to,
                 .runtime_max = unit_customer_runtime_max_usec(c, s->command),
+                .ssh_key = c->ssh_key_file,
         };
         int r;
 
@@ -324,7 +332,7 @@ int unit_monitor_stem(const char *customer, char **ret) {
 int unit_render_monitor(const Config *c, const Customer *cu, UnitSpec *ret_timer, UnitSpec *ret_service) {
         _cleanup_free_ char *stem = NULL, *service = NULL;
         UnitSpec timer = {};
-        RunSpec run = { .customer = cu->name, .command = "ping", .mode = "monitor" };
+        RunSpec run = { .customer = cu->name, .command = "ping", .mode = "monitor", .ssh_key = cu->ssh_key_file };
         int r;
 
         if (!customer_monitored(c, cu))

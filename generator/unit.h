@@ -42,7 +42,12 @@ typedef struct RunSpec {
         const char *schedule;  /* a one-shot's unit stem, so its result can retire it */
         usec_t due;            /* a one-shot's due time, so a late run can say so */
         usec_t runtime_max;    /* 0: unit_runtime_max_usec(command) */
+        const char *ssh_key;   /* the customer's SSH key file, handed to the task as credential
+                                * "ssh-key" if it is there; NULL: none */
 } RunSpec;
+
+/* The credential a task finds its customer's SSH key under, in $CREDENTIALS_DIRECTORY. */
+#define UNIT_SSH_KEY_CREDENTIAL "ssh-key"
 
 void unit_spec_done(UnitSpec *u);
 /* How long a command may take before systemd stops it. */

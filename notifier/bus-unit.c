@@ -113,19 +113,28 @@ static int append_sandboxing(sd_bus_message *m, const char *key, const char *val
                 return sd_bus_message_append(m, "(sv)", key, "i", (int32_t) EPERM);
         if (streq(key, "UMask"))
                 return sd_bus_message_append(m, "(sv)", key, "u", (uint32_t) strtoul(value, NULL, 8));
+        /* "ID:PATH", the ID ours, the path the operator's (without a ':' in the ID). */
+        if (streq(key, "LoadCredential")) {
+                _cleanup_free_ char *id = NULL;
+                const char *colon = strchr(value, ':');
+
+                if (!colon || !(id = strndup(value, (size_t) (colon - value))))
+                        return colon ? -ENOMEM : -EINVAL;
+                return sd_bus_message_append(m, "(sv)", key, "a(ss)", 1, id, colon + 1);
+        }
         return -EOPNOTSUPP;
 }
 
 static int append_one(sd_bus_message *m, const char *key, const char *value) {
         static const char *const strings[] = { "Description", "Type", "SyslogIdentifier", "CollectMode",
-                                               "ProtectSystem", "ProtectHome", "Unit", "User",
+                                               "ProtectSystem", "ProtectHome", "Unit",
                                                "ProtectProc", "ProcSubset" };
         static const char *const bools[] = { "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "Persistent",
                                              "RemainAfterElapse", "PrivateUsers", "ProtectKernelTunables",
                                              "ProtectKernelModules", "ProtectKernelLogs",
                                              "ProtectControlGroups", "ProtectClock", "ProtectHostname",
                                              "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
-                                             "MemoryDenyWriteExecute", "RemoveIPC" };
+                                             "MemoryDenyWriteExecute", "RemoveIPC", "DynamicUser" };
         /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
          * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
         static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };

@@ -37,7 +37,45 @@ static int read_result(sd_journal *j, RunResult *ret) {
         return 0;
 }
 
-static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
+/* The last lines a run printed, oldest first: what a run that ended without a word of its own
+ * (killed, crashed, timed out) last said. Only its own unit's lines; NULL if none. */
+#define TAIL_LINES 5
+
+static char *run_tail(const char *run) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *match = NULL, *unit = NULL;
+        char *lines[TAIL_LINES] = {}, *text = NULL;
+        size_t n = 0, size = 0;
+        FILE *f;
+
+        if (isempty(run) || asprintf(&match, "SCHEDULER_RUN=%s", run) < 0 ||
+            asprintf(&unit, "_SYSTEMD_UNIT=%s.service", run) < 0)
+                return NULL;
+        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0 ||
+            sd_journal_add_match(j, match, 0) < 0 || sd_journal_add_match(j, unit, 0) < 0 ||
+            sd_journal_seek_tail(j) < 0)
+                return NULL;
+        while (n < TAIL_LINES && sd_journal_previous(j) > 0) {
+                const void *d;
+                size_t l;
+
+                if (sd_journal_get_data(j, "SCHEDULER_EVENT", &d, &l) >= 0 ||
+                    sd_journal_get_data(j, "MESSAGE", &d, &l) < 0)
+                        continue;
+                lines[n++] = strndup((const char *) d + strlen("MESSAGE="), l - strlen("MESSAGE="));
+        }
+        f = n > 0 ? open_memstream(&text, &size) : NULL;
+        for (size_t i = n; i > 0; i--) {
+                if (f && lines[i - 1])
+                        fprintf(f, "%s\n", lines[i - 1]);
+                free(lines[i - 1]);
+        }
+        if (f && fclose(f) != 0)
+                return mfree(text);
+        return text;
+}
+
+static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         const char *room = isempty(res->room) ? state_get_room(m->state, res->customer) : res->room;
         _cleanup_free_ char *text = NULL;
         Op *op;
@@ -46,6 +84,10 @@ static int queue_result(Manager *m, const RunResult *res, const char *cursor) {
                 log_warning("No room known for customer %s; dropping the result of %s.", res->customer,
                             res->unit);
                 return 0;
+        }
+        if (streq_ptr(res->tail, "yes") && isempty(res->report)) {
+                free(res->report);
+                res->report = run_tail(res->run);
         }
         op = op_new(OP_SEND, room);
         if (!op || !(op->cursor = strdup(cursor)) ||

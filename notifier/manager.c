@@ -318,7 +318,6 @@ static int manager_setup_loop(Manager *m) {
 }
 
 int manager_new(Config *config, Manager **ret) {
-        const struct passwd *pw;
         Manager *m;
         int r;
 
@@ -329,9 +328,6 @@ int manager_new(Config *config, Manager **ret) {
         m->start_ms = now_usec(CLOCK_REALTIME) / USEC_PER_MSEC;
         m->otk_count = -1;
         ratelimit_init(&m->rate, config->commands_per_minute);
-        pw = getpwnam(SCHEDULER_USER);
-        if (pw)
-                run_result_set_task_uid(pw->pw_uid);   /* tasks run as that user (unit.c) */
 
         r = manager_read_secrets(m);
         if (r < 0)

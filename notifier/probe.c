@@ -21,6 +21,8 @@ struct Prober {
         CurlGlue *glue;
         DnsServer dns;
         char *ca_file;
+        const NetRange *allowed;
+        size_t n_allowed;
 };
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -46,7 +48,8 @@ static void resolve_op_free(ResolveOp *op) {
 
 static void on_resolve_answer(ResolveOp *op, bool is_a, int error, DnsAnswer *a, const char *why) {
         Resolved r = {};
-        _cleanup_strv_free_ char **all = NULL;
+        _cleanup_strv_free_ char **all = NULL, **allowed = NULL;
+        _cleanup_free_ char *refused = NULL;
 
         if (is_a) {
                 if (error < 0)
@@ -67,7 +70,17 @@ static void on_resolve_answer(ResolveOp *op, bool is_a, int error, DnsAnswer *a,
                 (void) strv_extend(&all, *i);
         for (char **i = op->v6; i && *i; i++)
                 (void) strv_extend(&all, *i);
-        r = (Resolved){ .why = op->why, .nxdomain = op->nxdomain, .cnames = op->cnames, .addresses = all };
+        /* The name is the customer's to point anywhere: not into this host's own network. */
+        for (char **i = all; i && *i; i++) {
+                const char *kind = netrange_refused(*i, op->prober->allowed, op->prober->n_allowed);
+                if (!kind)
+                        (void) strv_extend(&allowed, *i);
+                else if (!refused && asprintf(&refused, "points only to %s, a%s %s address, which is not checked",
+                                              *i, kind[0] == 'i' ? "n" : "", kind) < 0)
+                        refused = NULL;
+        }
+        r = (Resolved){ .why = op->why, .nxdomain = op->nxdomain, .cnames = op->cnames, .answered = all,
+                        .addresses = allowed, .refused = refused };
         op->cb(op->prober, &r, op->userdata);
         resolve_op_free(op);
 }
@@ -417,7 +430,8 @@ int probe_tcp(Prober *p, const char *address, unsigned port, tcp_callback_t cb, 
 
 /* ---- the prober ----------------------------------------------------------------------------- */
 
-int prober_new(sd_event *e, const char *resolver, const char *ca_file, Prober **ret) {
+int prober_new(sd_event *e, const char *resolver, const char *ca_file, const NetRange *allowed,
+               size_t n_allowed, Prober **ret) {
         Prober *p;
         int r;
 
@@ -425,6 +439,8 @@ int prober_new(sd_event *e, const char *resolver, const char *ca_file, Prober **
         if (!p)
                 return -ENOMEM;
         p->event = sd_event_ref(e);
+        p->allowed = allowed;
+        p->n_allowed = n_allowed;
         r = dns_server_init(&p->dns, resolver);
         if (r >= 0 && ca_file && !(p->ca_file = strdup(ca_file)))
                 r = -ENOMEM;

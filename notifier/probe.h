@@ -12,17 +12,23 @@
 #include <systemd/sd-event.h>
 
 #include "dns.h"
+#include "netrange.h"
 
 typedef struct Prober Prober;
 
-int prober_new(sd_event *e, const char *resolver, const char *ca_file, Prober **ret);
+/* allowed: networks to connect to though they are private, loopback, … (netrange.h); borrowed. */
+int prober_new(sd_event *e, const char *resolver, const char *ca_file, const NetRange *allowed,
+               size_t n_allowed, Prober **ret);
 Prober *prober_free(Prober *p);
 
 typedef struct Resolved {
         const char *why;        /* NULL: resolved (addresses may still be empty: no records) */
         bool nxdomain;
         char **cnames;          /* the alias chain, if the name is one */
-        char **addresses;       /* A then AAAA */
+        char **answered;        /* A then AAAA, as the DNS server gave them */
+        char **addresses;       /* those of them ping may connect to (netrange.h) */
+        const char *refused;    /* why the others are not, "points only to 10.0.0.5, a private address,
+                                 * which is not checked" (the first); NULL: none */
 } Resolved;
 typedef void (*resolve_callback_t)(Prober *p, const Resolved *r, void *userdata);
 int probe_resolve(Prober *p, const char *host, resolve_callback_t cb, void *userdata);

@@ -28,6 +28,7 @@ void run_result_done(RunResult *r) {
         free(r->event);
         free(r->step);
         free(r->mode);
+        free(r->tail);
         *r = (RunResult) {};
 }
 
@@ -52,6 +53,7 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 { "SCHEDULER_EVENT", offsetof(RunResult, event) },
                 { "SCHEDULER_STEP", offsetof(RunResult, step) },
                 { "SCHEDULER_MODE", offsetof(RunResult, mode) },
+                { "SCHEDULER_TAIL", offsetof(RunResult, tail) },
         };
         const char *eq = memchr(data, '=', size);
         size_t klen;
@@ -100,17 +102,15 @@ static bool unit_of(const RunResult *r, const char *name, const char *suffix) {
         return tail && strlen(tail) > strlen(suffix) && streq(tail + strlen(tail) - strlen(suffix), suffix);
 }
 
-/* The user tasks run as: with root, whose entries may speak for a run journald saw no unit of. */
-static uid_t task_uid = 0;
-
-void run_result_set_task_uid(uid_t uid) {
-        task_uid = uid;
-}
+/* Tasks run as users systemd makes for them (DynamicUser=, unit.c), from this range of its own:
+ * nothing else on the host runs as them, not root, not the notifier's user. */
+#define DYNAMIC_UID_MIN 61184U
+#define DYNAMIC_UID_MAX 65519U
 
 static bool from_task_user(const RunResult *r) {
         unsigned uid;
 
-        return r->uid && safe_atou(r->uid, &uid) >= 0 && (uid == 0 || (uid_t) uid == task_uid);
+        return r->uid && safe_atou(r->uid, &uid) >= 0 && uid >= DYNAMIC_UID_MIN && uid <= DYNAMIC_UID_MAX;
 }
 
 /* Only the customer's own units speak for the customer. journald may not learn the unit of a

@@ -32,6 +32,8 @@ typedef struct RunResult {
         char *event;           /* SCHEDULER_EVENT: "result" or "progress" */
         char *step;            /* SCHEDULER_STEP of a progress entry */
         char *mode;            /* SCHEDULER_MODE: "run", "schedule", "recurring", "monitor" */
+        char *tail;            /* SCHEDULER_TAIL: "yes" if the report is to be the run's last lines
+                                * (written after the run ended, by a user that cannot read them) */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
         usec_t realtime;       /* when the entry was written */
 } RunResult;
@@ -40,8 +42,6 @@ void run_result_done(RunResult *r);
 /* Sets the field named by "FIELD=value" data (size bytes, not NUL-terminated), if it is one of ours. */
 int run_result_set_field(RunResult *r, const char *data, size_t size);
 /* Written by scheduler-task in a unit of the same customer, with the fields a message needs. */
-/* Entries of this user (the one tasks run as, besides root) may stand for their run without a unit. */
-void run_result_set_task_uid(uid_t uid);
 bool run_result_valid(const RunResult *r);
 /* A progress entry (SCHEDULER_EVENT=progress) of a maintenance, from the customer's own unit. */
 bool run_progress_valid(const RunResult *r);

@@ -70,6 +70,7 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
                 .reply_to = op->event_id,
                 .sender = op->sender,
                 .runtime_max = cu ? unit_customer_runtime_max_usec(cu, command) : 0,
+                .ssh_key = cu ? cu->ssh_key_file : NULL,
         };
         int r;
 

@@ -97,7 +97,7 @@ typedef struct Ping {
 } Ping;
 
 static const char *resolve_failure(const Resolved *r) {
-        return r->why ?: r->nxdomain ? "no such name" : "no address";
+        return r->why ?: r->refused ? r->refused : r->nxdomain ? "no such name" : "no address";
 }
 
 static void hold(Ping *p) {
@@ -196,6 +196,12 @@ static void on_fetch_resolved(Prober *prober, const Resolved *res, void *userdat
         Fetch *f = userdata;
         int r;
 
+        if (!res->why && strv_length(res->addresses) == 0 && res->refused) {
+                checks_set(&f->ping->checks, f->slot, false, "%s: %s %s", f->url, f->host, res->refused);
+                tls_report(f, 0, "not checked");
+                fetch_finish(f);
+                return;
+        }
         if (res->why || strv_length(res->addresses) == 0) {
                 const char *why = resolve_failure(res);
                 checks_set(&f->ping->checks, f->slot, false, "%s: cannot resolve %s (%s)", f->url, f->host,
@@ -413,7 +419,7 @@ static void on_record(Prober *prober, const Resolved *res, void *userdata) {
         if (res->why)
                 checks_set(&p->checks, pr->slot, false,
                            "%s (DNS record): no answer from the DNS server (%s)", pr->label, res->why);
-        else if (answer_dns_record(res->addresses, res->cnames, p->expected, &why) < 0)
+        else if (answer_dns_record(res->answered, res->cnames, p->expected, &why) < 0)
                 checks_set(&p->checks, pr->slot, false, "%s (DNS record): %s", pr->label, strempty(why));
         else
                 checks_set(&p->checks, pr->slot, true, "%s (DNS record)", pr->label);
@@ -627,7 +633,8 @@ int ping_collect(TaskContext *t, CheckList *l) {
         if (r >= 0)
                 r = sd_event_new(&p.event);
         if (r >= 0)
-                r = prober_new(p.event, t->config->resolver, t->config->tls_ca_file, &p.prober);
+                r = prober_new(p.event, t->config->resolver, t->config->tls_ca_file, t->config->ping_allowed,
+                               t->config->n_ping_allowed, &p.prober);
         if (r >= 0)
                 r = sd_event_add_time_relative(p.event, &guard, CLOCK_MONOTONIC, LOOP_GUARD_USEC, 0,
                                                on_guard, p.event);

@@ -16,10 +16,10 @@
 #include "command.h"
 #include "log.h"
 #include "task.h"
+#include "unit.h"
 
 #define EXIT_REPORTED_FAILURE 1
 #define EXIT_UNREPORTED 2
-#define LAST_LINES 5
 #define LATE_USEC (30 * USEC_PER_SEC)
 
 typedef struct Run {
@@ -62,7 +62,8 @@ static int entry_send(const Run *run, const char *event, const char *result, con
                             strempty(getenv("SCHEDULER_REPLY_TO")), "SCHEDULER_RUN=%s",
                             strempty(getenv("SCHEDULER_RUN")), "SCHEDULER_SCHEDULE=%s",
                             strempty(getenv("SCHEDULER_SCHEDULE")), "SCHEDULER_INVOCATION=%s",
-                            strempty(getenv("INVOCATION_ID")), "SCHEDULER_STARTED=%llu", started, NULL);
+                            strempty(getenv("INVOCATION_ID")), "SCHEDULER_STARTED=%llu", started,
+                            "SCHEDULER_TAIL=%s", arg_finish ? "yes" : "", NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the %s to the journal: %m", event);
         return 0;
@@ -133,45 +134,11 @@ static int run_command(const Config *c, const Run *run) {
         return r >= 0 ? EXIT_SUCCESS : EXIT_REPORTED_FAILURE;
 }
 
-/* The last lines the run printed, oldest first, for a failure it could not describe itself. */
-static char *last_lines(const char *run_id) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
-        _cleanup_free_ char *match = NULL;
-        char *lines[LAST_LINES] = {};
-        size_t n = 0, size = 0;
-        char *text = NULL;
-        FILE *f;
-
-        if (isempty(run_id) || asprintf(&match, "SCHEDULER_RUN=%s", run_id) < 0)
-                return NULL;
-        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0 ||
-            sd_journal_add_match(j, match, 0) < 0 || sd_journal_seek_tail(j) < 0)
-                return NULL;
-        while (n < LAST_LINES && sd_journal_previous(j) > 0) {
-                const void *d;
-                size_t l;
-
-                if (sd_journal_get_data(j, "SCHEDULER_EVENT", &d, &l) >= 0 ||
-                    sd_journal_get_data(j, "MESSAGE", &d, &l) < 0)
-                        continue;
-                lines[n++] = strndup((const char *) d + strlen("MESSAGE="), l - strlen("MESSAGE="));
-        }
-        f = open_memstream(&text, &size);
-        for (size_t i = n; i > 0; i--) {
-                if (f && lines[i - 1])
-                        fprintf(f, "%s\n", lines[i - 1]);
-                free(lines[i - 1]);
-        }
-        if (f)
-                fclose(f);
-        return text;
-}
-
 /* ExecStopPost: systemd tells how the run ended in SERVICE_RESULT, EXIT_CODE and EXIT_STATUS. */
 static int finish(const Run *run) {
         const char *result = getenv("SERVICE_RESULT"), *code = getenv("EXIT_CODE"),
                    *status = getenv("EXIT_STATUS");
-        _cleanup_free_ char *reason = NULL, *lines = NULL;
+        _cleanup_free_ char *reason = NULL;
         int r;
 
         if (streq_ptr(result, "success") || (streq_ptr(code, "exited") && streq_ptr(status, "1")))
@@ -190,8 +157,9 @@ static int finish(const Run *run) {
         if (r < 0)
                 return log_oom(), EXIT_UNREPORTED;
 
-        lines = last_lines(getenv("SCHEDULER_RUN"));
-        return report(run, false, reason, lines, 0) < 0 ? EXIT_UNREPORTED : EXIT_SUCCESS;
+        /* The lines the run printed are in the journal, which this task's user cannot read: the
+         * notifier adds them (SCHEDULER_TAIL). */
+        return report(run, false, reason, NULL, 0) < 0 ? EXIT_UNREPORTED : EXIT_SUCCESS;
 }
 
 static int parse_argv(int argc, char *argv[], Run *ret) {
@@ -244,6 +212,26 @@ static char *join_words(char **l) {
         return fclose(f) == 0 ? s : mfree(s);
 }
 
+/* The customer's SSH key as systemd handed it to this unit (LoadCredential=, unit.c): this task's
+ * own user can read no other key, nor the file the operator named. Without it, that file. */
+static int use_key_credential(Config *c, const char *customer) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        char *path;
+
+        if (!dir)
+                return 0;
+        if (asprintf(&path, "%s/%s", dir, UNIT_SSH_KEY_CREDENTIAL) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_customers; i++)
+                if (streq(c->customers[i].name, customer) && access(path, F_OK) >= 0) {
+                        free(c->customers[i].ssh_key_file);
+                        c->customers[i].ssh_key_file = path;
+                        return 0;
+                }
+        free(path);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
@@ -261,6 +249,9 @@ int main(int argc, char *argv[]) {
                 r = finish(&run);
         else if (config_load(arg_config, CONFIG_LOAD_DEFAULT, &c, &error) < 0) {
                 log_error("Bad configuration: %s", error ?: "out of memory");
+                r = EXIT_UNREPORTED;
+        } else if (use_key_credential(c, run.customer) < 0) {
+                (void) log_oom();
                 r = EXIT_UNREPORTED;
         } else
                 r = run_command(c, &run);

@@ -185,6 +185,9 @@ TEST(errors_name_line_key_and_why) {
                 { "aliases = slack=sshd\n", "the unit a matrix-* service" },
                 { "ssh_known_host_key = AAAA\n", "ssh_known_host_key: 'AAAA' is not a public host key" },
                 { "ssh_user = root;reboot\n", "ssh_user: 'root;reboot' is not a user name" },
+                { "ssh_key_file = /etc/keys/%n\n",
+                  "ssh_key_file: '/etc/keys/%n' is not an absolute path without spaces or '%'" },
+                { "ssh_key_file = /etc/my keys/acme\n", "ssh_key_file: '/etc/my keys/acme' is not" },
                 { "domain = acme\n", "domain: 'acme' is not a domain name" },
                 { "components = Matrix!\n", "components: 'Matrix!' is not a component name" },
                 { "[customer Acme]\nowners = @x:test\n",
@@ -219,6 +222,8 @@ TEST(errors_name_line_key_and_why) {
                 { "[scheduler]\nmaintenance_reminder = 8d\n",
                   "[scheduler] maintenance_reminder: '8d' is not a time from 1min to 6d" },
                 { "[scheduler]\ntls_ca_file = ca.pem\n", "tls_ca_file: 'ca.pem' is not an absolute path" },
+                { "[scheduler]\nping_allowed_networks = 127.0.0.0/8, 10.1.2.3/8\n",
+                  "[scheduler] ping_allowed_networks: '10.1.2.3/8' is not a network like 10.1.0.0/16" },
                 { "[scheduler]\nmonitor_interval = 59\n",
                   "[scheduler] monitor_interval: '59' is not an interval from 60 s to 1 d, like 300, "
                   "5min or 1h (0 or off: no monitoring)" },

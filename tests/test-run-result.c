@@ -120,21 +120,24 @@ TEST(invalid_entries) {
         ASSERT_FALSE(run_result_valid(&r));
         run_result_done(&r);
 
-        /* No unit known to journald: root's entry naming one of the customer's runs still counts. */
+        /* No unit known to journald: an entry of a task's own user (one systemd made for a unit)
+         * naming one of the customer's runs still counts; root's, the notifier's, anyone else's not. */
         r = sample("success");
         r.unit = mfree(r.unit);
         ASSERT_FALSE(run_result_valid(&r));
         set(&r, "SCHEDULER_RUN=scheduler-acme-restart-run-0123456789ab");
         ASSERT_FALSE(run_result_valid(&r));
-        set(&r, "_UID=1000");
-        ASSERT_FALSE(run_result_valid(&r));
-        /* The tasks' own user counts as root does. */
-        run_result_set_task_uid(1000);
-        ASSERT_TRUE(run_result_valid(&r));
-        run_result_set_task_uid(0);
-        ASSERT_FALSE(run_result_valid(&r));
+        static const char *const others[] = { "0", "1000", "61183", "65520", "-61184", "61184x" };
+        for (size_t i = 0; i < ELEMENTSOF(others); i++) {
+                free(r.uid);
+                r.uid = strdup(others[i]);
+                ASSERT_FALSE(run_result_valid(&r));
+        }
         free(r.uid);
-        r.uid = strdup("0");
+        r.uid = strdup("61184");
+        ASSERT_TRUE(run_result_valid(&r));
+        free(r.uid);
+        r.uid = strdup("65519");
         ASSERT_TRUE(run_result_valid(&r));
         free(r.run);
         r.run = strdup("scheduler-globex-restart-run-1");

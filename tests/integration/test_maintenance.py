@@ -159,7 +159,8 @@ def test_stable_runs_the_operator_command_with_progress(sb):
     for expected in ("env: SCHEDULER_CUSTOMER=acme", f"env: SCHEDULER_DOMAIN={sb.env['ACME_DOMAIN']}",
                      "env: SCHEDULER_BRANCH=stable", "env: SCHEDULER_SSH_HOST=127.0.0.1",
                      f"env: SCHEDULER_SSH_PORT={sb.env['SSH_PORT']}", "env: SCHEDULER_SSH_USER=root",
-                     "env: SCHEDULER_SSH_KEY_FILE=/etc/scheduler/secrets/acme.key"):
+                     # The key as systemd handed it to this run's unit alone (LoadCredential=).
+                     f"env: SCHEDULER_SSH_KEY_FILE=/run/credentials/{unit}/ssh-key"):
         assert expected in out, (expected, out)
     steps = journal_lines(sb, "SCHEDULER_EVENT=progress", "SCHEDULER_RUN=" + unit[:-len(".service")])
     assert steps and steps[0] == "maintenance for acme: Gathering facts", steps
@@ -223,6 +224,25 @@ def test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once(sb):
                if e["content"]["body"].startswith("Execution of")]
     assert len(results) == 1, results
     assert sb.notifier_property("MainPID") != pid
+
+
+def test_a_killed_maintenance_says_what_it_last_printed(sb):
+    """Killed, the task cannot report itself; its unit's ExecStopPost does, and runs as the task's
+    own user, which cannot read the journal: the notifier adds the run's last lines."""
+    bot = sb.env["BOT_USER"]
+    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
+    if os.path.exists(go):
+        os.remove(go)
+    client, room, event, first = say(sb, "run maintenance", "alice")
+    client.cursors[room] = 0
+    client.wait_for_event(room, lambda e: is_edit_of(first["event_id"], bot)(e)
+                          and "Ensure Synapse is started" in e["content"]["body"], 60)
+    unit = sb.run("control", "systemctl", "list-units", "--no-legend", "--plain",
+                  "scheduler-acme-maintenance-run-*").split()[0]
+    sb.run("control", "systemctl", "kill", "--signal=KILL", unit)
+    result = result_of(client, room, event, bot, 120)["content"]["body"]
+    assert result.startswith("Execution of `run maintenance` command failed: killed by signal SIGKILL"), result
+    assert "TASK [matrix-synapse : Ensure Synapse is started]" in result, result
 
 
 def test_operator_command_is_stopped_at_its_timeout(sb):
@@ -295,6 +315,7 @@ def main():
                           test_scheduled_maintenance_posts_its_own_progress,
                           test_fresh_runs_the_ssh_command_on_the_server,
                           test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once,
+                          test_a_killed_maintenance_says_what_it_last_printed,
                           test_operator_command_is_stopped_at_its_timeout, test_builtin_default_over_ssh], sb)
     finally:
         teardown(sb)

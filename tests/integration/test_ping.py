@@ -90,8 +90,36 @@ def test_a_stopped_front_turns_the_apis_red(sb):
     assert f"* 🟩 matrix.{d} (DNS record)" in lines, lines
 
 
+def test_names_pointing_into_the_hosts_own_network_are_not_checked(sb):
+    """The customer's names could point anywhere; ping connects to no loopback, private or
+    link-local address unless the operator allows its network (the sandbox allows 127.0.0.0/8,
+    where all of it lives). Without that, acme's web checks are refused, and say why."""
+    d = sb.env["ACME_DOMAIN"]
+    path = sb.env["CONTROL_CONFIG"]
+    with open(path, encoding="utf-8") as f:
+        config = f.read()
+    assert "\nping_allowed_networks = 127.0.0.0/8\n" in config
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(config.replace("\nping_allowed_networks = 127.0.0.0/8\n", "\n"))
+        lines = ping_lines(sb, "alice")
+    finally:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(config)
+    refused = [line for line in lines if "a loopback address, which is not checked" in line]
+    for url in (f"https://matrix.{d}/_matrix/client/versions", f"https://{d}/.well-known/matrix/client"):
+        assert any(line.startswith(f"* 🟥 {url}: ") and "points only to 127." in line for line in refused), \
+            (url, lines)
+    assert any(line.startswith(f"* 🟥 {d} federation: ") and "points only to 127." in line for line in lines), lines
+    # What ping does not connect to, it still compares: the DNS records are green.
+    assert f"* 🟩 matrix.{d} (DNS record)" in lines, lines
+    # Allowed again, checked again.
+    assert not [line for line in ping_lines(sb, "alice") if "which is not checked" in line]
+
+
 TESTS = [
     test_acme_is_green_everywhere,
+    test_names_pointing_into_the_hosts_own_network_are_not_checked,
     test_globex_is_red_with_reasons_and_help,
     test_a_stopped_front_turns_the_apis_red,
 ]

@@ -1,12 +1,15 @@
-"""Least privilege, as installed: the notifier and every task run as the `scheduler` system user
-(sysusers.d), never root; that user may start and stop the scheduler-* units and no other (the
-polkit rule); `systemd-analyze security` rates the notifier and a task unit at 2.0 or better; the
-secrets are that user's alone and never show in the journal, a process's argv or the chat.
+"""Least privilege, as installed: the notifier runs as the `scheduler` system user (sysusers.d),
+never root; that user may start and stop the scheduler-* units and no other (the polkit rule).
+Every task runs as a user systemd makes for its unit (DynamicUser=), with its own customer's SSH
+key handed to it (LoadCredential=) and nothing else of the secrets or the notifier's state, and no
+right to create units. `systemd-analyze security` rates the notifier and a task unit at 2.0 or
+better; the secrets never show in the journal, a process's argv or the chat.
 
 Usage: /usr/bin/python3 tests/integration/test_privilege.py ENVFILE
 """
 
 import json
+import os
 import re
 import sys
 
@@ -30,12 +33,16 @@ def control(sb, *args, check=True):
     return sb.run("control", *args, check=check)
 
 
-def as_scheduler(sb, *args):
-    """Runs a command in the control container as the scheduler user: (exit status, output)."""
-    out = control(sb, "sh", "-c", 'setpriv --reuid="$0" --regid="$0" --init-groups "$@" 2>&1; echo "status=$?"',
-                  USER, *args)
+def as_user(sb, user, *args):
+    """Runs a command in the control container as user: (exit status, output)."""
+    out = control(sb, "sh", "-c", 'setpriv --reuid="$0" --regid="$(id -g "$0")" --init-groups "$@" 2>&1; '
+                  'echo "status=$?"', user, *args)
     said, _, status = out.rstrip("\n").rpartition("status=")
     return int(status), said
+
+
+def as_scheduler(sb, *args):
+    return as_user(sb, USER, *args)
 
 
 def uid_of(sb, user):
@@ -54,14 +61,22 @@ def test_the_notifier_runs_as_its_own_user(sb):
     assert "Modes:" in say(sb, "help")[1]
 
 
-def test_tasks_run_as_that_user(sb):
-    event, _ = say(sb, "run disk")
-    result_of(sb, event)
-    out = sb.run("journal", f"SCHEDULER_REPLY_TO={event}", "-o", "json", "--no-pager")
-    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
-    assert entries, "no journal entry of the run"
-    uids = {e["_UID"] for e in entries if "_UID" in e}
-    assert uids == {str(uid_of(sb, USER))}, uids
+# systemd's range for the users it makes for units (DynamicUser=).
+DYNAMIC_UIDS = range(61184, 65520)
+
+
+def test_tasks_run_as_users_of_their_own(sb):
+    uids = set()
+    for _ in range(2):
+        event, _ = say(sb, "run disk")
+        result_of(sb, event)
+        out = sb.run("journal", f"SCHEDULER_REPLY_TO={event}", "-o", "json", "--no-pager")
+        entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+        assert entries, "no journal entry of the run"
+        run_uids = {int(e["_UID"]) for e in entries if "_UID" in e}
+        assert len(run_uids) == 1 and run_uids <= set(DYNAMIC_UIDS), run_uids
+        uids |= run_uids
+    assert uid_of(sb, USER) not in uids and 0 not in uids, uids
 
 
 def task_service(sb):
@@ -86,7 +101,7 @@ def test_exposure_of_the_notifier_and_a_task(sb):
     say(sb, SCHEDULE)
     try:
         service = task_service(sb)
-        assert control(sb, "systemctl", "show", "-P", "User", service).strip() == USER
+        assert control(sb, "systemctl", "show", "-P", "DynamicUser", service).strip() == "yes"
         scores = {"scheduler-notifier.service": exposure(sb, "scheduler-notifier.service"),
                   "a task (" + service + ")": exposure(sb, service)}
     finally:
@@ -162,9 +177,75 @@ def test_no_secret_in_the_journal_argv_or_chat(sb):
             assert secret not in text, f"a secret in the {where}"
 
 
+# Runs in acme's maintenance unit as the operator's command: what a task that a hostile server or
+# a bug had taken over could reach. Prints no secret, only whether each read worked.
+PROBE_SCRIPT = """#!/bin/sh
+try() {
+        what=$1; shift
+        if out=$("$@" 2>&1 >/dev/null); then echo "probe: $what: allowed"
+        else echo "probe: $what: refused ($(echo "$out" | head -n 1))"; fi
+}
+echo "probe: uid: $(id -u)"
+try "own key" cat "$SCHEDULER_SSH_KEY_FILE"
+try "globex key" cat /etc/scheduler/secrets/globex.key
+try "acme key file" cat /etc/scheduler/secrets/acme.key
+try "state.json" cat /var/lib/scheduler/state.json
+try "crypto.json" cat /var/lib/scheduler/crypto.json
+try "crypto key" cat /etc/scheduler/secrets/crypto-key
+try "schedules" ls /etc/scheduler/schedules.d
+try "StartTransientUnit" busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 \\
+        org.freedesktop.systemd1.Manager StartTransientUnit 'ssa(sv)a(sa(sv))' \\
+        scheduler-acme-probe-evil.service fail 1 ExecStart 'a(sasb)' 1 /bin/true 1 /bin/true false 0
+"""
+PROBE_PATH = "/usr/local/bin/privilege-probe"
+START_EVIL = ("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+              "StartTransientUnit", "ssa(sv)a(sa(sv))", "scheduler-acme-probe-evil.service", "fail", "1",
+              "ExecStart", "a(sasb)", "1", "/bin/true", "1", "/bin/true", "false", "0")
+PROBE_BRANCH = f"\n[branch stable]\ncommand = {PROBE_PATH}\ntimeout = 5min\n"
+
+
+def test_a_task_holds_only_its_own_customers_key(sb):
+    with open(sb.env["CONTROL_CONFIG"], encoding="utf-8") as f:
+        config = f.read()
+    probe = os.path.join(sb.env["CONTROL_ROOT"], PROBE_PATH.lstrip("/"))
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(PROBE_SCRIPT)
+    os.chmod(probe, 0o755)
+    try:
+        with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
+            f.write(config + PROBE_BRANCH)
+        sb.restart_notifier()
+        cursor = sb.journal_cursor()
+        event, _ = say(sb, "run maintenance")
+        result_of(sb, event)
+        said = sb.run("journal", "--after-cursor", cursor, "SCHEDULER_CUSTOMER=acme",
+                      "SCHEDULER_COMMAND=maintenance", "-o", "cat", "--no-pager")
+    finally:
+        with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
+            f.write(config)
+        os.remove(probe)
+        sb.restart_notifier()
+    lines = {line.split(": ")[1]: line for line in said.splitlines() if line.startswith("probe: ")}
+    print("    " + "\n    ".join(lines.values()), flush=True)
+    assert int(lines["uid"].split()[-1]) in DYNAMIC_UIDS, said
+    assert lines["own key"].endswith("allowed"), said
+    for what in ("globex key", "acme key file", "state.json", "crypto.json", "crypto key", "schedules",
+                 "StartTransientUnit"):
+        assert ": refused (" in lines[what], lines[what]
+    # The task cannot even reach the bus; a user that can, but is not the notifier's, polkit refuses.
+    status, said = as_user(sb, "nobody", "busctl", "call", *START_EVIL)
+    assert status != 0 and "Interactive authentication required" in said, said
+    assert "not-found" in control(sb, "systemctl", "show", "-P", "LoadState",
+                                  "scheduler-acme-probe-evil.service"), "a unit was created"
+    # And acme's own runs still work, over SSH with the key it was given.
+    event, _ = say(sb, "run disk")
+    assert "successful" in result_of(sb, event)["content"]["body"]
+
+
 TESTS = [
     test_the_notifier_runs_as_its_own_user,
-    test_tasks_run_as_that_user,
+    test_tasks_run_as_users_of_their_own,
+    test_a_task_holds_only_its_own_customers_key,
     test_exposure_of_the_notifier_and_a_task,
     test_it_may_start_scheduler_units_and_no_other,
     test_secrets_are_that_users_alone,
