@@ -155,6 +155,23 @@ int socket_address_parse(const char *s, unsigned default_port, struct sockaddr_s
         return -EINVAL;
 }
 
+/* "127.0.0.1:8008/…", "[::1]:8008", "localhost": the host part of an http:// URL, on this host. */
+static bool http_host_is_loopback(const char *rest) {
+        _cleanup_free_ char *host = NULL;
+        size_t n;
+
+        if (rest[0] == '[') {
+                n = strcspn(rest, "]");
+                host = rest[n] == ']' ? strndup(rest + 1, n - 1) : NULL;
+        } else
+                host = strndup(rest, strcspn(rest, ":/?#"));
+        if (!host)
+                return false;
+        if (streq(host, "localhost"))
+                return true;
+        return ip_address_valid(host) && streq_ptr(netrange_refused(host, NULL, 0), "loopback");
+}
+
 static bool path_valid(const char *s) {
         return !isempty(s) && s[0] == '/' && !strpbrk(s, "\n\r");
 }
@@ -188,6 +205,12 @@ static int handle_matrix(ParseState *st, const char *key, const char *value) {
         if (streq(key, "homeserver")) {
                 if (!startswith(value, "https://") && !startswith(value, "http://"))
                         return ini_fail(&st->error, "matrix", key, "'%s' is not an http:// or https:// URL",
+                                        value);
+                /* The bot's password and token go there: in the clear only to this host itself. */
+                if (startswith(value, "http://") && !http_host_is_loopback(value + strlen("http://")))
+                        return ini_fail(&st->error, "matrix", key,
+                                        "'%s': plain http:// only to this host (127.0.0.1, [::1], "
+                                        "localhost); use https://",
                                         value);
                 if (set_string(&c->homeserver, value) == 0)
                         return 0;
@@ -692,8 +715,43 @@ static int config_load_catalogue(Config *c, char **ret_why) {
         return 0;
 }
 
+/* Unit names are scheduler-CUSTOMER-COMMAND-…: a customer named "acme-price" would make names that
+ * also read as customer acme's price. Refused, so that a unit's name says whose it is (the
+ * notifier believes a result only from its customer's own units). */
+static const char *const unit_words[] = { "ping", "price", "disk", "restart", "maintenance", "monitor" };
+
+static int validate_unit_names(const Config *c, char **ret_why) {
+        _cleanup_(str_index_done) StrIndex names = {};
+
+        for (size_t i = 0; i < c->n_customers; i++)
+                if (str_index_put(&names, c->customers[i].name, i) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < c->n_customers; i++) {
+                const char *b = c->customers[i].name;
+
+                for (const char *dash = strchr(b, '-'); dash; dash = strchr(dash + 1, '-')) {
+                        _cleanup_free_ char *prefix = strndup(b, (size_t) (dash - b));
+
+                        if (!prefix)
+                                return -ENOMEM;
+                        if (str_index_get(&names, prefix) == SIZE_MAX)
+                                continue;
+                        for (size_t w = 0; w < ELEMENTSOF(unit_words); w++) {
+                                const char *after = startswith(dash + 1, unit_words[w]);
+                                if (after && (*after == 0 || *after == '-'))
+                                        return asprintf(ret_why,
+                                                        "[customer %s]: its name is customer %s's and \"-%s\": "
+                                                        "their units' names would read alike; rename it",
+                                                        b, prefix, unit_words[w]) < 0 ? -ENOMEM : 1;
+                        }
+                }
+        }
+        return 0;
+}
+
 static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
         _cleanup_(str_index_done) StrIndex owners = {};
+        int r;
 
         if (!c->homeserver)
                 return asprintf(ret_why, "[matrix] homeserver: missing");
@@ -701,6 +759,9 @@ static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
                 return asprintf(ret_why, "[matrix] user_id: missing");
         if (!!c->password_file == !!c->access_token_file)
                 return asprintf(ret_why, "[matrix]: set exactly one of password_file and access_token_file");
+        r = validate_unit_names(c, ret_why);
+        if (r != 0)
+                return r;
         for (size_t i = 0; i < c->n_customers; i++)
                 for (char **o = c->customers[i].owners; o && *o; o++)
                         if (str_index_put(&owners, *o, i) < 0)

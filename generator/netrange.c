@@ -19,7 +19,19 @@ static const struct {
         { "198.18.0.0/15", "reserved" },     { "224.0.0.0/4", "multicast" },
         { "240.0.0.0/4", "reserved" },       { "::/128", "reserved" },
         { "::1/128", "loopback" },           { "fc00::/7", "private" },
-        { "fe80::/10", "link-local" },       { "ff00::/8", "multicast" },
+        { "fec0::/10", "private" },          { "fe80::/10", "link-local" },
+        { "ff00::/8", "multicast" },         { "64:ff9b:1::/48", "private" },
+        /* Teredo: a tunnel whose far end is written in the address, obfuscated. */
+        { "2001::/32", "tunnel" },
+};
+
+/* IPv6 addresses that carry an IPv4 address, and where: a private IPv4 address is as private in
+ * them (mapped, compatible, NAT64's well-known prefix, 6to4). */
+static const struct {
+        const char *range;
+        unsigned offset;
+} embedding[] = {
+        { "::ffff:0:0/96", 12 }, { "::/96", 12 }, { "64:ff9b::/96", 12 }, { "2002::/16", 2 },
 };
 
 static bool address_parse(const char *s, int *ret_family, uint8_t ret[16]) {
@@ -76,9 +88,16 @@ const char *netrange_refused(const char *address, const NetRange *allowed, size_
 
         if (!address || !address_parse(address, &family, a))
                 return "invalid";
-        /* An IPv4 address written as IPv6 (::ffff:10.0.0.1) is that IPv4 address. */
-        if (family == AF_INET6 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-                memmove(a, a + 12, 4);
+        /* The IPv4 address inside (::ffff:10.0.0.1, 64:ff9b::a00:1, 2002:a00:1::) decides; :: and
+         * ::1 are what they are. */
+        for (size_t i = 0; family == AF_INET6 && i < ELEMENTSOF(embedding); i++) {
+                static const uint8_t loopback6[16] = { [15] = 1 }, any6[16] = {};
+                NetRange r;
+
+                if (netrange_parse(embedding[i].range, &r) < 0 || !in_range(family, a, &r) ||
+                    memcmp(a, loopback6, 16) == 0 || memcmp(a, any6, 16) == 0)
+                        continue;
+                memmove(a, a + embedding[i].offset, 4);
                 memset(a + 4, 0, 12);
                 family = AF_INET;
         }

@@ -50,6 +50,17 @@ bool strv_contains(char * const *l, const char *s) {
         return false;
 }
 
+char *string_replace_controls(char *s, bool keep_newlines) {
+        for (unsigned char *p = (unsigned char *) s; p && *p; p++) {
+                if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+                        p[0] = p[1] = '?';
+                        p++;
+                } else if ((*p < 0x20 && *p != '\t' && !(keep_newlines && *p == '\n')) || *p == 0x7F)
+                        *p = '?';
+        }
+        return s;
+}
+
 char *strstrip(char *s) {
         char *e;
 

@@ -124,6 +124,10 @@ static inline int strv_split_comma(const char *s, char ***ret) {
 }
 
 char *strstrip(char *s);
+/* Text from outside made safe for the journal, a terminal and chat, in place: every control
+ * character (C0, DEL, and C1 as UTF-8: a terminal may read 0xC2 0x9B as an escape) becomes '?',
+ * but tab, and newlines where keep_newlines. Returns s. */
+char *string_replace_controls(char *s, bool keep_newlines);
 /* For inih handlers: keeps the first error of a parse as "[section] key: why" in *error and
  * returns 0, inih's "this line is wrong". */
 int ini_fail(char **error, const char *section, const char *key, const char *format, ...) _printf_(4, 5);

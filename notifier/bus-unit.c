@@ -134,7 +134,8 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                                              "ProtectKernelModules", "ProtectKernelLogs",
                                              "ProtectControlGroups", "ProtectClock", "ProtectHostname",
                                              "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
-                                             "MemoryDenyWriteExecute", "RemoveIPC", "DynamicUser" };
+                                             "MemoryDenyWriteExecute", "RemoveIPC", "DynamicUser",
+                                             "SyslogLevelPrefix" };
         /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
          * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
         static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };

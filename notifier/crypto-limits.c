@@ -102,6 +102,55 @@ static size_t inbound_evict_sender(json_t *inbound, const char *prefix) {
         return n;
 }
 
+/* sum over users of min(their sessions, cap) */
+static size_t capped_total(json_t *counts, json_int_t cap) {
+        const char *user;
+        size_t sum = 0;
+        json_t *v;
+
+        json_object_foreach(counts, user, v)
+                sum += (size_t) MIN(json_integer_value(v), cap);
+        return sum;
+}
+
+/* Down to target, taking from those who hold the most: the sessions used longest ago of each user
+ * over the largest share that fits (one room member's flood pushes out only their own keys). */
+static size_t inbound_evict_users(Crypto *c, size_t target) {
+        json_t *inbound = crypto_section(c, "inbound"), *entry, *count;
+        json_auto_t *counts = json_object();
+        json_int_t lo = 0, hi = 0;
+        const char *id;
+        size_t n = 0;
+        void *tmp;
+
+        if (json_object_size(inbound) <= target || !counts)
+                return 0;
+        json_object_foreach(inbound, id, entry) {
+                const char *user = strempty(json_string_value(json_object_get(entry, "sender")));
+                json_int_t k = json_integer_value(json_object_get(counts, user)) + 1;
+
+                (void) json_object_set_new(counts, user, json_integer(k));
+                hi = k > hi ? k : hi;
+        }
+        /* The largest share each may keep: binary search over what the capped total allows. */
+        while (lo < hi) {
+                json_int_t mid = lo + (hi - lo + 1) / 2;
+                if (capped_total(counts, mid) <= target)
+                        lo = mid;
+                else
+                        hi = mid - 1;
+        }
+        json_object_foreach_safe(inbound, tmp, id, entry) {
+                count = json_object_get(counts, strempty(json_string_value(json_object_get(entry, "sender"))));
+                if (json_integer_value(count) <= lo)
+                        continue;
+                (void) json_integer_set(count, json_integer_value(count) - 1);
+                (void) json_object_del(inbound, id);
+                n++;
+        }
+        return n;
+}
+
 void crypto_inbound_evict(Crypto *c, const char *room_id, const char *sender_key) {
         json_t *inbound = crypto_section(c, "inbound");
         _cleanup_free_ char *prefix = NULL;
@@ -109,26 +158,34 @@ void crypto_inbound_evict(Crypto *c, const char *room_id, const char *sender_key
         if (asprintf(&prefix, "%s|%s|", room_id, sender_key) >= 0)
                 (void) inbound_evict_sender(inbound, prefix);
         if (json_object_size(inbound) > CRYPTO_INBOUND_MAX)
-                (void) evict_oldest(inbound, CRYPTO_INBOUND_MAX - CRYPTO_INBOUND_MAX / 10, NULL);
+                (void) inbound_evict_users(c, CRYPTO_INBOUND_MAX - CRYPTO_INBOUND_MAX / 10);
 }
 
-/* An index of a session's "seen" map, or -1. */
+/* An index of a session's "seen" map as we write them (digits, no leading zero), or -1. */
 static int64_t seen_index(const char *key) {
-        char *end;
-        unsigned long long v;
+        int64_t v = 0;
 
-        if (!key[0] || key[0] == '-' || strlen(key) > 10)
+        if (!key[0] || strlen(key) > 10 || (key[0] == '0' && key[1]))
                 return -1;
-        errno = 0;
-        v = strtoull(key, &end, 10);
-        return errno || *end || v > UINT32_MAX ? -1 : (int64_t) v;
+        for (const char *p = key; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -1;
+                v = v * 10 + (*p - '0');
+        }
+        return v > UINT32_MAX ? -1 : v;
+}
+
+static int compare_index(const void *a, const void *b) {
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
 }
 
 /* The seen map held to CRYPTO_SEEN_MAX: the lowest indices go, and "floor" says that anything
  * below the lowest kept is refused as a replay. What was dropped. */
 size_t crypto_seen_trim(json_t *entry) {
         json_t *seen = json_object_get(entry, "seen"), *v;
-        size_t n = 0;
+        _cleanup_free_ int64_t *indices = NULL;
+        size_t n = 0, k = 0, excess;
         const char *key;
         void *tmp;
 
@@ -139,18 +196,24 @@ size_t crypto_seen_trim(json_t *entry) {
                         (void) json_object_del(seen, key);
                         n++;
                 }
-        while (json_object_size(seen) > CRYPTO_SEEN_MAX) {
-                int64_t lowest = INT64_MAX;
+        if (json_object_size(seen) <= CRYPTO_SEEN_MAX)
+                return n;
+        /* Sorted once, the lowest cut at once: a map of any size costs one sort. */
+        indices = malloc(json_object_size(seen) * sizeof(int64_t));
+        if (!indices)
+                return n;
+        json_object_foreach(seen, key, v)
+                indices[k++] = seen_index(key);
+        qsort(indices, k, sizeof(int64_t), compare_index);
+        excess = k - CRYPTO_SEEN_MAX;
+        for (size_t i = 0; i < excess; i++) {
                 char buf[16];
 
-                json_object_foreach(seen, key, v)
-                        lowest = MIN(lowest, seen_index(key));
-                snprintf(buf, sizeof(buf), "%" PRId64, lowest);
+                snprintf(buf, sizeof(buf), "%" PRId64, indices[i]);
                 (void) json_object_del(seen, buf);
-                (void) json_object_set_new(entry, "floor", json_integer(lowest + 1));
-                n++;
         }
-        return n;
+        (void) json_object_set_new(entry, "floor", json_integer(indices[excess - 1] + 1));
+        return n + excess;
 }
 
 static size_t trim_olm(Crypto *c) {
@@ -175,29 +238,38 @@ static size_t trim_olm(Crypto *c) {
 
 static size_t trim_inbound(Crypto *c) {
         json_t *inbound = crypto_section(c, "inbound"), *entry;
-        json_auto_t *senders = json_object();
+        json_auto_t *counts = json_object();
         const char *id;
         size_t n = 0;
         void *tmp;
 
+        if (!counts)
+                return 0;
+        /* One walk counts each sender's sessions in each room, a second drops the oldest of those
+         * over the limit: linear in the store, whatever a flood left in it. */
         json_object_foreach_safe(inbound, tmp, id, entry) {
                 _cleanup_free_ char *prefix = sender_prefix(id);
-                const char *key = prefix ? strchr(prefix, '|') : NULL;
 
-                if (!json_is_string(json_object_get(entry, "pickle")) || !key) {
+                if (!json_is_string(json_object_get(entry, "pickle")) || !prefix || !strchr(prefix, '|')) {
                         (void) json_object_del(inbound, id);
                         n++;
                         continue;
                 }
                 n += crypto_seen_trim(entry);
-                if (senders)
-                        (void) json_object_set_new(senders, prefix, json_true());
+                (void) json_object_set_new(counts, prefix,
+                                           json_integer(json_integer_value(json_object_get(counts, prefix)) + 1));
         }
-        json_object_foreach(senders, id, entry)
-                n += inbound_evict_sender(inbound, id);
-        if (json_object_size(inbound) > CRYPTO_INBOUND_MAX)
-                n += evict_oldest(inbound, CRYPTO_INBOUND_MAX, NULL);
-        return n;
+        json_object_foreach_safe(inbound, tmp, id, entry) {
+                _cleanup_free_ char *prefix = sender_prefix(id);
+                json_t *count = json_object_get(counts, prefix);
+
+                if (json_integer_value(count) <= CRYPTO_INBOUND_PER_SENDER)
+                        continue;
+                (void) json_integer_set(count, json_integer_value(count) - 1);
+                (void) json_object_del(inbound, id);
+                n++;
+        }
+        return n + inbound_evict_users(c, CRYPTO_INBOUND_MAX);
 }
 
 static size_t trim_devices(Crypto *c) {

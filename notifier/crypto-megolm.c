@@ -112,16 +112,34 @@ static OlmInboundGroupSession *room_key_session(json_t *content, bool forwarded)
         return s;
 }
 
-/* A key whose sender we have not seen in its room waits for them, a few at a time: a stranger's
- * keys push out only each other's. */
+static size_t pending_of(Crypto *c, const char *sender) {
+        size_t n = 0, i;
+        json_t *p;
+
+        json_array_foreach(c->pending, i, p)
+                n += streq_ptr(json_string_value(json_object_get(p, "sender")), sender);
+        return n;
+}
+
+/* A key whose sender we have not seen in its room waits for them, a few at a time. Full, the
+ * oldest key of whoever has the most waiting goes: a stranger's flood pushes out only their own. */
 static int room_key_wait(Crypto *c, json_t *content, const char *sender, const char *sender_key) {
         json_t *p = json_pack("{s:O, s:s, s:s}", "content", content, "sender", sender, "sender_key",
-                              sender_key);
+                              sender_key), *q;
+        size_t i, most = 0, victim = 0;
 
         if (!p || json_array_append_new(c->pending, p) < 0)
                 return -ENOMEM;
-        while (json_array_size(c->pending) > CRYPTO_PENDING_MAX)
-                (void) json_array_remove(c->pending, 0);
+        if (json_array_size(c->pending) <= CRYPTO_PENDING_MAX)
+                return 0;
+        json_array_foreach(c->pending, i, q) {
+                size_t k = pending_of(c, json_string_value(json_object_get(q, "sender")));
+                if (k > most) {
+                        most = k;
+                        victim = i;
+                }
+        }
+        (void) json_array_remove(c->pending, victim);
         return 0;
 }
 
@@ -164,6 +182,12 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
                                    json_object())
                        : NULL;
         inbound_free(s);
+        /* The same session from an earlier index: what it has seen stays seen (replays). */
+        if (entry && old && json_is_object(json_object_get(old, "seen")) &&
+            (json_object_set(entry, "seen", json_object_get(old, "seen")) < 0 ||
+             (json_object_get(old, "floor") &&
+              json_object_set(entry, "floor", json_object_get(old, "floor")) < 0)))
+                return json_decref(entry), -ENOMEM;
         (void) json_object_del(crypto_section(c, "inbound"), id);
         if (!entry || json_object_set_new(crypto_section(c, "inbound"), id, entry) < 0)
                 return -ENOMEM;

@@ -80,6 +80,13 @@ static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         _cleanup_free_ char *text = NULL;
         Op *op;
 
+        /* A run names the room it answers in; only one of its customer's own rooms will do. */
+        if (room && !state_room_is_customers(m->state, room, res->customer)) {
+                log_warning("The result of %s names room %.255s, which is not %s's; sending it to theirs.",
+                            res->run, room, res->customer);
+                room = state_get_room(m->state, res->customer);
+                res->reply_to = mfree(res->reply_to);
+        }
         if (!room) {
                 log_warning("No room known for customer %s; dropping the result of %s.", res->customer,
                             res->unit);
@@ -127,6 +134,25 @@ static bool nothing_owed(const Manager *m) {
         return true;
 }
 
+/* journald may not learn the unit of a process that exits right after it wrote (it reads the
+ * sender's cgroup when the entry arrives): such a result counts only if its run's start entry,
+ * written long before by the same invocation, came from the run's own unit. Monitoring writes no
+ * start entry: its result is then left out, and the next one comes an interval later. */
+static bool start_from_own_unit(const RunResult *res) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *inv = NULL, *unit = NULL;
+
+        if (res->unit || isempty(res->run) || isempty(res->invocation) ||
+            asprintf(&inv, "SCHEDULER_INVOCATION=%s", res->invocation) < 0 ||
+            asprintf(&unit, "_SYSTEMD_UNIT=%s.service", res->run) < 0)
+                return false;
+        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0 ||
+            sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0) < 0 || sd_journal_add_match(j, inv, 0) < 0 ||
+            sd_journal_add_match(j, unit, 0) < 0 || sd_journal_seek_tail(j) < 0)
+                return false;
+        return sd_journal_previous(j) > 0;
+}
+
 static int journal_read_new(Manager *m) {
         _cleanup_free_ char *last = NULL;
         int r;
@@ -140,6 +166,8 @@ static int journal_read_new(Manager *m) {
                         return log_error_errno(r, "Failed to get the journal position: %m");
                 r = read_result(m->journal, &res);
                 log_entry_delay(m->journal, &res);
+                if (r >= 0 && !res.unit && streq_ptr(res.event, "result"))
+                        res.start_seen = start_from_own_unit(&res);
                 if (r >= 0 && streq_ptr(res.event, "progress")) {
                         if (run_progress_valid(&res) && config_find_customer(m->config, res.customer) &&
                             res.realtime + PROGRESS_STALE_USEC > now_usec(CLOCK_REALTIME))

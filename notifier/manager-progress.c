@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "progress.h"
+#include "reply.h"
 #include "run-result.h"
 
 #define EDIT_INTERVAL_USEC (30ULL * USEC_PER_SEC)
@@ -83,7 +84,8 @@ void progress_entry(Manager *m, const RunResult *e) {
         RunResult copy = *e;
         Progress *p;
 
-        if (!room)
+        /* Only into one of the customer's own rooms (the run says which; it could lie). */
+        if (!room || !state_room_is_customers(m->state, room, e->customer))
                 return;
         copy.room = (char *) room;
         p = progress_find(m, e->run) ?: progress_add(m, &copy);
@@ -179,7 +181,7 @@ static int progress_send(Manager *m, Progress *p, char *text) {
 
         /* The txn id of our own progress message is the run's, so a repeat is the same message. */
         r = p->target ? progress_edit_content(p->target, text, &content) :
-                        progress_message_content(text, p->reply_to, &content);
+                        reply_content(text, p->reply_to, &content);
         /* In an encrypted room only when no key sharing is due: the ops do that, this waits. */
         if (r >= 0 && e2ee_room_encrypted(m, p->room)) {
                 json_t *plain = TAKE_PTR(content);

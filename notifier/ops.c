@@ -67,22 +67,14 @@ void op_free(Op *op) {
 
 /* Turns op into the OP_SEND of text, as an m.notice replying to event_id (if any). */
 int op_make_reply(Op *op, const char *event_id, const char *text) {
-        Reply reply = {};
+        json_t *content = NULL;
         int r;
 
-        r = reply_from_text(text, &reply);
+        r = reply_content(text, event_id, &content);
         if (r < 0)
                 return r;
         json_decref(op->content);
-        op->content = json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice", "body", reply.body, "format",
-                                "org.matrix.custom.html", "formatted_body", reply.html);
-        reply_done(&reply);
-        if (!op->content)
-                return -ENOMEM;
-        if (!isempty(event_id) &&
-            json_object_set_new(op->content, "m.relates_to",
-                                json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", event_id)) < 0)
-                return -ENOMEM;
+        op->content = content;
         op->kind = OP_SEND;
         return 0;
 }

@@ -72,7 +72,7 @@ static void on_resolve_answer(ResolveOp *op, bool is_a, int error, DnsAnswer *a,
                 (void) strv_extend(&all, *i);
         /* The name is the customer's to point anywhere: not into this host's own network. */
         for (char **i = all; i && *i; i++) {
-                const char *kind = netrange_refused(*i, op->prober->allowed, op->prober->n_allowed);
+                const char *kind = probe_address_refused(op->prober, *i);
                 if (!kind)
                         (void) strv_extend(&allowed, *i);
                 else if (!refused && asprintf(&refused, "points only to %s, a%s %s address, which is not checked",
@@ -305,6 +305,10 @@ out:
         return r;
 }
 
+const char *probe_address_refused(Prober *p, const char *address) {
+        return netrange_refused(address, p->allowed, p->n_allowed);
+}
+
 int probe_http(Prober *p, const char *url, char *const *addresses, http_callback_t cb, void *userdata) {
         HttpOp *op;
         CURL *e;
@@ -312,6 +316,9 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
 
         if (strv_length((char **) addresses) == 0)
                 return -EINVAL;
+        for (char *const *a = addresses; *a; a++)
+                if (probe_address_refused(p, *a))
+                        return -EPERM;
         op = calloc(1, sizeof(HttpOp));
         if (!op)
                 return -ENOMEM;

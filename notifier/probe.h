@@ -50,7 +50,11 @@ typedef struct HttpResult {
 } HttpResult;
 #define PROBE_BODY_MAX (1024U * 1024U)
 typedef void (*http_callback_t)(Prober *p, const HttpResult *r, void *userdata);
-/* GET url, connecting to one of addresses (the URL's host and port are kept for TLS and Host:). */
+/* Why ping does not connect to address ("loopback", "private", …; netrange.h), or NULL. */
+const char *probe_address_refused(Prober *p, const char *address);
+
+/* GET url, connecting to one of addresses (the URL's host and port are kept for TLS and Host:).
+ * -EPERM if one of them is refused (probe_address_refused()). */
 int probe_http(Prober *p, const char *url, char *const *addresses, http_callback_t cb, void *userdata);
 
 typedef void (*tcp_callback_t)(Prober *p, const char *why, void *userdata);

@@ -41,41 +41,22 @@ int progress_text(bool initiated, const char *step, usec_t elapsed, bool finishe
         return 0;
 }
 
-int progress_message_content(const char *text, const char *reply_to, json_t **ret) {
-        json_auto_t *c = NULL;
-        Reply reply = {};
-        int r;
-
-        r = reply_from_text(text, &reply);
-        if (r < 0)
-                return r;
-        c = json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice", "body", reply.body, "format",
-                      "org.matrix.custom.html", "formatted_body", reply.html);
-        reply_done(&reply);
-        if (!c || (!isempty(reply_to) &&
-                   json_object_set_new(c, "m.relates_to",
-                                       json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", reply_to)) < 0))
-                return -ENOMEM;
-        *ret = TAKE_PTR(c);
-        return 0;
-}
-
 int progress_edit_content(const char *event_id, const char *text, json_t **ret) {
         _cleanup_free_ char *body = NULL, *html = NULL;
         json_auto_t *new_content = NULL;
         json_t *c;
         int r;
 
-        r = progress_message_content(text, NULL, &new_content);
+        r = reply_content(text, NULL, &new_content);
         if (r < 0)
                 return r;
         /* For clients that know no edits: the new text, marked as a correction. */
         if (asprintf(&body, "* %s", json_string_value(json_object_get(new_content, "body"))) < 0 ||
             asprintf(&html, "* %s", json_string_value(json_object_get(new_content, "formatted_body"))) < 0)
                 return -ENOMEM;
-        c = json_pack("{s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s}}", "msgtype", "m.notice", "body", body,
+        c = json_pack("{s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s}, s:{}}", "msgtype", "m.notice", "body", body,
                       "format", "org.matrix.custom.html", "formatted_body", html, "m.new_content",
-                      new_content, "m.relates_to", "rel_type", "m.replace", "event_id", event_id);
+                      new_content, "m.relates_to", "rel_type", "m.replace", "event_id", event_id, "m.mentions");
         if (!c)
                 return -ENOMEM;
         *ret = c;

@@ -17,7 +17,5 @@
 /* initiated: the text edits the "initiated" message, so it keeps its words. step may be NULL;
  * it is shown cleaned (no backticks or control characters). */
 int progress_text(bool initiated, const char *step, usec_t elapsed, bool finished, char **ret);
-/* A progress message of its own: an m.notice, a reply to reply_to if not empty. */
-int progress_message_content(const char *text, const char *reply_to, json_t **ret);
 /* The content of an edit of event_id to text: "* " fallback body, m.new_content, m.replace. */
 int progress_edit_content(const char *event_id, const char *text, json_t **ret);

@@ -151,3 +151,22 @@ int reply_error(const char *why, Reply *ret) {
                 return -ENOMEM;
         return reply_from_text(text, ret);
 }
+
+int reply_content(const char *text, const char *reply_to, json_t **ret) {
+        json_auto_t *c = NULL;
+        Reply reply = {};
+        int r;
+
+        r = reply_from_text(text, &reply);
+        if (r < 0)
+                return r;
+        c = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "msgtype", "m.notice", "body", reply.body, "format",
+                      "org.matrix.custom.html", "formatted_body", reply.html, "m.mentions");
+        reply_done(&reply);
+        if (!c || (!isempty(reply_to) &&
+                   json_object_set_new(c, "m.relates_to",
+                                       json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", reply_to)) < 0))
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <jansson.h>
+
 /* Every text the bot sends, written once as plain text with `code` spans and "* " list lines,
  * and rendered from that into the HTML formatted_body. Pure. */
 
@@ -13,6 +15,10 @@ void reply_done(Reply *r);
 
 /* text → body and formatted_body. */
 int reply_from_text(const char *text, Reply *ret);
+
+/* Every message the bot sends: an m.notice of text (body and HTML), replying to reply_to (if not
+ * empty), with "m.mentions" that mention no one: "@room" in a server's output pings nobody. */
+int reply_content(const char *text, const char *reply_to, json_t **ret);
 
 /* Dates and times in chat are in zone, the customer's time zone; branch is their stability branch. */
 int reply_help(const char *zone, const char *branch, Reply *ret);

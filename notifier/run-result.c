@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "calendar.h"
+#include "command.h"
 #include "run-result.h"
 
 /* A report longer than this is cut: a chat message is no place for megabytes of output. */
@@ -29,6 +30,7 @@ void run_result_done(RunResult *r) {
         free(r->step);
         free(r->mode);
         free(r->tail);
+        free(r->systemd_invocation);
         *r = (RunResult) {};
 }
 
@@ -39,6 +41,7 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
         } fields[] = {
                 { "_SYSTEMD_UNIT", offsetof(RunResult, unit) },
                 { "_UID", offsetof(RunResult, uid) },
+                { "_SYSTEMD_INVOCATION_ID", offsetof(RunResult, systemd_invocation) },
                 { "SCHEDULER_RUN", offsetof(RunResult, run) },
                 { "SCHEDULER_CUSTOMER", offsetof(RunResult, customer) },
                 { "SCHEDULER_COMMAND", offsetof(RunResult, command) },
@@ -124,18 +127,50 @@ static bool monitor_unit_of(const RunResult *r, const char *name, const char *su
                streq(name, expected);
 }
 
+static bool command_known(const char *command) {
+        for (TaskKind k = 0; k < _TASK_MAX; k++)
+                if (streq_ptr(task_kind_to_string(k), command))
+                        return true;
+        return false;
+}
+
+/* What journald says of the entry agrees with what the entry says of itself: its unit is the run's
+ * unit, exactly (not one whose name only begins like it), written by the unit's own user, in the
+ * invocation it names. */
+static bool trusted_fields_agree(const RunResult *r) {
+        _cleanup_free_ char *unit = NULL;
+
+        if (!r->unit)
+                return true;
+        if (isempty(r->run) || asprintf(&unit, "%s.service", r->run) < 0 || !streq(unit, r->unit))
+                return false;
+        if (!from_task_user(r))
+                return false;
+        return !r->systemd_invocation || streq_ptr(r->systemd_invocation, r->invocation);
+}
+
 static bool from_own_unit(const RunResult *r) {
         if (!r->customer || !r->command)
+                return false;
+        /* "scheduler-acme-corp-price-…" is customer acme-corp's: with acme's name and "corp" as its
+         * command it would pass the prefix test below, but there is no command "corp" (and the
+         * configuration refuses customer names that make one unit name two customers'). */
+        if (!command_known(r->command))
+                return false;
+        /* A one-shot's result retires that one-shot: its own, no other. */
+        if (!isempty(r->schedule) && !streq_ptr(r->schedule, r->run))
                 return false;
         /* The result of a run cut short by a reboot, written for it by the notifier. */
         if (streq_ptr(r->unit, NOTIFIER_UNIT))
                 return streq_ptr(r->event, "result") && !streq_ptr(r->mode, "monitor") && !isempty(r->run) &&
                        unit_of(r, r->run, "");
+        if (!trusted_fields_agree(r))
+                return false;
         if (streq_ptr(r->mode, "monitor"))
-                return streq(r->command, "ping") &&
-                       (r->unit ? monitor_unit_of(r, r->unit, ".service") :
-                                  from_task_user(r) && monitor_unit_of(r, r->run, ""));
-        return r->unit ? unit_of(r, r->unit, ".service") : from_task_user(r) && unit_of(r, r->run, "");
+                return streq(r->command, "ping") && r->unit && monitor_unit_of(r, r->unit, ".service");
+        /* Without a unit, only what a task's user wrote for a run whose start came from its unit. */
+        return r->unit ? unit_of(r, r->unit, ".service")
+                       : from_task_user(r) && r->start_seen && unit_of(r, r->run, "");
 }
 
 bool run_result_valid(const RunResult *r) {
@@ -179,13 +214,14 @@ void duration_format(usec_t d, char *buf, size_t size) {
 }
 
 int run_result_message(const RunResult *r, char **ret) {
-        _cleanup_free_ char *w = what(r);
-        const char *report = strempty(r->report);
-        size_t n = strlen(report);
+        _cleanup_free_ char *w = what(r), *report = strdup(strempty(r->report));
+        size_t n;
         char took[48] = "", d[32];
 
-        if (!w)
+        if (!w || !report)
                 return -ENOMEM;
+        string_replace_controls(report, true);
+        n = strlen(report);
         while (n > 0 && report[n - 1] == '\n')
                 n--;
         if (streq_ptr(r->command, "maintenance") && r->started > 0 && r->realtime > r->started) {

@@ -18,6 +18,7 @@
 typedef struct RunResult {
         char *unit;            /* _SYSTEMD_UNIT, trusted: set by journald */
         char *uid;             /* _UID, trusted */
+        char *systemd_invocation; /* _SYSTEMD_INVOCATION_ID, trusted (journald may not know it) */
         char *run;             /* SCHEDULER_RUN: the unit's name without .service */
         char *customer;
         char *command;
@@ -35,6 +36,8 @@ typedef struct RunResult {
         char *tail;            /* SCHEDULER_TAIL: "yes" if the report is to be the run's last lines
                                 * (written after the run ended, by a user that cannot read them) */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
+        bool start_seen;       /* without a unit: the caller found the run's start entry, of the same
+                                * invocation, from the run's own unit (journal.c) */
         usec_t realtime;       /* when the entry was written */
 } RunResult;
 

@@ -362,6 +362,11 @@ const char *state_get_room(const State *s, const char *customer) {
         return json_string_value(json_object_get(s->rooms, customer));
 }
 
+bool state_room_is_customers(const State *s, const char *room_id, const char *customer) {
+        return streq_ptr(json_string_value(json_object_get(s->room_customers, room_id)), customer) ||
+               streq_ptr(state_get_room(s, customer), room_id);
+}
+
 bool state_room_is_others(const State *s, const char *room_id, const char *customer) {
         const char *whose = json_string_value(json_object_get(s->room_customers, room_id));
 

@@ -53,6 +53,8 @@ int state_set_room(State *s, const char *customer, const char *room_id);
 const char *state_get_room(const State *s, const char *customer);
 /* Whether the room is (or was) the room of a customer other than this one. */
 bool state_room_is_others(const State *s, const char *room_id, const char *customer);
+/* Whether the room is this customer's: their room, or one they gave commands in. */
+bool state_room_is_customers(const State *s, const char *room_id, const char *customer);
 /* The customer's monitoring memory, created empty if there is none; NULL: out of memory. Whoever
  * changes it says so (state_alerts_changed()) and saves (state_save_alerts()): only the customers
  * changed are serialised anew, the others' text is reused. */

@@ -57,12 +57,20 @@ static void progress_flush(Maintenance *m) {
                 progress_send(m, step);
 }
 
-static void on_line(const char *line, void *userdata) {
+static void on_line(const char *raw, void *userdata) {
+        _cleanup_free_ char *line = strdup(raw);
         Maintenance *m = userdata;
         char *step = NULL, *notice = NULL;
         int r;
 
-        /* For journalctl readers, and for --finish if the run is killed. */
+        if (!line) {
+                m->error = -ENOMEM;
+                return;
+        }
+        /* The server's words: no escape sequence for a terminal, no "<0>" read as a priority
+         * (SyslogLevelPrefix=no, unit.c). For journalctl readers, and the notifier if the run is
+         * killed. */
+        string_replace_controls(line, false);
         printf("%s\n", line);
         fflush(stdout);
         r = last_lines_push(&m->last, line);

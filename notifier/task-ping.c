@@ -344,6 +344,13 @@ static void federation_route(Federation *f) {
                 r = probe_resolve(f->ping->prober, f->name, on_target_resolved, f);
         else if (ip_address_valid(f->name)) {
                 char *addresses[] = { f->name, NULL };
+                const char *kind = probe_address_refused(f->ping->prober, f->name);
+
+                if (kind) {
+                        federation_finish(f, false, "the server is %s, a%s %s address, which is not checked",
+                                          f->name, kind[0] == 'i' ? "n" : "", kind);
+                        return;
+                }
                 f->port = FEDERATION_PORT;
                 fetch_keys(f, addresses);
                 return;

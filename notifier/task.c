@@ -119,6 +119,10 @@ static int run_command(const Config *c, const Run *run) {
                 return log_oom(), EXIT_UNREPORTED;
         if (r < 0 && !t.failure)
                 t.failure = strdup("internal error");
+        /* What the customer's server said goes to the journal and to chat: nothing a terminal or a
+         * client would act on. */
+        string_replace_controls(text, true);
+        string_replace_controls(t.failure, false);
 
         /* The report line by line for journalctl readers, then the one entry the notifier reads. */
         if (!isempty(text))

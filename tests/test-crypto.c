@@ -35,12 +35,20 @@ static json_t *query_answer(const char *user, const char *dev, json_t *upload) {
         return json_pack("{s:{s:{s:O}}}", "device_keys", user, dev, json_object_get(upload, "device_keys"));
 }
 
+/* What /keys/claim answers: a one-time key of the upload's, each once, as a homeserver hands them. */
 static json_t *claim_answer(const char *user, const char *dev, json_t *upload) {
+        json_t *otks = json_object_get(upload, "one_time_keys"), *claimed = json_object_get(upload, "claimed"), *v;
         const char *id;
-        json_t *v;
 
-        json_object_foreach(json_object_get(upload, "one_time_keys"), id, v)
-                return json_pack("{s:{s:{s:{s:O}}}}", "one_time_keys", user, dev, id, v);
+        if (!claimed) {
+                claimed = json_object();
+                json_object_set_new(upload, "claimed", claimed);
+        }
+        json_object_foreach(otks, id, v)
+                if (!json_object_get(claimed, id)) {
+                        json_object_set_new(claimed, id, json_true());
+                        return json_pack("{s:{s:{s:{s:O}}}}", "one_time_keys", user, dev, id, v);
+                }
         return NULL;
 }
 
@@ -109,25 +117,35 @@ static json_t *settings(int msgs) {
         return kept[n++ % 16] = o;
 }
 
-/* Bob shares his room session with alice over Olm: the to-device event she receives. */
-static json_t *share_to_alice(json_t *alice_up, Crypto *bob) {
-        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
-        json_auto_t *q = query_answer("@alice:test", "ALICE", alice_up), *claim = NULL, *claimed = NULL,
-                    *share = NULL, *recipients = NULL;
+/* user (whose device from is) shares a room session with alice over Olm: the to-device event she
+ * receives. With alice_up, the first time: her device's keys and a one-time key of hers first;
+ * without, a new session over the Olm session they have. */
+static json_t *share_from(Crypto *from, const char *user, json_t *alice_up) {
+        char *members[] = { (char *) "@alice:test", (char *) user, NULL };
+        json_auto_t *q = NULL, *claim = NULL, *claimed = NULL, *share = NULL, *recipients = NULL;
         _cleanup_strv_free_ char **unknown = NULL;
 
-        unknown = crypto_devices_unknown(bob, members);
-        if (strv_length(unknown) != 2 || crypto_devices_update(bob, q, unknown) < 0 ||
-            crypto_claim_body(bob, ROOM, members, &claim) < 0 || !claim)
+        if (alice_up) {
+                q = query_answer("@alice:test", "ALICE", alice_up);
+                unknown = crypto_devices_unknown(from, members);
+                if (strv_length(unknown) != 2 || crypto_devices_update(from, q, unknown) < 0 ||
+                    crypto_claim_body(from, ROOM, members, &claim) < 0 || !claim)
+                        abort();
+                claimed = claim_answer("@alice:test", "ALICE", alice_up);
+                if (crypto_claimed(from, claim, claimed) < 0)
+                        abort();
+        } else
+                crypto_room_rotate(from, ROOM);
+        if (crypto_share_body(from, ROOM, members, &share, &recipients) < 0 || !share)
                 abort();
-        claimed = claim_answer("@alice:test", "ALICE", alice_up);
-        if (crypto_claimed(bob, claim, claimed) < 0 ||
-            crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 || !share)
-                abort();
-        crypto_shared(bob, ROOM, recipients);
-        return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
+        crypto_shared(from, ROOM, recipients);
+        return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", user, "content",
                          json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
                                          "ALICE"));
+}
+
+static json_t *share_to_alice(json_t *alice_up, Crypto *bob) {
+        return share_from(bob, "@bob:test", alice_up);
 }
 
 /* ... and sends her a message in the room, which she is in. */
@@ -364,20 +382,11 @@ TEST(keys_from_outside_are_checked_and_junk_keeps_nothing) {
 
 /* Bob, who shared with alice before, starts a new session and shares it: the to-device event. */
 static json_t *share_again(Crypto *bob) {
-        char *members[] = { (char *) "@alice:test", (char *) "@bob:test", NULL };
-        json_auto_t *share = NULL, *recipients = NULL;
-
-        crypto_room_rotate(bob, ROOM);
-        if (crypto_share_body(bob, ROOM, members, &share, &recipients) < 0 || !share)
-                abort();
-        crypto_shared(bob, ROOM, recipients);
-        return json_pack("{s:s, s:s, s:O}", "type", "m.room.encrypted", "sender", "@bob:test", "content",
-                         json_object_get(json_object_get(json_object_get(share, "messages"), "@alice:test"),
-                                         "ALICE"));
+        return share_from(bob, "@bob:test", NULL);
 }
 
 TEST(a_room_key_is_kept_only_from_a_member_of_its_room) {
-        json_auto_t *alice_up = NULL, *bob_up = NULL, *to_device = NULL, *enc = NULL, *ev = NULL,
+        json_auto_t *alice_up = NULL, *bob_up = NULL, *mallory_up = NULL, *to_device = NULL, *enc = NULL, *ev = NULL,
                     *plain = NULL, *content = NULL;
         _cleanup_(crypto_freep) Crypto *alice = device("alice8", "@alice:test", "ALICE", &alice_up);
         _cleanup_(crypto_freep) Crypto *bob = device("bob8", "@bob:test", "BOB", &bob_up);
@@ -396,6 +405,13 @@ TEST(a_room_key_is_kept_only_from_a_member_of_its_room) {
         ASSERT_EQ(crypto_room_member(alice, "!other:test", "@bob:test", true), 0);
         ASSERT_EQ(crypto_room_member(alice, ROOM, "@carol:test", true), 0);
         ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 0U);
+        /* A stranger's flood of keys for the room, more than may wait: it pushes out only its own. */
+        _cleanup_(crypto_freep) Crypto *mallory = device("mallory8", "@mallory:test", "MALLORY", &mallory_up);
+        ASSERT_OK(crypto_room_set_encryption(mallory, ROOM, settings(0)));
+        for (int i = 0; i < CRYPTO_PENDING_MAX + 10; i++) {
+                json_auto_t *junk = share_from(mallory, "@mallory:test", i == 0 ? alice_up : NULL);
+                ASSERT_EQ(crypto_to_device(alice, junk, NULL), 0);
+        }
         /* Seen in the room (his message, or his member event): the key is kept, the message opens. */
         ASSERT_EQ(crypto_room_member(alice, ROOM, "@bob:test", true), 1);
         ASSERT_EQ(json_object_size(crypto_section(alice, "inbound")), 1U);
@@ -481,6 +497,11 @@ TEST(a_store_over_its_limits_is_trimmed_at_start) {
                 ASSERT_OK(json_object_set_new(seen, idx, json_string("$e")));
         }
         ASSERT_OK(json_object_set_new(seen, "not an index", json_string("$e")));
+        /* Keys that read as numbers but are not ours: dropped, not looped over. */
+        ASSERT_OK(json_object_set_new(seen, "00", json_string("$e")));
+        ASSERT_OK(json_object_set_new(seen, "+1", json_string("$e")));
+        ASSERT_OK(json_object_set_new(seen, " 2", json_string("$e")));
+        ASSERT_OK(json_object_set_new(seen, "4294967296", json_string("$e")));
         ASSERT_OK(json_object_set_new(crypto_section(bot, "inbound"), ROOM "|A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU|s",
                                       json_pack("{s:s, s:i, s:o}", "pickle", "p", "first", 0, "seen", seen)));
         ASSERT_OK(crypto_save(bot));
@@ -501,6 +522,29 @@ TEST(a_store_over_its_limits_is_trimmed_at_start) {
                 ASSERT_EQ(json_object_size(json_object_get(seen, "seen")), (size_t) CRYPTO_SEEN_MAX);
                 ASSERT_EQ(json_integer_value(json_object_get(seen, "floor")), CRYPTO_SEEN_MAX * 2);
         }
+        /* One room member's flood of sessions: theirs go, the others' stay. */
+        json_t *inbound = crypto_section(again, "inbound");
+        for (int i = 0; i < CRYPTO_INBOUND_MAX + 100; i++) {
+                char name[128];
+                snprintf(name, sizeof(name), "!r%d:test|A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU|s%d", i, i);
+                ASSERT_OK(json_object_set_new(inbound, name, json_pack("{s:s, s:s}", "pickle", "p", "sender",
+                                                                       "@mallory:test")));
+                if (i % 100 == 0) {
+                        snprintf(name, sizeof(name), ROOM "|A3zlu+0yX2X4UCmFPf2GDQAlgU2Xi7gaHnw5DV5hWmU|a%d",
+                                 i);
+                        ASSERT_OK(json_object_set_new(inbound, name, json_pack("{s:s, s:s}", "pickle", "p",
+                                                                               "sender", "@alice:test")));
+                }
+        }
+        ASSERT_OK(crypto_save(again));
+        again = crypto_free(again);
+        ASSERT_OK(crypto_open(path, KEY, "@bot:test", "BOT", &again, NULL));
+        inbound = crypto_section(again, "inbound");
+        ASSERT_TRUE(json_object_size(inbound) <= CRYPTO_INBOUND_MAX);
+        size_t alices = 0;
+        json_object_foreach(inbound, id, seen)
+                alices += streq_ptr(json_string_value(json_object_get(seen, "sender")), "@alice:test");
+        ASSERT_EQ(alices, 11U);
         /* Saved, it opens again with nothing more to trim. */
         ASSERT_OK(crypto_save(again));
         again = crypto_free(again);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 #include "progress.h"
+#include "reply.h"
 #include "tests.h"
 
 TEST(texts) {
@@ -56,11 +57,16 @@ TEST(own_message_content) {
         json_auto_t *c = NULL, *d = NULL;
         json_t *rel;
 
-        ASSERT_OK(progress_message_content("Maintenance running for under a minute", "$schedule", &c));
+        ASSERT_OK(reply_content("Maintenance running for under a minute", "$schedule", &c));
         rel = json_object_get(json_object_get(c, "m.relates_to"), "m.in_reply_to");
         ASSERT_STREQ(json_string_value(json_object_get(c, "body")),
                      "Maintenance running for under a minute");
         ASSERT_STREQ(json_string_value(json_object_get(rel, "event_id")), "$schedule");
-        ASSERT_OK(progress_message_content("x", "", &d));
+        ASSERT_OK(reply_content("x", "", &d));
         ASSERT_TRUE(!json_object_get(d, "m.relates_to"));
+        /* Whatever the text says ("@room" from a server's output), it mentions no one. */
+        json_decref(d);
+        ASSERT_OK(reply_content("@room the disk is full", NULL, &d));
+        ASSERT_TRUE(json_is_object(json_object_get(d, "m.mentions")));
+        ASSERT_EQ(json_object_size(json_object_get(d, "m.mentions")), 0U);
 }

@@ -15,6 +15,8 @@ static RunResult sample(const char *result) {
         char field[64];
 
         set(&r, "_SYSTEMD_UNIT=scheduler-acme-restart-run-0123456789ab.service");
+        set(&r, "_UID=61200");                        /* a task's own user (DynamicUser=) */
+        set(&r, "SCHEDULER_RUN=scheduler-acme-restart-run-0123456789ab");
         set(&r, "SCHEDULER_CUSTOMER=acme");
         set(&r, "SCHEDULER_CUSTOMER=someone-else");   /* a repeated field: the first wins */
         set(&r, "SCHEDULER_COMMAND=restart");
@@ -121,12 +123,17 @@ TEST(invalid_entries) {
         run_result_done(&r);
 
         /* No unit known to journald: an entry of a task's own user (one systemd made for a unit)
-         * naming one of the customer's runs still counts; root's, the notifier's, anyone else's not. */
+         * naming one of the customer's runs still counts, if the run's start came from its unit
+         * (the caller looks); root's, the notifier's, anyone else's not. */
         r = sample("success");
         r.unit = mfree(r.unit);
+        r.run = mfree(r.run);
+        r.start_seen = true;
         ASSERT_FALSE(run_result_valid(&r));
         set(&r, "SCHEDULER_RUN=scheduler-acme-restart-run-0123456789ab");
+        r.start_seen = false;
         ASSERT_FALSE(run_result_valid(&r));
+        r.start_seen = true;
         static const char *const others[] = { "0", "1000", "61183", "65520", "-61184", "61184x" };
         for (size_t i = 0; i < ELEMENTSOF(others); i++) {
                 free(r.uid);
@@ -151,6 +158,60 @@ TEST(invalid_entries) {
         run_result_done(&r);
 }
 
+/* What journald says of an entry (its unit, user, invocation) must agree with what it says of
+ * itself; a name that only begins like a customer's is another customer's. */
+TEST(trusted_fields_must_agree) {
+        static const struct {
+                const char *field, *value;
+        } cases[] = {
+                /* Customer acme-corp's task, writing itself down as acme's command "corp". */
+                { "_SYSTEMD_UNIT", "scheduler-acme-corp-price-run-0123456789ab.service" },
+                { "SCHEDULER_RUN", "scheduler-acme-restart-run-ffffffffffff" },  /* another run */
+                { "_UID", "995" },                                             /* not a task's user */
+                { "_UID", "0" },
+                { "_SYSTEMD_INVOCATION_ID", "1111" },                          /* another invocation */
+                { "SCHEDULER_SCHEDULE", "scheduler-acme-restart-at-209901020304" }, /* not its own */
+        };
+        RunResult r = sample("success");
+
+        set(&r, "SCHEDULER_INVOCATION=2222");
+        set(&r, "_SYSTEMD_INVOCATION_ID=2222");
+        ASSERT_TRUE(run_result_valid(&r));
+        run_result_done(&r);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *field = NULL;
+
+                r = sample("success");
+                set(&r, "SCHEDULER_INVOCATION=2222");
+                if (streq(cases[i].field, "_SYSTEMD_UNIT"))
+                        r.unit = mfree(r.unit);
+                else if (streq(cases[i].field, "SCHEDULER_RUN"))
+                        r.run = mfree(r.run);
+                else if (streq(cases[i].field, "_UID"))
+                        r.uid = mfree(r.uid);
+                ASSERT_TRUE(asprintf(&field, "%s=%s", cases[i].field, cases[i].value) > 0);
+                set(&r, field);
+                if (streq(cases[i].field, "_SYSTEMD_UNIT")) {
+                        /* ... with every field its unit would give it, but acme's name and "corp". */
+                        r.run = mfree(r.run);
+                        set(&r, "SCHEDULER_RUN=scheduler-acme-corp-price-run-0123456789ab");
+                        r.command = mfree(r.command);
+                        set(&r, "SCHEDULER_COMMAND=corp");
+                }
+                ASSERT_FALSE(run_result_valid(&r));
+                run_result_done(&r);
+        }
+        /* A one-shot's own result retires it. */
+        r = sample("success");
+        r.unit = mfree(r.unit);
+        r.run = mfree(r.run);
+        set(&r, "_SYSTEMD_UNIT=scheduler-acme-restart-at-209901020304.service");
+        set(&r, "SCHEDULER_RUN=scheduler-acme-restart-at-209901020304");
+        set(&r, "SCHEDULER_SCHEDULE=scheduler-acme-restart-at-209901020304");
+        ASSERT_TRUE(run_result_valid(&r));
+        run_result_done(&r);
+}
+
 TEST(huge_reports_are_cut) {
         _cleanup_free_ char *text = NULL, *field = malloc(100020);
         RunResult r = sample("success");
@@ -164,6 +225,19 @@ TEST(huge_reports_are_cut) {
         ASSERT_OK(run_result_message(&r, &text));
         ASSERT_TRUE(strlen(text) < 17000);
         ASSERT_CONTAINS(text, "\n(cut)");
+        run_result_done(&r);
+}
+
+/* The customer's server's words reach chat without what a terminal or a client would act on. */
+TEST(control_characters_never_reach_chat) {
+        _cleanup_free_ char *text = NULL;
+        RunResult r = sample("failure");
+
+        r.report = mfree(r.report);
+        set(&r, "SCHEDULER_REPORT=<0>emergency\n\033[31mred\033[0m\tok\r\n\xc2\x9b" "2J caf\xc3\xa9 \x7f\n");
+        ASSERT_OK(run_result_message(&r, &text));
+        ASSERT_STREQ(text, "Execution of `run restart slack` command failed: exit status 1\n"
+                           "<0>emergency\n?[31mred?[0m\tok?\n??2J caf\xc3\xa9 ?");
         run_result_done(&r);
 }
 
@@ -192,6 +266,7 @@ TEST(progress_entries) {
         set(&r, "SCHEDULER_RUN=scheduler-acme-maintenance-run-0123456789ab");
         set(&r, "SCHEDULER_STEP=Upgrading");
         set(&r, "SCHEDULER_MODE=run");
+        set(&r, "_UID=61200");
         ASSERT_TRUE(run_progress_valid(&r));
         ASSERT_FALSE(run_result_valid(&r));
         ASSERT_STREQ(r.mode, "run");
@@ -219,6 +294,7 @@ TEST(start_entries_and_the_result_of_an_interrupted_run) {
         set(&r, "SCHEDULER_COMMAND=maintenance");
         set(&r, "SCHEDULER_RUN=scheduler-acme-maintenance-weekly-fri-1500");
         set(&r, "SCHEDULER_MODE=recurring");
+        set(&r, "_UID=61200");
         ASSERT_FALSE(run_start_valid(&r));      /* no invocation id to find its result by */
         set(&r, "SCHEDULER_INVOCATION=5e2a0c6d8f1b4a7c9d3e2f1a0b9c8d7e");
         ASSERT_TRUE(run_start_valid(&r));
@@ -239,6 +315,7 @@ TEST(start_entries_and_the_result_of_an_interrupted_run) {
         set(&r, "SCHEDULER_COMMAND=disk");
         set(&r, "SCHEDULER_RUN=scheduler-acme-disk-run-0123456789ab");
         set(&r, "SCHEDULER_INVOCATION=5e2a0c6d8f1b4a7c9d3e2f1a0b9c8d7e");
+        set(&r, "_UID=61200");
         ASSERT_TRUE(run_start_valid(&r));
         run_result_done(&r);
 
@@ -283,6 +360,8 @@ TEST(monitoring_results_come_from_the_customers_monitor_unit) {
 
                 free(r.unit);
                 r.unit = strdup(cases[i].unit);
+                free(r.run);
+                r.run = strndup(cases[i].unit, strcspn(cases[i].unit, "."));
                 free(r.command);
                 r.command = strdup(cases[i].command);
                 set(&r, "SCHEDULER_MODE=monitor");

@@ -269,6 +269,36 @@ def test_spoofed_senders_run_nothing(sb):
     assert_nothing_ran(sb, before)
 
 
+def test_room_mentions_in_what_the_bot_says_ping_no_one(sb):
+    """The bot says back what it was given ("`@room` is not a service name"), and a server's output
+    may say "@room" too. In a room where the bot may notify the whole room (everyone invited to a
+    trusted private chat has the creator's power), every message of the bot carries m.mentions
+    naming no one, so the homeserver pings no one: bob's own notifications have none of it."""
+    bot = sb.env["BOT_USER"]
+    alice = sb.client("alice")
+    bob = sb.client("bob")
+    resp = alice.request("POST", API + "/createRoom", {
+        "preset": "trusted_private_chat", "invite": [bot, sb.env["BOB_USER"]], "name": "alice, bob, bot"})
+    room = resp["room_id"]
+    wait_membership(alice, room, bot, "join")
+    bob.join(room)
+    cmd = alice.send_text(room, "run restart @room")
+    reply = wait_reply(alice, room, cmd, bot)
+    assert "`@room`" in reply["content"]["body"], reply["content"]
+    assert reply["content"].get("m.mentions") == {}, reply["content"]
+    # alice's own "@room" does notify bob (she may, as the room's creator): the rule is live.
+    wake = alice.send_text(room, "@room wake up")
+    deadline = time.monotonic() + 30
+    while True:
+        seen = [n["event"]["event_id"] for n in
+                bob.request("GET", API + "/notifications", query={"limit": "50"})["notifications"]]
+        if wake in seen or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert wake in seen, "the homeserver did not notify bob of alice's @room"
+    assert reply["event_id"] not in seen, "the bot's message notified the whole room"
+
+
 TESTS = [
     test_shell_metacharacters_run_nothing,
     test_unicode_look_alikes_are_not_commands,
@@ -279,6 +309,7 @@ TESTS = [
     test_a_nul_inside_a_message,
     test_the_bots_own_other_device_is_ignored,
     test_spoofed_senders_run_nothing,
+    test_room_mentions_in_what_the_bot_says_ping_no_one,
 ]
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ echo "==> Gathering facts"
 echo "args: $*"
 env | grep '^SCHEDULER_' | sort | sed 's/^/env: /'
 echo "TASK [matrix-synapse : Ensure Synapse is started] ***************************"
+printf '<0>not an emergency\\n<3>nor an error\\n'
+printf 'colours: \\033[31mred\\033[0m, a title: \\033]0;owned\\007, C1: \\302\\2332J\\n'
 i=0
 while [ ! -e /{GO_FILE} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 echo "==> Restarting all services"
@@ -156,6 +158,14 @@ def test_stable_runs_the_operator_command_with_progress(sb):
 
     out = journal_lines(sb, "SYSLOG_IDENTIFIER=scheduler-task", "SCHEDULER_RUN=" + unit[:-len(".service")])
     assert "args: --tags setup-all" in out, out
+    # The server's "<0>" is text, not an emergency journald would broadcast; no escape sequence.
+    entries = [json.loads(line) for line in sb.run(
+        "journal", "SCHEDULER_RUN=" + unit[:-len(".service")], "-o", "json", "--no-pager").splitlines()]
+    texts = {e["MESSAGE"]: int(e["PRIORITY"]) for e in entries if isinstance(e.get("MESSAGE"), str)}
+    assert texts.get("<0>not an emergency") == 6 and texts.get("<3>nor an error") == 6, texts
+    assert min(texts.values()) >= 4, texts
+    assert not [e for e in entries if not isinstance(e.get("MESSAGE"), str)], "a binary message"
+    assert "colours: ?[31mred?[0m, a title: ?]0;owned?, C1: ??2J" in texts, texts
     for expected in ("env: SCHEDULER_CUSTOMER=acme", f"env: SCHEDULER_DOMAIN={sb.env['ACME_DOMAIN']}",
                      "env: SCHEDULER_BRANCH=stable", "env: SCHEDULER_SSH_HOST=127.0.0.1",
                      f"env: SCHEDULER_SSH_PORT={sb.env['SSH_PORT']}", "env: SCHEDULER_SSH_USER=root",
@@ -243,6 +253,7 @@ def test_a_killed_maintenance_says_what_it_last_printed(sb):
     result = result_of(client, room, event, bot, 120)["content"]["body"]
     assert result.startswith("Execution of `run maintenance` command failed: killed by signal SIGKILL"), result
     assert "TASK [matrix-synapse : Ensure Synapse is started]" in result, result
+    assert "<0>not an emergency" in result and "\033" not in result and "\x9b" not in result, result
 
 
 def test_operator_command_is_stopped_at_its_timeout(sb):

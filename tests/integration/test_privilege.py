@@ -204,12 +204,14 @@ START_EVIL = ("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.free
 PROBE_BRANCH = f"\n[branch stable]\ncommand = {PROBE_PATH}\ntimeout = 5min\n"
 
 
-def test_a_task_holds_only_its_own_customers_key(sb):
+def run_probe(sb, script):
+    """script as the operator's maintenance command, run in acme's real task unit: (what the
+    notifier said since, the run's own lines, the result the customer got)."""
     with open(sb.env["CONTROL_CONFIG"], encoding="utf-8") as f:
         config = f.read()
     probe = os.path.join(sb.env["CONTROL_ROOT"], PROBE_PATH.lstrip("/"))
     with open(probe, "w", encoding="utf-8") as f:
-        f.write(PROBE_SCRIPT)
+        f.write(script)
     os.chmod(probe, 0o755)
     try:
         with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
@@ -217,7 +219,8 @@ def test_a_task_holds_only_its_own_customers_key(sb):
         sb.restart_notifier()
         cursor = sb.journal_cursor()
         event, _ = say(sb, "run maintenance")
-        result_of(sb, event)
+        result = result_of(sb, event)
+        notifier = sb.notifier_said(cursor)
         said = sb.run("journal", "--after-cursor", cursor, "SCHEDULER_CUSTOMER=acme",
                       "SCHEDULER_COMMAND=maintenance", "-o", "cat", "--no-pager")
     finally:
@@ -225,6 +228,11 @@ def test_a_task_holds_only_its_own_customers_key(sb):
             f.write(config)
         os.remove(probe)
         sb.restart_notifier()
+    return notifier, said, result
+
+
+def test_a_task_holds_only_its_own_customers_key(sb):
+    _, said, _ = run_probe(sb, PROBE_SCRIPT)
     lines = {line.split(": ")[1]: line for line in said.splitlines() if line.startswith("probe: ")}
     print("    " + "\n    ".join(lines.values()), flush=True)
     assert int(lines["uid"].split()[-1]) in DYNAMIC_UIDS, said
@@ -232,7 +240,8 @@ def test_a_task_holds_only_its_own_customers_key(sb):
     for what in ("globex key", "acme key file", "state.json", "crypto.json", "crypto key", "schedules",
                  "StartTransientUnit"):
         assert ": refused (" in lines[what], lines[what]
-    # The task cannot even reach the bus; a user that can, but is not the notifier's, polkit refuses.
+    # polkit refuses the task's own user, as it does any user but the notifier's.
+    assert "Interactive authentication required" in lines["StartTransientUnit"], lines
     status, said = as_user(sb, "nobody", "busctl", "call", *START_EVIL)
     assert status != 0 and "Interactive authentication required" in said, said
     assert "not-found" in control(sb, "systemctl", "show", "-P", "LoadState",
@@ -242,10 +251,43 @@ def test_a_task_holds_only_its_own_customers_key(sb):
     assert "successful" in result_of(sb, event)["content"]["body"]
 
 
+# A task taken over writes result entries of its own: one as another customer's run, one of its own
+# run that names another customer's room.
+FORGER_SCRIPT = """#!/bin/sh
+env_of_task() { tr '\\0' '\\n' < /proc/$PPID/environ | sed -n "s/^$1=//p"; }
+inv=$(env_of_task INVOCATION_ID)
+run=$(env_of_task SCHEDULER_RUN)
+forge() {
+        printf 'MESSAGE=forged\\nSCHEDULER_EVENT=result\\nSCHEDULER_CUSTOMER=%s\\nSCHEDULER_COMMAND=maintenance\\n' "$1"
+        printf 'SCHEDULER_MODE=run\\nSCHEDULER_RUN=%s\\nSCHEDULER_RESULT=success\\nSCHEDULER_REPORT=%s\\n' "$2" "$3"
+        printf 'SCHEDULER_ROOM=@BOB_ROOM@\\nSCHEDULER_INVOCATION=%s\\n' "$inv"
+}
+forge globex "scheduler-globex-maintenance-run-000000000000" FORGED-FOR-GLOBEX | logger --journald
+forge acme "$run" FORGED-INTO-BOBS-ROOM | logger --journald
+echo "probe: forged two results (run $run, invocation $inv)"
+"""
+
+
+def test_a_task_speaks_only_for_its_own_run_in_its_customers_rooms(sb):
+    bob, bob_room = sb.customer_room("bob")
+    notifier, said, result = run_probe(sb, FORGER_SCRIPT.replace("@BOB_ROOM@", bob_room))
+    assert "probe: forged two results (run scheduler-acme-maintenance-run-" in said, said
+    assert "Ignoring a result entry not written by one of our runs" in notifier, notifier
+    assert f"names room {bob_room}, which is not acme's; sending it to theirs." in notifier, notifier
+    # Whichever came first (the forgery of its own run, or the run's own result), alice got it;
+    # bob's room got nothing of it.
+    assert result["content"]["body"].startswith("Execution of `run maintenance` command successful")
+    marker = bob.send_text(bob_room, "help")
+    wait_reply(bob, bob_room, marker, sb.env["BOT_USER"])
+    forged = [e for e in bob.events_since_start(bob_room) if "FORGED" in json.dumps(e)]
+    assert not forged, forged
+
+
 TESTS = [
     test_the_notifier_runs_as_its_own_user,
     test_tasks_run_as_users_of_their_own,
     test_a_task_holds_only_its_own_customers_key,
+    test_a_task_speaks_only_for_its_own_run_in_its_customers_rooms,
     test_exposure_of_the_notifier_and_a_task,
     test_it_may_start_scheduler_units_and_no_other,
     test_secrets_are_that_users_alone,
