@@ -92,6 +92,23 @@ bool hostname_valid(const char *s) {
         return !isempty(s) && strlen(s) <= 253 && s[0] != '-' && s[0] != '.' && chars_valid(s, "-.");
 }
 
+static bool matrix_opaque_id_valid(const char *s, char sigil) {
+        if (isempty(s) || s[0] != sigil || !s[1] || strlen(s) > 255)
+                return false;
+        for (const char *p = s + 1; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("-._~+=/:[]", *p))
+                        return false;
+        return true;
+}
+
+bool matrix_room_id_valid(const char *s) {
+        return matrix_opaque_id_valid(s, '!');
+}
+
+bool matrix_event_id_valid(const char *s) {
+        return matrix_opaque_id_valid(s, '$');
+}
+
 bool matrix_user_id_valid(const char *s) {
         const char *colon;
 
@@ -178,9 +195,10 @@ static bool path_valid(const char *s) {
 
 static bool host_key_valid(const char *s) {
         const char *space = strchr(s, ' ');
+        /* Not ssh-rsa: Debian 12's libssh2 (1.10) checks an RSA host key only by a SHA-1 signature,
+         * which a forger can make. */
         static const char *const types[] = {
                 "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                "ssh-rsa",
         };
         bool known = false;
 
@@ -495,6 +513,11 @@ static int handle_customer_ssh(ParseState *st, const char *section, const char *
                                         "'%s' is not an absolute path without spaces or '%%'", value);
                 return set_string(&cu->ssh_key_file, value);
         }
+        if (startswith(value, "ssh-rsa "))
+                return ini_fail(&st->error, section, key,
+                                "an RSA host key is checked only by its SHA-1 signature here (libssh2 1.10): "
+                                "give the server's ssh-ed25519 or ecdsa-sha2-nistp256 key "
+                                "(/etc/ssh/ssh_host_ed25519_key.pub)");
         if (!host_key_valid(value))
                 return ini_fail(&st->error, section, key,
                                 "'%s' is not a public host key (\"ssh-ed25519 AAAA…\")", value);

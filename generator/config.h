@@ -126,6 +126,11 @@ static inline bool customer_monitored(const Config *c, const Customer *cu) {
 }
 
 bool matrix_user_id_valid(const char *s);
+/* "!opaque:server" (or "!opaque", room version 12) and "$opaque[:server]": what homeservers make,
+ * at most 255 bytes of letters, digits and "-._~+=/:[]". Checked where they enter (/sync) and
+ * where they are read back (the schedules store, state.json): the same set. */
+bool matrix_room_id_valid(const char *s);
+bool matrix_event_id_valid(const char *s);
 bool customer_name_valid(const char *s);
 bool hostname_valid(const char *s);
 /* "192.0.2.1", "2001:db8::1", with port "192.0.2.1:53", "[2001:db8::1]:53": 0 or -EINVAL. The

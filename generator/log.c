@@ -59,3 +59,14 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         errno = saved_errno;
         return -error;
 }
+
+void log_text(FILE *f, const char *text) {
+        const char *prefix = stderr_is_journal() ? "<6>" : "";
+
+        for (const char *p = text; p && *p;) {
+                size_t n = strcspn(p, "\n");
+
+                fprintf(f, "%s%.*s\n", prefix, (int) n, p);
+                p += n + (p[n] == '\n');
+        }
+}

@@ -6,6 +6,7 @@
  * once log_open_kmsg() was called (the generator: nothing else is up that early). */
 
 #include <errno.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include "util.h"
@@ -33,3 +34,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(e, ...) log_full_errno(LOG_ERR, e, __VA_ARGS__)
 
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")
+
+/* Text from outside (a customer's server's output) to f, line by line, each with the "<6>" prefix
+ * when the journal reads f: a line of its own that starts with "<0>" stays text, not an emergency
+ * journald would broadcast (it reads one prefix). */
+void log_text(FILE *f, const char *text);

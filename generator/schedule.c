@@ -166,16 +166,6 @@ static bool word_valid(const char *s) {
         return true;
 }
 
-static bool matrix_id_valid(const char *s) {
-        /* Room and event ids: printable, no blanks; they go into Environment= lines. */
-        if (isempty(s) || strlen(s) > 255)
-                return false;
-        for (; *s; s++)
-                if (*s <= ' ' || *s >= 127 || *s == '%' || *s == '"' || *s == '\\' || *s == '\'')
-                        return false;
-        return true;
-}
-
 static int store_handler(void *userdata, const char *section, const char *key, const char *value) {
         StoreParse *st = userdata;
         Schedule *s = store_current(st, section);
@@ -191,9 +181,9 @@ static int store_handler(void *userdata, const char *section, const char *key, c
                 return free_and_strdup(streq(key, "command") ? &s->command : &s->args, value) < 0 ? 0 : 1;
         }
         if (streq(key, "room") || streq(key, "reply_to")) {
-                if (!matrix_id_valid(value))
-                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not a Matrix id",
-                                        value);
+                if (streq(key, "room") ? !matrix_room_id_valid(value) : !matrix_event_id_valid(value))
+                        return ini_fail(&st->error, strempty(st->section), key, "'%s' is not a Matrix %s id",
+                                        value, streq(key, "room") ? "room" : "event");
                 return free_and_strdup(streq(key, "room") ? &s->room : &s->reply_to, value) < 0 ? 0 : 1;
         }
         if (streq(key, "date")) {
@@ -258,20 +248,29 @@ static int store_validate(const StoreParse *st, char **ret_why) {
 int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
                         char **ret_error) {
         _cleanup_free_ char *path = NULL, *text = NULL, *why = NULL;
+        struct stat dir_st;
         StoreParse st = {};
         int r, line;
 
         *ret_error = NULL;
         if (asprintf(&path, "%s/%s.conf", dir, customer) < 0)
                 return -ENOMEM;
-        r = read_full_file(path, STORE_MAX, &text, NULL);
+        /* The store's directory belongs to the notifier's user, who writes the files; the generator
+         * reads them as root at boot: a symlink, a FIFO, a device or someone else's file is no
+         * store of ours. */
+        r = stat(dir, &dir_st) < 0 ? -errno
+                                  : read_regular_file(path, STORE_MAX, dir_st.st_uid, &text, NULL);
         if (r == -ENOENT) {
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
         }
         if (r < 0) {
-                (void) asprintf(ret_error, "%s: cannot read: %s", path, strerror(-r));
+                (void) asprintf(ret_error, "%s: cannot read: %s", path,
+                                r == -ELOOP   ? "a symbolic link" :
+                                r == -EBADFD  ? "not a regular file" :
+                                r == -EPERM   ? "owned by someone else than the store's directory" :
+                                                strerror(-r));
                 return r;
         }
         line = ini_parse_string(text, store_handler, &st);

@@ -212,8 +212,6 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
                  (r->runtime_max ?: unit_runtime_max_usec(r->command)) / USEC_PER_SEC);
         k |= add_environment(&u, r, stem);
         k |= add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
-        /* A line of the customer's server that starts with "<0>" is text, not an emergency. */
-        k |= add(&u, SECTION_SERVICE, "SyslogLevelPrefix", "no");
         /* A [Unit] setting in a file; over D-Bus the section does not matter. */
         k |= add(&u, SECTION_UNIT, "CollectMode", "inactive-or-failed");
         if (add_sandboxing(&u, r) < 0)

@@ -202,15 +202,11 @@ int safe_atou(const char *s, unsigned *ret) {
 /* Grown as the file is read (its size at open, plus one to see the end), never max at once: a limit
  * of 64 MB for a file of some kilobytes would be a 64 MB allocation, and glibc's malloc keeps its
  * mmap threshold raised to the largest block freed, leaving later big buffers on the heap. */
-int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_fclose_ FILE *f = NULL;
+static int read_stream(FILE *f, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, size;
         struct stat st;
 
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
         size = fstat(fileno(f), &st) >= 0 && st.st_size > 0 ? (size_t) st.st_size + 1 : 4096;
         for (;;) {
                 char *p;
@@ -234,6 +230,32 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
                 *ret_size = n;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+
+        return f ? read_stream(f, max, ret, ret_size) : -errno;
+}
+
+int read_regular_file(const char *path, size_t max, uid_t owner, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        _cleanup_fclose_ FILE *f = NULL;
+        struct stat st;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (owner != (uid_t) -1 && st.st_uid != owner && st.st_uid != 0)
+                return -EPERM;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -EBADF;   /* the stream has it now */
+        return read_stream(f, max, ret, ret_size);
 }
 
 int read_secret_file(const char *path, char **ret) {

@@ -149,6 +149,10 @@ int safe_atou(const char *s, unsigned *ret);
 
 /* Reads a whole small file; refuses files larger than max. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
+/* The same for a file a less trusted user can put there: not through a symlink (-ELOOP), never
+ * blocking (a FIFO), a regular file only (-EBADFD), owned by owner or root (-EPERM; owner
+ * (uid_t) -1: anyone). */
+int read_regular_file(const char *path, size_t max, uid_t owner, char **ret, size_t *ret_size);
 /* Reads a one-line secret: trailing newline dropped, empty or multi-line refused. */
 int read_secret_file(const char *path, char **ret);
 /* What makes a file unfit to hold a secret of the user uid: group or others have access, another

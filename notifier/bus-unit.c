@@ -134,8 +134,7 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                                              "ProtectKernelModules", "ProtectKernelLogs",
                                              "ProtectControlGroups", "ProtectClock", "ProtectHostname",
                                              "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
-                                             "MemoryDenyWriteExecute", "RemoveIPC", "DynamicUser",
-                                             "SyslogLevelPrefix" };
+                                             "MemoryDenyWriteExecute", "RemoveIPC", "DynamicUser" };
         /* The unit file's name, the bus's. A monotonic timer's base keeps its name: systemd 252 refuses
          * "OnBootUSec" there ("Invalid timer base"), though systemctl show prints it so. */
         static const char *const monotonic[] = { "OnBootSec", "OnUnitActiveSec" };

@@ -216,6 +216,15 @@ static int handle_invite(Manager *m, const SyncInvite *inv) {
         const Customer *cu = config_find_owner(m->config, inv->inviter);
         Op *op;
 
+        /* A room, once a customer's, stays theirs: another customer's owner cannot make it theirs
+         * by inviting the bot back into it. */
+        if (cu && state_room_is_others(m->state, inv->room_id, cu->name)) {
+                log_notice("Declining the invite to %s from %s: the room is another customer's.", inv->room_id,
+                           inv->inviter);
+                cu = NULL;
+        } else if (!cu)
+                log_notice("Declining the invite to %s from %s: not an owner of any customer.", inv->room_id,
+                           inv->inviter);
         op = op_new(cu ? OP_JOIN : OP_LEAVE, inv->room_id);
         if (!op || (cu && !(op->customer = strdup(cu->name)))) {
                 op_free(op);
@@ -224,9 +233,6 @@ static int handle_invite(Manager *m, const SyncInvite *inv) {
         op->from_sync = true;
         if (cu)
                 log_info("Joining %s, invited by %s (%s).", inv->room_id, inv->inviter, cu->name);
-        else
-                log_notice("Declining the invite to %s from %s: not an owner of any customer.", inv->room_id,
-                           inv->inviter);
         ops_queue(m, op);
         return 0;
 }

@@ -509,9 +509,19 @@ int journal_report_interrupted(Manager *m) {
         sd_id128_t boot;
         int r;
 
-        r = sd_id128_get_boot(&boot);
+        /* This boot as the journal knows it: its newest entry's (ours, written at this start).
+         * Not sd_id128_get_boot(): in a container whose /proc/sys is mounted anew
+         * (ProtectKernelTunables=), that reads the host's boot id, and every run still going
+         * would pass for one a reboot cut short. */
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r >= 0)
-                r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+                r = sd_journal_seek_tail(j);
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        if (r == 0)
+                return 0;
+        if (r > 0)
+                r = sd_journal_get_monotonic_usec(j, NULL, &boot);
         /* The earlier boots' starts only, oldest first, up to the first of this boot's (still
          * running, or they will write their results): walking through this boot's, thousands
          * perhaps, read a page of the journal each, megabytes of it mapped at once. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include "config.h"
 #include "matrix-sync.h"
 #include "util.h"
 
@@ -39,13 +40,16 @@ static int parse_invites(SyncBatch *b, json_t *invite, const char *own_user) {
                 size_t i;
                 json_t *e;
 
+                /* The invite itself, as the homeserver put it into the room (with its event id), not
+                 * stripped state anyone can write into an invite. */
                 json_array_foreach(events, i, e) {
                         if (streq_ptr(get_string(e, "type"), "m.room.member") &&
                             streq_ptr(get_string(e, "state_key"), own_user) &&
+                            matrix_event_id_valid(get_string(e, "event_id")) &&
                             streq_ptr(get_string(json_object_get(e, "content"), "membership"), "invite"))
                                 inviter = get_string(e, "sender");
                 }
-                if (!inviter)
+                if (!inviter || !matrix_room_id_valid(room_id) || !matrix_user_id_valid(inviter))
                         continue;
                 r = invite_add(b, room_id, inviter);
                 if (r < 0)
@@ -123,7 +127,7 @@ static int message_add(SyncBatch *b, const char *room_id, json_t *e) {
         if (!streq_ptr(type, "m.room.message") &&
             !(streq_ptr(type, "m.room.encrypted") && json_is_object(content)))
                 return 0;
-        if (!get_string(e, "event_id") || !get_string(e, "sender") ||
+        if (!matrix_event_id_valid(get_string(e, "event_id")) || !matrix_user_id_valid(get_string(e, "sender")) ||
             !json_is_integer(json_object_get(e, "origin_server_ts")))
                 return 0;
         n = message_new(b, room_id, e);
@@ -193,6 +197,9 @@ static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
                 json_t *timeline = json_object_get(room, "timeline"), *e;
                 size_t i;
 
+                /* A room id that would not survive the stores (a newline, a '%'): not one of ours. */
+                if (!matrix_room_id_valid(room_id))
+                        continue;
                 if (json_is_true(json_object_get(timeline, "limited"))) {
                         b->limited = true;
                         if (json_is_string(json_object_get(timeline, "prev_batch")) &&

@@ -190,8 +190,6 @@ static int ssh_connect(Ssh *s) {
 
 /* Offer only the configured kind of host key, so a server with several presents that one. */
 static const char *host_key_methods(const char *configured) {
-        if (startswith(configured, "ssh-rsa "))
-                return "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
         if (startswith(configured, "ssh-ed25519 "))
                 return "ssh-ed25519";
         if (startswith(configured, "ecdsa-sha2-nistp256 "))

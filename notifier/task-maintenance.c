@@ -67,11 +67,10 @@ static void on_line(const char *raw, void *userdata) {
                 m->error = -ENOMEM;
                 return;
         }
-        /* The server's words: no escape sequence for a terminal, no "<0>" read as a priority
-         * (SyslogLevelPrefix=no, unit.c). For journalctl readers, and the notifier if the run is
-         * killed. */
+        /* The server's words: no escape sequence for a terminal, no "<0>" read as a priority. For
+         * journalctl readers, and the notifier if the run is killed. */
         string_replace_controls(line, false);
-        printf("%s\n", line);
+        log_text(stdout, line);
         fflush(stdout);
         r = last_lines_push(&m->last, line);
         if (r >= 0)

@@ -125,8 +125,7 @@ static int run_command(const Config *c, const Run *run) {
         string_replace_controls(t.failure, false);
 
         /* The report line by line for journalctl readers, then the one entry the notifier reads. */
-        if (!isempty(text))
-                fputs(text, stdout);
+        log_text(stdout, text);
         if (r < 0)
                 fprintf(stdout, "failed: %s\n", t.failure);
         fflush(stdout);

@@ -184,6 +184,8 @@ TEST(errors_name_line_key_and_why) {
                 { "aliases = slack\n", "aliases: 'slack' is not of the form name=unit" },
                 { "aliases = slack=sshd\n", "the unit a matrix-* service" },
                 { "ssh_known_host_key = AAAA\n", "ssh_known_host_key: 'AAAA' is not a public host key" },
+                { "ssh_known_host_key = ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7\n",
+                  "ssh_known_host_key: an RSA host key is checked only by its SHA-1 signature here" },
                 { "ssh_user = root;reboot\n", "ssh_user: 'root;reboot' is not a user name" },
                 { "ssh_key_file = /etc/keys/%n\n",
                   "ssh_key_file: '/etc/keys/%n' is not an absolute path without spaces or '%'" },

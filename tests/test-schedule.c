@@ -126,7 +126,7 @@ TEST(store_errors_name_file_line_and_reason) {
                 { "[a]\ncommand = ping\nweekday = Monday\ntime = 24:00\n",
                   ":4: [a] time: '24:00' is not HH:MM" },
                 { "[a]\ncommand = ping pong\n", ":2: [a] command: 'ping pong' is not a command word" },
-                { "[a]\ncommand = ping\nroom = !a b:c\n", ":3: [a] room: '!a b:c' is not a Matrix id" },
+                { "[a]\ncommand = ping\nroom = !a b:c\n", ":3: [a] room: '!a b:c' is not a Matrix room id" },
                 { "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\nstate = gone\n",
                   ":5: [a] state: 'gone' is not active, paused or cancelled" },
                 { "this is not a store\n", ":1: syntax error" },
@@ -143,6 +143,42 @@ TEST(store_errors_name_file_line_and_reason) {
                 _cleanup_free_ char *error = store_error("broken", cases[i].text),
                                     *expected = where("broken", cases[i].error);
                 ASSERT_STREQ(error, expected);
+        }
+}
+
+/* The generator reads the stores as root at boot, from a directory the notifier's user writes: a
+ * symlink (to a secret of root's), a FIFO (a boot that never ends) is no store. */
+static char *load_error(const char *name) {
+        Schedule *s = NULL;
+        size_t n = 0;
+        char *error = NULL;
+
+        if (schedule_store_load(tests_tmpdir(), name, &s, &n, &error) >= 0) {
+                schedules_free(s, n);
+                return NULL;
+        }
+        return error;
+}
+
+TEST(store_files_that_are_not_regular_files_are_refused) {
+        _cleanup_free_ char *link = NULL, *fifo = NULL, *e1 = NULL, *e2 = NULL, *e3 = NULL;
+
+        ASSERT_TRUE(asprintf(&link, "%s/linked.conf", tests_tmpdir()) > 0);
+        ASSERT_TRUE(asprintf(&fifo, "%s/fifo.conf", tests_tmpdir()) > 0);
+        ASSERT_OK(symlink(tests_write("real.conf", "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\n"),
+                          link));
+        ASSERT_OK(mkfifo(fifo, 0600));
+        e1 = load_error("linked");
+        ASSERT_CONTAINS(e1, "linked.conf: cannot read: a symbolic link");
+        e2 = load_error("fifo");
+        ASSERT_CONTAINS(e2, "fifo.conf: cannot read: not a regular file");
+        e3 = load_error("real");
+        ASSERT_TRUE(e3 == NULL);
+        /* Someone else's file in the store's directory (as root, the tests can make one). */
+        if (chown(tests_write("others.conf", "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\n"),
+                  12345, 12345) == 0) {
+                _cleanup_free_ char *e4 = load_error("others");
+                ASSERT_CONTAINS(e4, "others.conf: cannot read: owned by someone else than the store's directory");
         }
 }
 

@@ -46,7 +46,7 @@ TEST(free_items_cents_and_no_components) {
                                    "[component free]\nname = Free\nprice = 0\n");
         ASSERT_OK(config_load(
                 tests_write("scheduler.conf",
-                            "[matrix]\nhomeserver = http://h\nuser_id = @b:t\npassword_file = /p\n"
+                            "[matrix]\nhomeserver = https://h\nuser_id = @b:t\npassword_file = /p\n"
                             "[customer x]\nowners = @x:t\ndomain = x.t\nssh_host = h\n"
                             "ssh_key_file = /k\nssh_known_host_key = ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n"
                             "components = a, free, a\n"
