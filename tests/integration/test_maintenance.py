@@ -41,7 +41,7 @@ timeout = 20m
 
 [branch fresh]
 ssh_command = echo '==> Writing the marker'; hostname > /root/maintenance-ran; \
-echo '==> Done'
+printf '<0>the server says emergency\\n\\033[2Jcleared\\n'; echo '==> Done'
 """
 
 # Records each call instead of asking a mirror; prints what apt-get would.
@@ -213,6 +213,13 @@ def test_fresh_runs_the_ssh_command_on_the_server(sb):
         assert f.read().strip() == sb.run("customer", "hostname").strip()
     client.cursors[room] = 0
     client.wait_for_event(room, is_edit_of(first["event_id"], bot), 30)
+    # What the server printed over SSH: "<0>" is text at the task's priority, the escape is gone.
+    entries = [json.loads(line) for line in sb.run(
+        "journal", "SCHEDULER_CUSTOMER=globex", "SCHEDULER_COMMAND=maintenance", "-o", "json",
+        "--no-pager").splitlines()]
+    said = {e["MESSAGE"]: int(e.get("PRIORITY", -1)) for e in entries if isinstance(e.get("MESSAGE"), str)}
+    assert said.get("<0>the server says emergency") == 6, said
+    assert said.get("?[2Jcleared") == 6, said
 
 
 def test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once(sb):

@@ -8,6 +8,7 @@ import sys
 import time
 
 from harness import Sandbox, replies_to, run_tests, wait_membership, wait_reply
+from matrix import API, q
 
 def test_help_is_a_reply_in_the_same_room(sb):
     alice, room = sb.customer_room()
@@ -41,6 +42,27 @@ def test_invite_from_a_stranger_is_declined(sb):
     room = mallory.create_room(invite=[sb.env["BOT_USER"]])
     wait_membership(mallory, room, sb.env["BOT_USER"], "leave")
     assert sb.env["BOT_USER"] not in mallory.joined_members(room)
+
+
+def test_a_customers_room_never_becomes_anothers_by_an_invite(sb):
+    """alice's room, with bob (globex's owner) in it: the bot, once gone, invited back by bob
+    declines; the room stays acme's."""
+    bot = sb.env["BOT_USER"]
+    alice = sb.client("alice")
+    bob = sb.client("bob")
+    room = alice.create_room(invite=[bot, sb.env["BOB_USER"]], name="alice's, bob visiting")
+    wait_membership(alice, room, bot, "join")
+    bob.join(room)
+    cmd = alice.send_text(room, "help")
+    wait_reply(alice, room, cmd, bot)
+    alice.request("POST", f"{API}/rooms/{q(room)}/kick", {"user_id": bot, "reason": "test"})
+    cursor = sb.journal_cursor()
+    bob.invite(room, bot)
+    said = sb.wait_notifier_said(cursor, "the room is another customer's")
+    assert f"Declining the invite to {room} from {sb.env['BOB_USER']}: the room is another customer's." \
+        in said, said
+    wait_membership(alice, room, bot, "leave")
+    assert bot not in alice.joined_members(room)
 
 
 def test_stranger_is_refused_once_and_nothing_runs(sb):
@@ -162,6 +184,7 @@ TESTS = [
     test_unknown_command,
     test_bad_arguments_get_a_specific_error,
     test_invite_from_a_stranger_is_declined,
+    test_a_customers_room_never_becomes_anothers_by_an_invite,
     test_stranger_is_refused_once_and_nothing_runs,
     test_customers_are_kept_apart,
     test_restart_does_not_reanswer,
