@@ -679,7 +679,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 /* Whether the unit's cgroup directory holds a process (cgroup.events of cgroup v2, cgroup.procs of
  * v1's named hierarchy). */
 static bool cgroup_populated(int dir_fd, const char *unit) {
-        _cleanup_free_ char *events = NULL, *procs = NULL, *text = NULL;
+        _cleanup_free_ char *events = NULL, *procs = NULL;
 
         if (asprintf(&events, "%s/cgroup.events", unit) < 0 || asprintf(&procs, "%s/cgroup.procs", unit) < 0)
                 return false;
