@@ -199,7 +199,9 @@ def test_a_flood_of_to_device_events_neither_stops_slows_nor_grows_the_bot(sb):
     assert all(len(key) == 43 for key in held["olm"]), "a key of the wrong shape was kept"
     assert alice_curve in held["olm"], "alice's Olm session was pushed out by strangers'"
     assert room_keys_of(held, mallory.user_id) <= mallory_keys_before, "a room key of a non-member was kept"
-    assert rss_after - rss_before < RSS_GROWTH_MAX_KB, (rss_before, rss_after)
+    # AddressSanitizer holds freed memory back (its quarantine): RSS says nothing there.
+    if "sanitizers.conf" not in sb.notifier_property("DropInPaths"):
+        assert rss_after - rss_before < RSS_GROWTH_MAX_KB, (rss_before, rss_after)
     # Five warnings a minute, and what alice asked: the journal does not grow with the flood either.
     assert len(said) < JOURNAL_LINES_MAX, said[:20]
 
