@@ -74,7 +74,7 @@ static int queue_alert(Manager *m, const Customer *cu, const char *text, const c
         /* The room is looked up when it is sent: the direct chat may not exist yet. */
         op = op_new(OP_SEND, room ?: "");
         if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
-            op_make_reply(op, NULL, text) < 0 || !(op->txn_id = strdup(txn_id))) {
+            op_make_ringing(op, NULL, text, cu->owners) < 0 || !(op->txn_id = strdup(txn_id))) {
                 op_free(op);
                 return log_oom();
         }

@@ -75,6 +75,11 @@ static char *run_tail(const char *run) {
         return text;
 }
 
+static char *const *owners_of(Manager *m, const char *customer) {
+        const Customer *cu = config_find_customer(m->config, customer);
+        return cu ? cu->owners : NULL;
+}
+
 static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         const char *room = isempty(res->room) ? state_get_room(m->state, res->customer) : res->room;
         _cleanup_free_ char *text = NULL;
@@ -100,7 +105,7 @@ static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         if (!op || !(op->cursor = strdup(cursor)) ||
             (streq(res->command, "maintenance") && res->run && !(op->progress_run = strdup(res->run))) ||
             run_result_message(res, &text) < 0 ||
-            op_make_reply(op, res->reply_to, text) < 0 ||
+            op_make_ringing(op, res->reply_to, text, owners_of(m, res->customer)) < 0 ||
             (isempty(res->invocation) ?
                      asprintf(&op->txn_id, "result-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
                      asprintf(&op->txn_id, "result-%s", res->invocation)) < 0) {

@@ -227,6 +227,8 @@ void ops_done(Manager *m);
 void ops_clear(Manager *m);
 int ops_note_refused_run(Manager *m, const char *event_id);
 int op_make_reply(Op *op, const char *event_id, const char *text);
+/* The same for what rings on the customer's phone: results, alerts, reminders (reply.h). */
+int op_make_ringing(Op *op, const char *event_id, const char *text, char *const *owners);
 /* The answer to an op's last request (send, join, leave): done, or dropped if refused. */
 void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata);
 

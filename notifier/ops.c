@@ -67,10 +67,14 @@ void op_free(Op *op) {
 
 /* Turns op into the OP_SEND of text, as an m.notice replying to event_id (if any). */
 int op_make_reply(Op *op, const char *event_id, const char *text) {
+        return op_make_ringing(op, event_id, text, NULL);
+}
+
+int op_make_ringing(Op *op, const char *event_id, const char *text, char *const *owners) {
         json_t *content = NULL;
         int r;
 
-        r = reply_content(text, event_id, &content);
+        r = reply_content_ringing(text, event_id, owners, &content);
         if (r < 0)
                 return r;
         json_decref(op->content);

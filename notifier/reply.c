@@ -152,21 +152,56 @@ int reply_error(const char *why, Reply *ret) {
         return reply_from_text(text, ret);
 }
 
-int reply_content(const char *text, const char *reply_to, json_t **ret) {
-        json_auto_t *c = NULL;
+/* The message: an m.notice, or with mention an m.text naming them (a last line of their ids, as
+ * pills in the HTML, and in m.mentions, which is what the push rules read). */
+static int content_of(const char *text, const char *reply_to, char *const *mention, json_t **ret) {
+        json_auto_t *c = NULL, *ids = json_array();
+        _cleanup_free_ char *body = NULL, *html = NULL;
+        size_t body_size = 0, html_size = 0;
         Reply reply = {};
+        FILE *fb, *fh;
         int r;
 
         r = reply_from_text(text, &reply);
-        if (r < 0)
-                return r;
-        c = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "msgtype", "m.notice", "body", reply.body, "format",
-                      "org.matrix.custom.html", "formatted_body", reply.html, "m.mentions");
+        if (r < 0 || !ids)
+                return r < 0 ? r : -ENOMEM;
+        fb = open_memstream(&body, &body_size);
+        fh = open_memstream(&html, &html_size);
+        if (fb && fh) {
+                fputs(reply.body, fb);
+                fputs(reply.html, fh);
+                for (char *const *u = mention; u && *u; u++) {
+                        fprintf(fb, "%s%s", u == mention ? "\n" : ", ", *u);
+                        fprintf(fh, "%s<a href=\"https://matrix.to/#/", u == mention ? "<br>" : ", ");
+                        for (const char *p = *u; *p; p++)
+                                html_escape_char(fh, *p);
+                        fputs("\">", fh);
+                        for (const char *p = *u; *p; p++)
+                                html_escape_char(fh, *p);
+                        fputs("</a>", fh);
+                        if (json_array_append_new(ids, json_string(*u)) < 0)
+                                r = -ENOMEM;
+                }
+        }
         reply_done(&reply);
-        if (!c || (!isempty(reply_to) &&
-                   json_object_set_new(c, "m.relates_to",
-                                       json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", reply_to)) < 0))
+        if ((fb && fclose(fb) != 0) || (fh && fclose(fh) != 0) || !fb || !fh || r < 0)
+                return -ENOMEM;
+        c = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "msgtype", json_array_size(ids) > 0 ? "m.text" : "m.notice",
+                      "body", body, "format", "org.matrix.custom.html", "formatted_body", html, "m.mentions");
+        if (!c || (json_array_size(ids) > 0 &&
+                   json_object_set(json_object_get(c, "m.mentions"), "user_ids", ids) < 0))
+                return -ENOMEM;
+        if (!isempty(reply_to) &&
+            json_object_set_new(c, "m.relates_to", json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", reply_to)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int reply_content(const char *text, const char *reply_to, json_t **ret) {
+        return content_of(text, reply_to, NULL, ret);
+}
+
+int reply_content_ringing(const char *text, const char *reply_to, char *const *owners, json_t **ret) {
+        return content_of(text, reply_to, owners, ret);
 }

@@ -19,6 +19,10 @@ int reply_from_text(const char *text, Reply *ret);
 /* Every message the bot sends: an m.notice of text (body and HTML), replying to reply_to (if not
  * empty), with "m.mentions" that mention no one: "@room" in a server's output pings nobody. */
 int reply_content(const char *text, const char *reply_to, json_t **ret);
+/* What the customer must hear of, on their phone too (results, alerts, reminders): an m.text (an
+ * m.notice rings no one under the default push rules), mentioning owners (and only them: not the
+ * others in a group room), their ids on a last line and as pills. */
+int reply_content_ringing(const char *text, const char *reply_to, char *const *owners, json_t **ret);
 
 /* Dates and times in chat are in zone, the customer's time zone; branch is their stability branch. */
 int reply_help(const char *zone, const char *branch, Reply *ret);

@@ -69,4 +69,25 @@ TEST(own_message_content) {
         ASSERT_OK(reply_content("@room the disk is full", NULL, &d));
         ASSERT_TRUE(json_is_object(json_object_get(d, "m.mentions")));
         ASSERT_EQ(json_object_size(json_object_get(d, "m.mentions")), 0U);
+        ASSERT_STREQ(json_string_value(json_object_get(d, "msgtype")), "m.notice");
+}
+
+/* What rings: an m.text mentioning the owners, and no one else. */
+TEST(ringing_content) {
+        char *owners[] = { (char *) "@alice:test", (char *) "@a&b:test", NULL };
+        json_auto_t *c = NULL;
+        json_t *ids;
+
+        ASSERT_OK(reply_content_ringing("Execution of `run price` command successful", "$cmd", owners, &c));
+        ASSERT_STREQ(json_string_value(json_object_get(c, "msgtype")), "m.text");
+        ASSERT_STREQ(json_string_value(json_object_get(c, "body")),
+                     "Execution of `run price` command successful\n@alice:test, @a&b:test");
+        ASSERT_STREQ(json_string_value(json_object_get(c, "formatted_body")),
+                     "Execution of <code>run price</code> command successful<br>"
+                     "<a href=\"https://matrix.to/#/@alice:test\">@alice:test</a>, "
+                     "<a href=\"https://matrix.to/#/@a&amp;b:test\">@a&amp;b:test</a>");
+        ids = json_object_get(json_object_get(c, "m.mentions"), "user_ids");
+        ASSERT_EQ(json_array_size(ids), 2U);
+        ASSERT_STREQ(json_string_value(json_array_get(ids, 0)), "@alice:test");
+        ASSERT_TRUE(!json_object_get(json_object_get(c, "m.mentions"), "room"));
 }

@@ -107,6 +107,25 @@ def wait_membership(client, room, user, membership, timeout_s=30):
                                  and e.get("content", {}).get("membership") == membership, timeout_s)
 
 
+def notification_of(client, event_id, timeout_s=30):
+    """client's own notification of event_id (GET /notifications), once the homeserver has one;
+    None if it has none within timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [n for n in client.request("GET", "/_matrix/client/v3/notifications",
+                                           query={"limit": "100"})["notifications"]
+                 if n["event"]["event_id"] == event_id]
+        if found or time.monotonic() > deadline:
+            return found[0] if found else None
+        time.sleep(0.2)
+
+
+def highlighted(notification):
+    """Whether a notification rings as a mention (the highlight tweak of the push rule that hit)."""
+    return any(isinstance(a, dict) and a.get("set_tweak") == "highlight" and a.get("value", True)
+               for a in (notification or {}).get("actions", []))
+
+
 def run_tests(tests, *args):
     passed = failed = 0
     for test in tests:

@@ -14,7 +14,7 @@ import os
 import sys
 import urllib.request
 
-from harness import Sandbox, run_tests, wait_reply
+from harness import Sandbox, highlighted, notification_of, run_tests, wait_reply
 from matrix import API, q
 from test_maintenance import GO_FILE, PLAYBOOK
 from test_e2ee import MEGOLM, Device, on_the_wire
@@ -84,6 +84,9 @@ def test_a_failure_alerts_once_and_the_recovery_once(sb):
     body = recovery["content"]["body"]
     assert body.startswith(f"✅ Back to normal on {d}:\n"), body
     assert f"* 🟩 https://matrix.{d}/_matrix/client/versions" in body, body
+    # Both ring on the owner's phone, as mentions.
+    for message in (alert, recovery):
+        assert highlighted(notification_of(client, message["event_id"])), message["content"]["body"]
     # The bot said exactly two things: the alert and the recovery (ops go out in order, so a
     # message for the third run would have come before the recovery).
     said = [e["content"]["body"] for e in bot_messages(client, room, bot)[start:]]
@@ -208,6 +211,7 @@ def test_a_reminder_before_the_weekly_maintenance(sb):
         assert body.startswith(f"⏰ Reminder: the weekly maintenance of {sb.env['ACME_DOMAIN']} starts "
                                f"{when:%Y-%m-%d %H:%M} (UTC), in about 1 hour."), body
         assert "`pause maintenance`" in body, body
+        assert highlighted(notification_of(client, reminder["event_id"])), body
         # Sent when it was due, not at once.
         assert reminder["origin_server_ts"] / 1000 >= (when - datetime.timedelta(hours=1)).timestamp() - 2, \
             (reminder["origin_server_ts"], when)
