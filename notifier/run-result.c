@@ -74,9 +74,16 @@ int run_result_set_field(RunResult *r, const char *data, size_t size) {
                 char **field = (char **) ((char *) r + fields[i].offset);
                 if (strlen(fields[i].name) != klen || memcmp(data, fields[i].name, klen) != 0)
                         continue;
-                /* The first value wins: LogExtraFields may repeat a field with the same value. */
-                if (*field)
+                /* LogExtraFields repeats what a task writes of itself (its customer, command, run),
+                 * with the same value. Another value is a task claiming to be someone else; which one
+                 * comes first is the journal file's order, not the writer's: the entry counts for
+                 * nothing. */
+                if (*field) {
+                        size_t n = MIN(size - klen - 1, (size_t) FIELD_MAX);
+                        if (strlen(*field) != n || memcmp(*field, eq + 1, n) != 0)
+                                r->conflict = true;
                         return 0;
+                }
                 *field = strndup(eq + 1, MIN(size - klen - 1, (size_t) FIELD_MAX));
                 return *field ? 0 : -ENOMEM;
         }
@@ -150,7 +157,7 @@ static bool trusted_fields_agree(const RunResult *r) {
 }
 
 static bool from_own_unit(const RunResult *r) {
-        if (!r->customer || !r->command)
+        if (!r->customer || !r->command || r->conflict)
                 return false;
         /* "scheduler-acme-corp-price-…" is customer acme-corp's: with acme's name and "corp" as its
          * command it would pass the prefix test below, but there is no command "corp" (and the

@@ -36,6 +36,7 @@ typedef struct RunResult {
         char *tail;            /* SCHEDULER_TAIL: "yes" if the report is to be the run's last lines
                                 * (written after the run ended, by a user that cannot read them) */
         usec_t started;        /* SCHEDULER_STARTED, 0 if unknown */
+        bool conflict;         /* a field came twice with two values: the entry is no one's */
         bool start_seen;       /* without a unit: the caller found the run's start entry, of the same
                                 * invocation, from the run's own unit (journal.c) */
         usec_t realtime;       /* when the entry was written */

@@ -18,7 +18,7 @@ static RunResult sample(const char *result) {
         set(&r, "_UID=61200");                        /* a task's own user (DynamicUser=) */
         set(&r, "SCHEDULER_RUN=scheduler-acme-restart-run-0123456789ab");
         set(&r, "SCHEDULER_CUSTOMER=acme");
-        set(&r, "SCHEDULER_CUSTOMER=someone-else");   /* a repeated field: the first wins */
+        set(&r, "SCHEDULER_CUSTOMER=acme");   /* repeated by LogExtraFields, the same */
         set(&r, "SCHEDULER_COMMAND=restart");
         set(&r, "SCHEDULER_ARGS=slack");
         snprintf(field, sizeof(field), "SCHEDULER_RESULT=%s", result);
@@ -171,6 +171,10 @@ TEST(trusted_fields_must_agree) {
                 { "_UID", "0" },
                 { "_SYSTEMD_INVOCATION_ID", "1111" },                          /* another invocation */
                 { "SCHEDULER_SCHEDULE", "scheduler-acme-restart-at-209901020304" }, /* not its own */
+                /* A field its unit sets (LogExtraFields) written again by the task with another
+                 * value: whichever the journal lists first, the entry is no one's. */
+                { "SCHEDULER_CUSTOMER", "globex" },
+                { "SCHEDULER_RUN_AGAIN", "scheduler-acme-restart-run-ffffffffffff" },
         };
         RunResult r = sample("success");
 
@@ -189,7 +193,9 @@ TEST(trusted_fields_must_agree) {
                         r.run = mfree(r.run);
                 else if (streq(cases[i].field, "_UID"))
                         r.uid = mfree(r.uid);
-                ASSERT_TRUE(asprintf(&field, "%s=%s", cases[i].field, cases[i].value) > 0);
+                ASSERT_TRUE(asprintf(&field, "%s=%s",
+                                     streq(cases[i].field, "SCHEDULER_RUN_AGAIN") ? "SCHEDULER_RUN" : cases[i].field,
+                                     cases[i].value) > 0);
                 set(&r, field);
                 if (streq(cases[i].field, "_SYSTEMD_UNIT")) {
                         /* ... with every field its unit would give it, but acme's name and "corp". */
