@@ -107,6 +107,16 @@ def wait_membership(client, room, user, membership, timeout_s=30):
                                  and e.get("content", {}).get("membership") == membership, timeout_s)
 
 
+def wait_runs_ended(sb, customer, command, timeout_s=60):
+    """Until no `run COMMAND` of the customer's is loaded: a result comes before its unit is gone
+    (its ExecStopPost still runs, slowly in a sanitized build), and a command runs once at a time."""
+    deadline = time.monotonic() + timeout_s
+    while sb.run("control", "systemctl", "list-units", "--no-legend", "--plain",
+                 f"scheduler-{customer}-{command}-run-*").strip():
+        assert time.monotonic() < deadline, f"{customer}'s last {command} did not end"
+        time.sleep(0.2)
+
+
 def notification_of(client, event_id, timeout_s=30):
     """client's own notification of event_id (GET /notifications), once the homeserver has one;
     None if it has none within timeout_s."""

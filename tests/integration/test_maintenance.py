@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply
+from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply, wait_runs_ended
 from matrix import API
 from test_run import INITIATED, result_of
 from test_schedules import soon
@@ -250,6 +250,7 @@ def test_a_killed_maintenance_says_what_it_last_printed(sb):
     go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
     if os.path.exists(go):
         os.remove(go)
+    wait_runs_ended(sb, "acme", "maintenance")
     client, room, event, first = say(sb, "run maintenance", "alice")
     client.cursors[room] = 0
     client.wait_for_event(room, lambda e: is_edit_of(first["event_id"], bot)(e)
@@ -261,6 +262,7 @@ def test_a_killed_maintenance_says_what_it_last_printed(sb):
     assert result.startswith("Execution of `run maintenance` command failed: killed by signal SIGKILL"), result
     assert "TASK [matrix-synapse : Ensure Synapse is started]" in result, result
     assert "<0>not an emergency" in result and "\033" not in result and "\x9b" not in result, result
+    wait_runs_ended(sb, "acme", "maintenance")
 
 
 def test_operator_command_is_stopped_at_its_timeout(sb):

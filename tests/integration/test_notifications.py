@@ -9,6 +9,7 @@ Usage: /usr/bin/python3 tests/integration/test_notifications.py ENVFILE
 import sys
 
 from harness import Sandbox, highlighted, notification_of, run_tests, wait_membership, wait_reply
+from harness import wait_runs_ended
 from test_run import INITIATED, result_of
 from test_schedules import soon
 
@@ -55,6 +56,7 @@ def test_in_a_group_room_only_owners_are_mentioned(sb):
     room = alice.create_room(invite=[bot, colleague.user_id], name="alice and a colleague")
     wait_membership(alice, room, bot, "join")
     colleague.join(room)
+    wait_runs_ended(sb, "acme", "price")
     event = alice.send_text(room, "run price")
     result = result_of(alice, room, event, bot)
     assert result["content"]["m.mentions"] == {"user_ids": [alice.user_id]}, result["content"]

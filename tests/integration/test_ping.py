@@ -9,7 +9,7 @@ Usage: /usr/bin/python3 tests/integration/test_ping.py ENVFILE
 import re
 import sys
 
-from harness import Sandbox, run_tests
+from harness import Sandbox, run_tests, wait_runs_ended
 from test_run import run
 
 HELP = "https://scheduler.example/help"
@@ -99,6 +99,7 @@ def test_names_pointing_into_the_hosts_own_network_are_not_checked(sb):
     with open(path, encoding="utf-8") as f:
         config = f.read()
     assert "\nping_allowed_networks = 127.0.0.0/8\n" in config
+    wait_runs_ended(sb, "acme", "ping")
     try:
         with open(path, "w", encoding="utf-8") as f:
             f.write(config.replace("\nping_allowed_networks = 127.0.0.0/8\n", "\n"))

@@ -14,7 +14,7 @@ import re
 import sys
 import time
 
-from harness import Sandbox, is_reply_to, run_tests, wait_reply
+from harness import Sandbox, is_reply_to, run_tests, wait_reply, wait_runs_ended
 from test_isolation import result_of
 
 USER = "scheduler"
@@ -69,6 +69,7 @@ DYNAMIC_UIDS = range(61184, 65520)
 def test_tasks_run_as_users_of_their_own(sb):
     uids = set()
     for _ in range(2):
+        wait_runs_ended(sb, "acme", "disk")
         event, _ = say(sb, "run disk")
         result_of(sb, event)
         out = sb.run("journal", f"SCHEDULER_REPLY_TO={event}", "-o", "json", "--no-pager")
@@ -266,6 +267,7 @@ def test_a_task_holds_only_its_own_customers_key(sb):
     assert "not-found" in control(sb, "systemctl", "show", "-P", "LoadState",
                                   "scheduler-acme-probe-evil.service"), "a unit was created"
     # And acme's own runs still work, over SSH with the key it was given.
+    wait_runs_ended(sb, "acme", "disk")
     event, _ = say(sb, "run disk")
     assert "successful" in result_of(sb, event)["content"]["body"]
 
