@@ -455,9 +455,14 @@ TESTS = [
     test_a_lost_store_or_wrong_key_stops_the_bot_clearly,
 ]
 
-if __name__ == "__main__":
-    status = run_tests(TESTS, Sandbox(sys.argv[1]))
+def main(tests):
+    """Runs tests on the sandbox of argv[1], then closes every E2EE device they made."""
+    status = run_tests(tests, Sandbox(sys.argv[1]))
     for device in DEVICES:
         device.run(device.nio.close())
         device.store.cleanup()
-    sys.exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS))

@@ -18,9 +18,10 @@ import uuid
 
 import olm
 
-from harness import Sandbox, run_tests, wait_membership
+from harness import wait_membership
 from matrix import API, q
-from test_e2ee import DEVICES, MEGOLM, assert_encrypted_reply, bot_device_keys, chat, say
+from test_e2ee import MEGOLM, assert_encrypted_reply, bot_device_keys, chat, say
+from test_e2ee import main as e2ee_main
 
 OLM = "m.olm.v1.curve25519-aes-sha2"
 STORE = "/var/lib/scheduler/crypto.json"
@@ -225,7 +226,6 @@ def test_invites_in_bulk_are_declined_and_owners_still_answered(sb):
     for room in rooms:
         wait_membership(mallory, room, bot, "leave", timeout_s=60)
     print(f"    {len(rooms)} invites from a stranger declined; alice's answer came in {wait:.1f} s", flush=True)
-    assert mallory.request("GET", f"{API}/joined_rooms")["joined_rooms"], "mallory has no rooms"
     for room in rooms:
         assert bot not in mallory.joined_members(room)
 
@@ -236,8 +236,4 @@ TESTS = [
 ]
 
 if __name__ == "__main__":
-    status = run_tests(TESTS, Sandbox(sys.argv[1]))
-    for device in DEVICES:
-        device.run(device.nio.close())
-        device.store.cleanup()
-    sys.exit(status)
+    sys.exit(e2ee_main(TESTS))
