@@ -1,248 +1,136 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* Monitoring runs (SCHEDULER_MODE=monitor) from the journal become alerts: on change only (see
- * alert-state.h), in the customer's room, or in a direct chat with the owners that the bot opens
- * when the customer has no room yet. */
+#include <stdbool.h>
 
-#include "alert-state.h"
-#include "log.h"
-#include "manager.h"
-#include "run-result.h"
+#include "alerts.h"
+#include "util.h"
 
-#define REQUEST_TIMEOUT_MS 30000U
-/* In a customer's monitoring memory: alerts queued, not yet taken by the homeserver. */
-#define PENDING "pending"
-/* Ours are "alert-" and an invocation id, or a reminder's "alert-reminder-CUSTOMER-TIME". */
-#define TXN_ID_MAX 200U
+#define KEY_MAX 300
+#define LINE_MAX_BYTES 2000
+#define FAILURES_MAX 100
 
-static bool dm_queued(const Manager *m, const char *customer) {
-        for (const Op *op = m->ops; op; op = op->next)
-                if (op->kind == OP_CREATE_DM && streq_ptr(op->customer, customer))
+int monitor_report_parse(const char *text, bool *ret_held, json_t **ret_failures) {
+        json_t *root, *failures, *f;
+        size_t i;
+
+        root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        failures = json_object_get(root, "failures");
+        if (!json_is_object(root) || !json_is_boolean(json_object_get(root, "held")) ||
+            !json_is_array(failures) || json_array_size(failures) > FAILURES_MAX)
+                goto bad;
+        json_array_foreach(failures, i, f) {
+                const char *key = json_string_value(json_object_get(f, "key"));
+                const char *line = json_string_value(json_object_get(f, "line"));
+                if (isempty(key) || strlen(key) > KEY_MAX || !line || strlen(line) > LINE_MAX_BYTES)
+                        goto bad;
+        }
+        *ret_held = json_is_true(json_object_get(root, "held"));
+        *ret_failures = json_incref(failures);
+        json_decref(root);
+        return 0;
+bad:
+        json_decref(root);
+        return -EBADMSG;
+}
+
+static bool failing(json_t *failures, const char *key) {
+        json_t *f;
+        size_t i;
+
+        json_array_foreach(failures, i, f)
+                if (streq_ptr(json_string_value(json_object_get(f, "key")), key))
                         return true;
         return false;
 }
 
-int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
-        const Customer *cu = config_find_customer(m->config, res->customer);
-        _cleanup_free_ char *message = NULL;
-        json_t *failures = NULL, *memory;
-        bool held;
-        int r;
+int alert_state_update(json_t *state, const char *domain, json_t *failures, uint64_t realtime,
+                       char **ret_message) {
+        _cleanup_free_ char *fresh = NULL, *recovered = NULL, *message = NULL;
+        size_t n_fresh = 0, n_recovered = 0, size_fresh = 0, size_recovered = 0, size_message = 0, i;
+        FILE *f_fresh = NULL, *f_recovered = NULL, *f_message = NULL;
+        json_t *checks, *last, *f, *entry;
+        const char *key;
+        void *tmp;
 
-        if (!cu)
+        *ret_message = NULL;
+        last = json_object_get(state, "last");
+        if (json_is_integer(last) && (uint64_t) json_integer_value(last) >= realtime)
                 return 0;
-        if (isempty(res->report) || monitor_report_parse(res->report, &held, &failures) < 0) {
-                log_warning("Monitoring of %s: %s, ignoring it.", cu->name,
-                            run_result_success(res) ? "the report is not a monitoring report" :
-                                                      strempty(res->reason));
-                return 0;
-        }
-        if (held) {
-                log_info("Monitoring of %s held: a maintenance is running.", cu->name);
-                json_decref(failures);
-                return 0;
-        }
-        memory = state_get_alerts(m->state, cu->name);
-        r = memory ? alert_state_update(memory, cu->domain, failures, res->realtime, &message) : -ENOMEM;
-        json_decref(failures);
-        if (r < 0)
-                return log_oom();
-        /* Saved soon (journal_read_new()), once for a burst: monitoring.json of 1,000 customers is
-         * most of a megabyte. An alert it queues stays pending in it until delivered. */
-        state_alerts_changed(m->state, cu->name);
-        if (!message)
-                return 0;
-
-        log_info("Alerting %s: monitoring saw a change.", cu->name);
-        return alerts_queue_message(m, cu, message, res->invocation, cursor);
-}
-
-/* The ops of one alert: a direct chat first if the customer has none yet, then the message. */
-static int queue_alert(Manager *m, const Customer *cu, const char *text, const char *txn_id,
-                       const char *cursor) {
-        const char *room = state_get_room(m->state, cu->name);
-        Op *op;
-
-        if (!room && !dm_queued(m, cu->name)) {
-                op = op_new(OP_CREATE_DM, "");
-                if (!op || !(op->customer = strdup(cu->name))) {
-                        op_free(op);
-                        return log_oom();
-                }
-                ops_queue(m, op);
-        }
-        /* The room is looked up when it is sent: the direct chat may not exist yet. */
-        op = op_new(OP_SEND, room ?: "");
-        if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
-            op_make_ringing(op, NULL, text, cu->owners) < 0 || !(op->txn_id = strdup(txn_id))) {
-                op_free(op);
-                return log_oom();
-        }
-        op->alert = true;
-        ops_queue(m, op);
-        return 0;
-}
-
-/* Until the homeserver took it, an alert (or reminder) is kept in the customer's memory, which
- * counts it as told already: a run read again after a crash changes nothing there, so an alert
- * still queued at a crash would otherwise never go out. */
-int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const char *id,
-                         const char *cursor) {
-        json_t *memory = state_get_alerts(m->state, cu->name), *pending;
-        _cleanup_free_ char *txn_id = NULL;
-
-        if (!memory || (isempty(id) ? asprintf(&txn_id, "alert-%016llx",
-                                               (unsigned long long) hash_fnv1a(cursor ?: text))
-                                    : asprintf(&txn_id, "alert-%s", id)) < 0)
-                return log_oom();
-        pending = json_object_get(memory, PENDING);
-        if (!json_is_array(pending)) {
-                pending = json_array();
-                if (!pending || json_object_set_new(memory, PENDING, pending) < 0)
-                        return log_oom();
-        }
-        if (json_array_append_new(pending, json_pack("{s:s, s:s}", "txn_id", txn_id, "text", text)) < 0)
-                return log_oom();
-        state_alerts_changed(m->state, cu->name);
-        return queue_alert(m, cu, text, txn_id, cursor);
-}
-
-void alerts_delivered(Manager *m, const Op *op) {
-        json_t *memory = json_object_get(m->state->alerts, op->customer),
-               *pending = json_object_get(memory, PENDING), *e;
-        size_t i;
-
-        json_array_foreach(pending, i, e)
-                if (streq_ptr(json_string_value(json_object_get(e, "txn_id")), op->txn_id)) {
-                        (void) json_array_remove(pending, i);
-                        if (json_array_size(pending) == 0)
-                                (void) json_object_del(memory, PENDING);
-                        state_alerts_changed(m->state, op->customer);
-                        return;
-                }
-}
-
-int alerts_queue_pending(Manager *m) {
-        size_t n = 0;
-
-        for (size_t c = 0; c < m->config->n_customers; c++) {
-                const Customer *cu = &m->config->customers[c];
-                json_t *memory = json_object_get(m->state->alerts, cu->name),
-                       *pending = json_object_get(memory, PENDING), *e;
-                size_t i;
-
-                json_array_foreach(pending, i, e) {
-                        const char *txn_id = json_string_value(json_object_get(e, "txn_id")),
-                                   *text = json_string_value(json_object_get(e, "text"));
-
-                        if (!startswith(strempty(txn_id), "alert-") || isempty(text) ||
-                            strlen(txn_id) > TXN_ID_MAX) {
-                                log_warning("%s: an undelivered alert of %s is not one we wrote, "
-                                            "ignoring it.",
-                                            m->state->monitoring_path, cu->name);
-                                continue;
-                        }
-                        if (queue_alert(m, cu, text, txn_id, NULL) < 0)
-                                return -ENOMEM;
-                        n++;
-                }
-        }
-        if (n > 0)
-                log_info("Sending %zu alert%s again that the homeserver had not taken before the stop.", n,
-                         n == 1 ? "" : "s");
-        return 0;
-}
-
-/* ---- a direct chat with the owners ------------------------------------------------------------ */
-
-static void on_direct_saved(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
-        Manager *m = userdata;
-
-        if (!lane_answered(m, &m->send, resp))
-                return;
-        if (resp->status != 200)
-                log_warning("The homeserver refused our m.direct account data: HTTP %li %s; the chat "
-                            "works, clients may just not list it as direct.",
-                            resp->status, strempty(resp->errcode));
-        ops_done(m);
-}
-
-/* m.direct lists, per user, the rooms that are direct chats with them (client-server spec). */
-static void save_direct(Manager *m) {
-        _cleanup_free_ char *user = NULL, *path = NULL;
-
-        user = matrix_escape(m->config->user_id);
-        if (!user || asprintf(&path, "/_matrix/client/v3/user/%s/account_data/m.direct", user) < 0)
-                return manager_fatal_oom(m);
-        (void) lane_request(m, &m->send, "PUT", path, m->state->direct, REQUEST_TIMEOUT_MS, on_direct_saved);
-}
-
-static int remember_direct(Manager *m, const Customer *cu, const char *room) {
-        for (char **o = cu->owners; *o; o++) {
-                json_t *rooms = json_object_get(m->state->direct, *o);
-
-                if (!json_is_array(rooms)) {
-                        rooms = json_array();
-                        if (!rooms || json_object_set_new(m->state->direct, *o, rooms) < 0)
-                                return -ENOMEM;
-                }
-                if (json_array_append_new(rooms, json_string(room)) < 0)
+        checks = json_object_get(state, "checks");
+        if (!json_is_object(checks)) {
+                checks = json_object();
+                if (!checks || json_object_set_new(state, "checks", checks) < 0)
                         return -ENOMEM;
         }
-        state_changed(m->state);
-        return 0;
-}
+        f_fresh = open_memstream(&fresh, &size_fresh);
+        f_recovered = open_memstream(&recovered, &size_recovered);
+        if (!f_fresh || !f_recovered)
+                goto oom;
 
-static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
-        Manager *m = userdata;
-        Op *op = m->ops;
-        const Customer *cu = config_find_customer(m->config, op->customer);
-        const char *room = json_string_value(json_object_get(resp->json, "room_id"));
-        int r;
-
-        if (!lane_answered(m, &m->send, resp))
-                return;
-        if (resp->status != 200 || isempty(room) || !cu) {
-                log_warning("Could not open a direct chat with the owners of %s: HTTP %li %s %s.", op->customer,
-                            resp->status, strempty(resp->errcode), strempty(resp->errmsg));
-                return ops_done(m);
+        /* What passes again: told before, so told again now; forgotten either way. */
+        json_object_foreach_safe(checks, tmp, key, entry) {
+                if (failing(failures, key))
+                        continue;
+                if (json_is_true(json_object_get(entry, "alerted"))) {
+                        fprintf(f_recovered, "* 🟩 %s\n", key);
+                        n_recovered++;
+                }
+                (void) json_object_del(checks, key);
         }
-        log_info("Opened direct chat %s with the owners of %s.", room, cu->name);
-        r = state_set_room(m->state, cu->name, room);
-        if (r >= 0)
-                r = remember_direct(m, cu, room);
-        if (r >= 0)
-                r = e2ee_room_created(m, room);
-        if (r < 0)
-                return manager_fatal_oom(m);
-        r = state_save(m->state);
-        if (r < 0)
-                log_error_errno(r, "Failed to save the new room, continuing: %m");
-        op->step = 1;
-        save_direct(m);
-}
+        json_array_foreach(failures, i, f) {
+                const char *k = json_string_value(json_object_get(f, "key"));
+                const char *line = json_string_value(json_object_get(f, "line"));
+                json_int_t fails;
 
-void alerts_op_step(Manager *m, Op *op) {
-        const Customer *cu = config_find_customer(m->config, op->customer);
-        json_auto_t *body = NULL, *encryption = NULL;
-        json_t *invite;
+                entry = json_object_get(checks, k);
+                if (!entry) {
+                        entry = json_pack("{s:i, s:b}", "fails", 0, "alerted", false);
+                        if (!entry || json_object_set_new(checks, k, entry) < 0)
+                                goto oom;
+                }
+                fails = json_integer_value(json_object_get(entry, "fails")) + 1;
+                /* The line is not kept (older versions did): it is told from the run that finds
+                 * the check failing. */
+                (void) json_object_del(entry, "line");
+                if (json_object_set_new(entry, "fails", json_integer(fails)) < 0)
+                        goto oom;
+                if (fails >= ALERT_AFTER_FAILURES && !json_is_true(json_object_get(entry, "alerted"))) {
+                        fprintf(f_fresh, "* %s\n", line);
+                        n_fresh++;
+                        if (json_object_set_new(entry, "alerted", json_true()) < 0)
+                                goto oom;
+                }
+        }
+        if (json_object_set_new(state, "last", json_integer((json_int_t) realtime)) < 0)
+                goto oom;
+        if (fclose(f_fresh) != 0 || fclose(f_recovered) != 0) {
+                f_fresh = f_recovered = NULL;
+                goto oom;
+        }
+        f_fresh = f_recovered = NULL;
+        if (n_fresh == 0 && n_recovered == 0)
+                return 0;
 
-        if (op->step == 1)
-                return save_direct(m);
-        /* Someone invited us meanwhile, or the customer left the configuration. */
-        if (!cu || state_get_room(m->state, op->customer))
-                return ops_done(m);
-        body = json_pack("{s:s, s:b, s:[], s:s}", "preset", "trusted_private_chat", "is_direct", true, "invite",
-                         "topic", "The Scheduler: alerts and commands for your server");
-        encryption = e2ee_initial_state(m);
-        if (body && encryption && json_object_set(body, "initial_state", encryption) < 0)
-                return manager_fatal_oom(m);
-        invite = json_object_get(body, "invite");
-        for (char **o = cu->owners; body && *o; o++)
-                if (json_array_append_new(invite, json_string(*o)) < 0)
-                        return manager_fatal_oom(m);
-        if (!body)
-                return manager_fatal_oom(m);
-        (void) lane_request(m, &m->send, "POST", "/_matrix/client/v3/createRoom", body, REQUEST_TIMEOUT_MS,
-                            on_created);
+        f_message = open_memstream(&message, &size_message);
+        if (!f_message)
+                goto oom;
+        if (n_fresh > 0)
+                fprintf(f_message, "🚨 Monitoring found %s on %s:\n%s", n_fresh == 1 ? "a problem" : "problems",
+                        domain, fresh);
+        if (n_recovered > 0)
+                fprintf(f_message, "%s✅ Back to normal on %s:\n%s", n_fresh > 0 ? "\n" : "", domain, recovered);
+        if (fclose(f_message) != 0)
+                return -ENOMEM;
+        /* No trailing newline. */
+        if (size_message > 0 && message[size_message - 1] == '\n')
+                message[size_message - 1] = 0;
+        *ret_message = TAKE_PTR(message);
+        return 0;
+
+oom:
+        if (f_fresh)
+                fclose(f_fresh);
+        if (f_recovered)
+                fclose(f_recovered);
+        return -ENOMEM;
 }

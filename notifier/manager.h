@@ -12,7 +12,7 @@
 #include "matrix-sync.h"
 #include "matrix.h"
 #include "ratelimit.h"
-#include "run-result.h"
+#include "results.h"
 #include "schedule.h"
 #include "state.h"
 #include "unit.h"
@@ -83,7 +83,7 @@ typedef struct Reconcile {
         Op *ops;
 } Reconcile;
 
-/* A maintenance running, as the customer sees it (manager-progress.c). Best effort: nothing here
+/* A maintenance running, as the customer sees it (progress-io.c). Best effort: nothing here
  * holds up or reorders the ops. */
 typedef struct Progress {
         char *run;             /* SCHEDULER_RUN */
@@ -133,7 +133,7 @@ typedef struct Manager {
         char *journal_read;       /* the cursor of the last of our entries read */
         unsigned journal_entries; /* our entries read since the journal was opened */
         bool journal_rotated;     /* files came or went since */
-        RunWatch *runs_watched;   /* the runs whose end wakes us (journal.c) */
+        RunWatch *runs_watched;   /* the runs whose end wakes us (results-io.c) */
         unsigned n_runs_watched;
         Config *config;
         State *state;
@@ -214,7 +214,7 @@ bool manager_token_rejected(Manager *m, const MatrixResponse *resp);
 /* Every answer on a lane starts here: false if it is dealt with already (a token gone, a retry). */
 bool lane_answered(Manager *m, Lane *l, const MatrixResponse *resp);
 
-/* manager-sync.c: log in, /sync, save the position. */
+/* sync.c: log in, /sync, save the position. */
 void sync_step(Manager *m);
 void sync_commit(Manager *m);
 
@@ -232,7 +232,7 @@ int op_make_ringing(Op *op, const char *event_id, const char *text, char *const 
 /* The answer to an op's last request (send, join, leave): done, or dropped if refused. */
 void on_op(MatrixRequest *req, const MatrixResponse *resp, void *userdata);
 
-/* manager-progress.c: a running maintenance's progress in chat, and the typing notice. */
+/* progress-io.c: a running maintenance's progress in chat, and the typing notice. */
 void progress_entry(Manager *m, const RunResult *entry);
 void progress_note_initiated(Manager *m, const char *command_event, const char *event_id);
 void progress_delivered(Manager *m, const char *run);
@@ -298,7 +298,7 @@ int e2ee_encrypt_now(Manager *m, const char *room_id, json_t *content, json_t **
 json_t *e2ee_initial_state(Manager *m);
 int e2ee_room_created(Manager *m, const char *room_id);
 
-/* alerts.c: monitoring results become alerts; OP_CREATE_DM. */
+/* alerts-io.c: monitoring results become alerts; OP_CREATE_DM. */
 struct RunResult;
 int alerts_on_result(Manager *m, const struct RunResult *res, const char *cursor);
 void alerts_op_step(Manager *m, Op *op);
@@ -315,7 +315,7 @@ int reminders_arm(Manager *m);
 /* schedules.c: the customer's next weekly maintenance after after (-ENOENT: none active). */
 int schedules_next_maintenance(Manager *m, const Customer *cu, time_t after, time_t *ret);
 
-/* journal.c: results from the journal; list runs. */
+/* results-io.c: results from the journal; list runs. */
 int journal_follow(Manager *m);
 /* A run's end reads the journal at once; no other unit wakes us. */
 void journal_watch_run(Manager *m, const char *unit);

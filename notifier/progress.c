@@ -2,7 +2,7 @@
 
 #include "progress.h"
 #include "reply.h"
-#include "run-result.h"
+#include "results.h"
 
 #define STEP_SHOWN_MAX 100U
 

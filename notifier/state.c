@@ -52,7 +52,7 @@ static int state_parse(State *s, const char *text, size_t size) {
             (r = set_from_json(&s->journal_cursor, root, "journal_cursor")) < 0)
                 return r;
         /* Monitoring's memory (kept here before it had monitoring.json, read from there if that
-         * exists) and our direct chats: objects, read as they are (alert-state.c checks each value
+         * exists) and our direct chats: objects, read as they are (alerts.c checks each value
          * before use). */
         for (int i = 0; i < 3; i++) {
                 const char *key = i == 0 ? "alerts" : i == 1 ? "direct" : "encrypted";

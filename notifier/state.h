@@ -24,7 +24,7 @@ typedef struct State {
         json_t *rooms;         /* customer name → room id */
         json_t *room_customers;        /* room id → the customer whose room it is, for every room ever
                                         * set as one: another customer's owner there is a stranger */
-        json_t *alerts;        /* customer name → monitoring's memory (alert-state.h): monitoring.json */
+        json_t *alerts;        /* customer name → monitoring's memory (alerts.h): monitoring.json */
         json_t *direct;        /* m.direct as we keep it: owner → [room ids] of direct chats we made */
         json_t *encrypted;     /* room id → true: rooms with end-to-end encryption (never plaintext there) */
         json_t *refused_runs;  /* the latest `run` commands answered "already running" (event ids) */

@@ -4,7 +4,7 @@
  * uploads is what the other's /keys/query and /keys/claim would answer. */
 
 #include "crypto-internal.h"
-#include "ssh-parse.h"
+#include "base64.h"
 #include "tests.h"
 
 #define KEY "correct horse battery staple"
@@ -317,10 +317,10 @@ TEST(a_pre_key_message_without_its_identity_key_is_refused) {
         ASSERT_EQ(json_integer_value(json_object_get(mine, "type")), 0);
         /* Olm's base64 is unpadded. */
         ASSERT_TRUE(asprintf(&padded, "%s%.*s", body, (int) ((4 - strlen(body) % 4) % 4), "==") > 0);
-        ASSERT_OK(ssh_base64_decode(padded, &m, &n));
+        ASSERT_OK(base64_decode(padded, &m, &n));
         ASSERT_TRUE(n > 103 && m[0] == 3 && m[69] == 0x1A && m[70] == 32);
         memmove(m + 69, m + 103, n - 103);
-        ASSERT_TRUE(stripped = ssh_base64_encode_unpadded(m, n - 34));
+        ASSERT_TRUE(stripped = base64_encode_unpadded(m, n - 34));
         ASSERT_OK(json_object_set_new(mine, "body", json_string(stripped)));
 
         ASSERT_OK(crypto_room_set_encryption(alice, ROOM, settings(0)));

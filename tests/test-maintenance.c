@@ -158,7 +158,7 @@ TEST(environment_of_the_operator_command) {
         ASSERT_TRUE(startswith(env[0], "PATH=/"));
 }
 
-/* One line for ssh.c, every step marked, the order the documentation gives. */
+/* One line for ssh-io.c, every step marked, the order the documentation gives. */
 TEST(builtin_script) {
         const char *s = maintenance_builtin_script, *p = s;
         static const char *const steps[] = {

@@ -8,7 +8,7 @@
 #   groups        none; the mount namespace's properties; the seccomp-like ones; the rest; all;
 #                 all but ProtectKernelTunables
 #   leave-one-out all, then all but each property (slow: 30 × N runs)
-# The properties are those of generator/unit.c add_sandboxing() (plain build); keep them in step.
+# The properties are those of generator/lib/unit-sandbox.c unit_add_sandboxing() (plain build); keep them in step.
 #
 # Usage: tests/bench/spawn.sh ENV [groups|leave-one-out] [N]   (N: 20 by default)
 # Run it under the bench lock (README "Performance"); nothing stays behind in the sandbox.

@@ -3,7 +3,7 @@
 /* A DNS server's answer: the first byte picks the question (A, AAAA or CNAME of a host, SRV of the
  * federation name), the rest is the packet, read as the answer to that question with its own id. */
 
-#include "dns-packet.h"
+#include "dns.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -2,12 +2,12 @@
 
 /* A journal entry as the notifier reads it: "FIELD=value" data, here separated by NUL bytes (a
  * journal field may hold newlines), checked and turned into the customer's message and list line
- * the way journal.c does. */
+ * the way results-io.c does. */
 
 #include <string.h>
 
 #include "fuzz.h"
-#include "run-result.h"
+#include "results.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(run_result_done) RunResult r = { .realtime = 1700000000ULL * USEC_PER_SEC };

@@ -4,9 +4,10 @@
  * command, systemctl show, the resources command, the last lines of a failure, and a host key
  * blob as the server sends it. */
 
+#include "base64.h"
 #include "checks.h"
 #include "fuzz.h"
-#include "ssh-parse.h"
+#include "ssh.h"
 
 /* The sandbox's host key, as an operator configures it. */
 #define HOST_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIItr/+WkQ763jBAavJMCbRXbxmMcJte3jewydznBx+dy"
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void) resources_parse(text, &res, &why);
         last = ssh_last_lines(text, 8, 4000);
         cut = ssh_last_lines(text, 3, 20);
-        if (ssh_base64_decode(text, &decoded, &decoded_size) >= 0)
+        if (base64_decode(text, &decoded, &decoded_size) >= 0)
                 (void) ssh_format_size(decoded_size, buf);
         (void) ssh_host_key_check(HOST_KEY, "ssh-ed25519", data, size);
         return 0;

@@ -25,7 +25,7 @@ from test_e2ee import main as e2ee_main
 
 OLM = "m.olm.v1.curve25519-aes-sha2"
 STORE = "/var/lib/scheduler/crypto.json"
-# What the store's limits allow (notifier/crypto-internal.h): 500 Olm peers of 5 sessions, 1,000
+# What the store's limits allow (notifier/e2ee/crypto-internal.h): 500 Olm peers of 5 sessions, 1,000
 # Megolm sessions with 100 indices each, and the devices of the rooms' members.
 STORE_BOUND = 8 * 1024 * 1024
 PEERS_MAX = 500
