@@ -2,25 +2,20 @@
 
 /* Monitoring runs (SCHEDULER_MODE=monitor) from the journal become alerts: on change only (see
  * alerts.h), in the customer's room, or in a direct chat with the owners that the bot opens
- * when the customer has no room yet. */
+ * when the customer has no room yet (dm.c). */
 
+#include "alerts-io.h"
 #include "alerts.h"
+#include "dm.h"
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
 #include "results.h"
 
-#define REQUEST_TIMEOUT_MS 30000U
 /* In a customer's monitoring memory: alerts queued, not yet taken by the homeserver. */
 #define PENDING "pending"
 /* Ours are "alert-" and an invocation id, or a reminder's "alert-reminder-CUSTOMER-TIME". */
 #define TXN_ID_MAX 200U
-
-static bool dm_queued(const Manager *m, const char *customer) {
-        for (const Op *op = m->ops; op; op = op->next)
-                if (op->kind == OP_CREATE_DM && streq_ptr(op->customer, customer))
-                        return true;
-        return false;
-}
 
 int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         const Customer *cu = config_find_customer(m->config, res->customer);
@@ -47,7 +42,7 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         json_decref(failures);
         if (r < 0)
                 return log_oom();
-        /* Saved soon (journal_read_new()), once for a burst: monitoring.json of 1,000 customers is
+        /* Saved soon (results_read_new()), once for a burst: monitoring.json of 1,000 customers is
          * most of a megabyte. An alert it queues stays pending in it until delivered. */
         state_alerts_changed(m->state, cu->name);
         if (!message)
@@ -57,28 +52,24 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
         return alerts_queue_message(m, cu, message, res->invocation, cursor);
 }
 
+static void alert_delivered(Manager *m, Op *op);
+
 /* The ops of one alert: a direct chat first if the customer has none yet, then the message. */
 static int queue_alert(Manager *m, const Customer *cu, const char *text, const char *txn_id,
                        const char *cursor) {
         const char *room = state_get_room(m->state, cu->name);
         Op *op;
 
-        if (!room && !dm_queued(m, cu->name)) {
-                op = op_new(OP_CREATE_DM, "");
-                if (!op || !(op->customer = strdup(cu->name))) {
-                        op_free(op);
-                        return log_oom();
-                }
-                ops_queue(m, op);
-        }
+        if (!room && dm_queue(m, cu) < 0)
+                return log_oom();
         /* The room is looked up when it is sent: the direct chat may not exist yet. */
-        op = op_new(OP_SEND, room ?: "");
+        op = op_new(&op_send, room ?: "");
         if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
             op_make_ringing(op, NULL, text, cu->owners) < 0 || !(op->txn_id = strdup(txn_id))) {
                 op_free(op);
                 return log_oom();
         }
-        op->alert = true;
+        op->done = alert_delivered;
         ops_queue(m, op);
         return 0;
 }
@@ -107,7 +98,10 @@ int alerts_queue_message(Manager *m, const Customer *cu, const char *text, const
         return queue_alert(m, cu, text, txn_id, cursor);
 }
 
-void alerts_delivered(Manager *m, const Op *op) {
+/* The homeserver took the alert (or refused it for good): it is no longer pending. Saved soon, with
+ * the rest of a burst's alerts and the journal position. A crash before that sends them again under
+ * the same transaction ids, which the homeserver drops, as after any crash before a save. */
+static void alert_delivered(Manager *m, Op *op) {
         json_t *memory = json_object_get(m->state->alerts, op->customer),
                *pending = json_object_get(memory, PENDING), *e;
         size_t i;
@@ -118,8 +112,11 @@ void alerts_delivered(Manager *m, const Op *op) {
                         if (json_array_size(pending) == 0)
                                 (void) json_object_del(memory, PENDING);
                         state_alerts_changed(m->state, op->customer);
-                        return;
+                        break;
                 }
+        if (op->cursor && state_set_journal_cursor(m->state, op->cursor) < 0)
+                log_error("Failed to note the journal position, continuing: out of memory");
+        manager_save_soon(m);
 }
 
 int alerts_queue_pending(Manager *m) {
@@ -151,98 +148,4 @@ int alerts_queue_pending(Manager *m) {
                 log_info("Sending %zu alert%s again that the homeserver had not taken before the stop.", n,
                          n == 1 ? "" : "s");
         return 0;
-}
-
-/* ---- a direct chat with the owners ------------------------------------------------------------ */
-
-static void on_direct_saved(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
-        Manager *m = userdata;
-
-        if (!lane_answered(m, &m->send, resp))
-                return;
-        if (resp->status != 200)
-                log_warning("The homeserver refused our m.direct account data: HTTP %li %s; the chat "
-                            "works, clients may just not list it as direct.",
-                            resp->status, strempty(resp->errcode));
-        ops_done(m);
-}
-
-/* m.direct lists, per user, the rooms that are direct chats with them (client-server spec). */
-static void save_direct(Manager *m) {
-        _cleanup_free_ char *user = NULL, *path = NULL;
-
-        user = matrix_escape(m->config->user_id);
-        if (!user || asprintf(&path, "/_matrix/client/v3/user/%s/account_data/m.direct", user) < 0)
-                return manager_fatal_oom(m);
-        (void) lane_request(m, &m->send, "PUT", path, m->state->direct, REQUEST_TIMEOUT_MS, on_direct_saved);
-}
-
-static int remember_direct(Manager *m, const Customer *cu, const char *room) {
-        for (char **o = cu->owners; *o; o++) {
-                json_t *rooms = json_object_get(m->state->direct, *o);
-
-                if (!json_is_array(rooms)) {
-                        rooms = json_array();
-                        if (!rooms || json_object_set_new(m->state->direct, *o, rooms) < 0)
-                                return -ENOMEM;
-                }
-                if (json_array_append_new(rooms, json_string(room)) < 0)
-                        return -ENOMEM;
-        }
-        state_changed(m->state);
-        return 0;
-}
-
-static void on_created(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
-        Manager *m = userdata;
-        Op *op = m->ops;
-        const Customer *cu = config_find_customer(m->config, op->customer);
-        const char *room = json_string_value(json_object_get(resp->json, "room_id"));
-        int r;
-
-        if (!lane_answered(m, &m->send, resp))
-                return;
-        if (resp->status != 200 || isempty(room) || !cu) {
-                log_warning("Could not open a direct chat with the owners of %s: HTTP %li %s %s.", op->customer,
-                            resp->status, strempty(resp->errcode), strempty(resp->errmsg));
-                return ops_done(m);
-        }
-        log_info("Opened direct chat %s with the owners of %s.", room, cu->name);
-        r = state_set_room(m->state, cu->name, room);
-        if (r >= 0)
-                r = remember_direct(m, cu, room);
-        if (r >= 0)
-                r = e2ee_room_created(m, room);
-        if (r < 0)
-                return manager_fatal_oom(m);
-        r = state_save(m->state);
-        if (r < 0)
-                log_error_errno(r, "Failed to save the new room, continuing: %m");
-        op->step = 1;
-        save_direct(m);
-}
-
-void alerts_op_step(Manager *m, Op *op) {
-        const Customer *cu = config_find_customer(m->config, op->customer);
-        json_auto_t *body = NULL, *encryption = NULL;
-        json_t *invite;
-
-        if (op->step == 1)
-                return save_direct(m);
-        /* Someone invited us meanwhile, or the customer left the configuration. */
-        if (!cu || state_get_room(m->state, op->customer))
-                return ops_done(m);
-        body = json_pack("{s:s, s:b, s:[], s:s}", "preset", "trusted_private_chat", "is_direct", true, "invite",
-                         "topic", "The Scheduler: alerts and commands for your server");
-        encryption = e2ee_initial_state(m);
-        if (body && encryption && json_object_set(body, "initial_state", encryption) < 0)
-                return manager_fatal_oom(m);
-        invite = json_object_get(body, "invite");
-        for (char **o = cu->owners; body && *o; o++)
-                if (json_array_append_new(invite, json_string(*o)) < 0)
-                        return manager_fatal_oom(m);
-        if (!body)
-                return manager_fatal_oom(m);
-        (void) lane_request(m, &m->send, "POST", "/_matrix/client/v3/createRoom", body, REQUEST_TIMEOUT_MS,
-                            on_created);
 }

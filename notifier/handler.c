@@ -2,43 +2,25 @@
 
 /* What the bot says and does for each thing a /sync batch brought: invites, commands, strangers. */
 
+#include "handler.h"
 #include "command.h"
+#include "e2ee-rooms.h"
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
+#include "reminders.h"
 #include "reply.h"
+#include "run-history.h"
+#include "run.h"
+#include "schedule-commands.h"
 #include "services.h"
 
 #define REFUSAL_INTERVAL_USEC (3600ULL * USEC_PER_SEC)
 #define REFUSALS_MAX 4096
 
 
-/* An op answering msg: its transaction id comes from the message, so a repeat is deduplicated. */
-Op *handler_op_for(const SyncMessage *msg, OpKind kind) {
-        Op *op = op_new(kind, msg->room_id);
-
-        if (!op)
-                return NULL;
-        op->from_sync = true;
-        if (asprintf(&op->txn_id, "reply-%016llx", (unsigned long long) hash_fnv1a(msg->event_id)) < 0) {
-                op_free(op);
-                return NULL;
-        }
-        return op;
-}
-
-int handler_queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
-        Op *op = handler_op_for(msg, OP_SEND);
-
-        if (!op || op_make_reply(op, msg->event_id, text) < 0) {
-                op_free(op);
-                return log_oom();
-        }
-        ops_queue(m, op);
-        return 0;
-}
-
 static int queue_run(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
-        Op *op = handler_op_for(msg, OP_RUN);
+        Op *op = op_for_message(msg, &op_run);
 
         if (!op || !(op->customer = strdup(cu->name)) || !(op->event_id = strdup(msg->event_id)) ||
             !(op->sender = strdup(msg->sender))) {
@@ -99,7 +81,7 @@ static int handle_run(Manager *m, const Customer *cu, const SyncMessage *msg, co
                                      "`matrix-…` service name",
                                      c->service) < 0)
                                 return log_oom();
-                        return handler_queue_reply(m, msg, text);
+                        return ops_queue_reply(m, msg, text);
                 }
         }
         return queue_run(m, cu, msg, c);
@@ -109,14 +91,14 @@ static int handle_list_runs(Manager *m, const Customer *cu, const SyncMessage *m
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = journal_list_runs(cu->name, customer_zone(cu), &text);
+        r = run_history_list(cu->name, customer_zone(cu), &text);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the runs of %s from the journal: %m", cu->name);
-                return handler_queue_reply(m, msg,
+                return ops_queue_reply(m, msg,
                                            "The history of runs cannot be read right now; we have been "
                                            "told.");
         }
-        return handler_queue_reply(m, msg, text);
+        return ops_queue_reply(m, msg, text);
 }
 
 static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg) {
@@ -133,7 +115,7 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
                 if ((r < 0 ? reply_error(why, &reply) :
                              reply_help(customer_zone(cu), branch_to_string(cu->branch), &reply)) < 0)
                         return log_oom();
-                r = handler_queue_reply(m, msg, reply.body);
+                r = ops_queue_reply(m, msg, reply.body);
                 reply_done(&reply);
                 return r;
         }
@@ -141,7 +123,7 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         case MODE_BRANCH:
                 if (reply_branch(branch_to_string(cu->branch), &reply) < 0)
                         return log_oom();
-                r = handler_queue_reply(m, msg, reply.body);
+                r = ops_queue_reply(m, msg, reply.body);
                 reply_done(&reply);
                 return r;
         case MODE_RUN:
@@ -149,9 +131,9 @@ static int handle_command(Manager *m, const Customer *cu, const SyncMessage *msg
         case MODE_LIST:
                 if (c.list == LIST_RUNS)
                         return handle_list_runs(m, cu, msg);
-                return schedules_handle(m, cu, msg, &c);
+                return schedule_commands_handle(m, cu, msg, &c);
         default:
-                r = schedules_handle(m, cu, msg, &c);
+                r = schedule_commands_handle(m, cu, msg, &c);
                 /* A maintenance moved, paused or resumed: its reminder moves too (after the reply). */
                 return r < 0 ? r : reminders_arm(m);
         }
@@ -184,7 +166,7 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                         return log_oom();
                 refusal = TAKE_PTR(reply.body);
                 reply_done(&reply);
-                return handler_queue_reply(m, msg, refusal);
+                return ops_queue_reply(m, msg, refusal);
         }
 
         if (!streq_ptr(state_get_room(m->state, cu->name), msg->room_id) &&
@@ -201,12 +183,12 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
                              "leaving some out. Wait a little and send again what is still needed.",
                              m->config->commands_per_minute) < 0)
                         return log_oom();
-                return handler_queue_reply(m, msg, refusal);
+                return ops_queue_reply(m, msg, refusal);
         }
         /* An edit (of a command that ran, or of anything) runs nothing: a changed old line in the
          * history must not start something new, unseen among the newer messages. */
         if (msg->edit)
-                return handler_queue_reply(m, msg,
+                return ops_queue_reply(m, msg,
                                            "I do not act on edited messages, so nothing ran. Send the "
                                            "command again as a new message.");
         return handle_command(m, cu, msg);
@@ -225,7 +207,7 @@ static int handle_invite(Manager *m, const SyncInvite *inv) {
         } else if (!cu)
                 log_notice("Declining the invite to %s from %s: not an owner of any customer.", inv->room_id,
                            inv->inviter);
-        op = op_new(cu ? OP_JOIN : OP_LEAVE, inv->room_id);
+        op = op_new(cu ? &op_join : &op_leave, inv->room_id);
         if (!op || (cu && !(op->customer = strdup(cu->name)))) {
                 op_free(op);
                 return log_oom();

@@ -8,7 +8,7 @@
 
 #include "build-config.h"
 #include "log.h"
-#include "manager.h"
+#include "loop.h"
 
 static const char *arg_config = SCHEDULER_CONFIG_PATH;
 static bool arg_check = false;
@@ -78,7 +78,7 @@ int main(int argc, char *argv[]) {
                 log_error("Bad configuration: %s", error ?: "out of memory");
                 return EXIT_FAILURE;
         }
-        r = manager_check_secrets(config);
+        r = loop_check_secrets(config);
         if (r < 0) {
                 config_free(config);
                 return EXIT_FAILURE;
@@ -99,15 +99,15 @@ int main(int argc, char *argv[]) {
                 config_free(config);
                 return EXIT_FAILURE;
         }
-        r = manager_new(config, &m);
+        r = loop_new(config, &m);
         if (r >= 0) {
                 log_info("The Scheduler %s: %zu customers, homeserver %s.", PACKAGE_VERSION,
                          config->n_customers, config->homeserver);
-                r = manager_run(m);
+                r = loop_run(m);
                 if (r < 0)
                         log_error_errno(r, "Event loop failed: %m");
         }
-        manager_free(m);
+        loop_free(m);
         config_free(config);
         curl_global_cleanup();
         return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
 /* The send lane: what the bot owes, done one op at a time in the order it was decided; plain
- * messages to other rooms go out ahead of their turn, a few at once. What the start's reconcile
- * still has to do waits apart and fills in only when nothing else is owed. */
+ * messages to other rooms go out ahead of their turn, a few at once. */
 
 #include <malloc.h>
 
+#include "lanes.h"
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
 #include "reply.h"
+#include "state.h"
 
 #define REQUEST_TIMEOUT_MS 30000U
-/* Delivered results whose journal position may wait for the next one's (see ops_done()). */
-#define CURSORS_UNSAVED_MAX 64U
 /* Messages in flight ahead of their turn, and how far behind the head they are looked for: enough
  * to overlap the homeserver's ~50 ms per message, few enough not to flood it. */
 #define AHEAD_MAX 8U
@@ -20,21 +20,27 @@
 /* A queue this long, drained, held megabytes: see ops_pop(). */
 #define OPS_TRIM_AFTER 1000U
 
-Op *op_new(OpKind kind, const char *room_id) {
+static void ops_send(Manager *m, Op *op);
+
+const OpType op_send = { .name = "send to", .step = ops_send };
+const OpType op_join = { .name = "join", .step = ops_send, .holds_all = true };
+const OpType op_leave = { .name = "leave", .step = ops_send, .holds_all = true };
+
+Op *op_new(const OpType *type, const char *room_id) {
         Op *op = calloc(1, sizeof(Op));
 
         if (!op)
                 return NULL;
-        op->kind = kind;
+        op->type = type;
         op->room_id = strdup(room_id);
         if (!op->room_id)
                 return mfree(op);
         return op;
 }
 
-void op_free(Op *op) {
+Op *op_free(Op *op) {
         if (!op)
-                return;
+                return NULL;
         free(op->room_id);
         free(op->txn_id);
         json_decref(op->content);
@@ -62,10 +68,21 @@ void op_free(Op *op) {
         json_decref(op->recipients);
         free(op->share_txn);
         json_decref(op->encrypted);
-        free(op);
+        return mfree(op);
 }
 
-/* Turns op into the OP_SEND of text, as an m.notice replying to event_id (if any). */
+Op *op_for_message(const SyncMessage *msg, const OpType *type) {
+        _cleanup_(op_freep) Op *op = op_new(type, msg->room_id);
+
+        if (!op)
+                return NULL;
+        op->from_sync = true;
+        if (asprintf(&op->txn_id, "reply-%016llx", (unsigned long long) hash_fnv1a(msg->event_id)) < 0)
+                return NULL;
+        return TAKE_PTR(op);
+}
+
+/* Turns op into the op_send of text, as an m.notice replying to event_id (if any). */
 int op_make_reply(Op *op, const char *event_id, const char *text) {
         return op_make_ringing(op, event_id, text, NULL);
 }
@@ -79,7 +96,16 @@ int op_make_ringing(Op *op, const char *event_id, const char *text, char *const 
                 return r;
         json_decref(op->content);
         op->content = content;
-        op->kind = OP_SEND;
+        op->type = &op_send;
+        return 0;
+}
+
+int op_finish_with_reply(Manager *m, Op *op, const char *text) {
+        if (op_make_reply(op, op->event_id, text) < 0) {
+                manager_fatal_oom(m);
+                return 0;
+        }
+        manager_wake(m);
         return 0;
 }
 
@@ -94,6 +120,17 @@ void ops_queue(Manager *m, Op *op) {
                 m->ops = op;
         m->ops_tail = op;
         m->ahead_stale = true;
+}
+
+int ops_queue_reply(Manager *m, const SyncMessage *msg, const char *text) {
+        Op *op = op_for_message(msg, &op_send);
+
+        if (!op || op_make_reply(op, msg->event_id, text) < 0) {
+                op_free(op);
+                return log_oom();
+        }
+        ops_queue(m, op);
+        return 0;
 }
 
 static void ops_pop(Manager *m) {
@@ -123,64 +160,27 @@ void ops_clear(Manager *m) {
         m->sync_ops = 0;
 }
 
-/* The head op is finished (done, or given up for good): account for it and move on. */
 void ops_done(Manager *m) {
         Op *op = m->ops;
-        int r;
 
         if (op->from_sync)
                 m->sync_ops--;
-        r = op->cursor ? state_set_journal_cursor(m->state, op->cursor) : 0;
-        if (op->alert) {
-                /* No longer pending; saved soon, with the rest of a burst's alerts and the journal
-                 * position. A crash before that sends them again under the same transaction ids,
-                 * which the homeserver drops, as after any crash before a save. */
-                alerts_delivered(m, op);
-                manager_save_soon(m);
-        } else if (op->cursor && r >= 0 &&
-                   (!op->next || !op->next->cursor || ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX)) {
-                /* While the next op delivers another result, its save covers this one too. */
-                m->cursors_unsaved = 0;
-                r = state_save(m->state);
-        }
-        if (r < 0)
-                log_error_errno(r, "Failed to save the journal position, continuing: %m");
-        if (op->progress_run)
-                progress_delivered(m, op->progress_run);
+        if (op->done)
+                op->done(m, op);
         ops_pop(m);
-        manager_step(m);
-}
-
-static const char *op_verb(const Op *op) {
-        return op->kind == OP_SEND ? "send to" : op->kind == OP_JOIN ? "join" : "leave";
-}
-
-/* A `run` to be told "already running": after a crash its batch repeats, and it must get the same
- * answer (not run, now that the other one may have finished). Saved before the answer goes out: a
- * crash after the homeserver took it but before we knew would otherwise run it on the repeat, and
- * its "initiated", under the same transaction id, would be dropped in favour of the refusal. */
-int ops_note_refused_run(Manager *m, const char *event_id) {
-        int r = state_note_refused_run(m->state, event_id);
-
-        if (r < 0)
-                return r;
-        r = state_save(m->state);
-        if (r < 0)
-                log_error_errno(r, "Failed to save %s, continuing: %m", m->state->path);
-        return 0;
+        manager_wake(m);
 }
 
 /* What the homeserver said to the op's request, the last one it needs: -ENOMEM or 0, done. */
 static int op_answered(Manager *m, Op *op, const MatrixResponse *resp) {
         if (resp->status != 200)
                 /* Kicked, banned, room gone: trying again changes nothing. */
-                log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op_verb(op),
+                log_warning("The homeserver refused to %s %s: HTTP %li %s %s; dropping it.", op->type->name,
                             op->room_id, resp->status, strempty(resp->errcode), strempty(resp->errmsg));
-        else if (op->kind == OP_JOIN && state_set_room(m->state, op->customer, op->room_id) < 0)
+        else if (op->type == &op_join && state_set_room(m->state, op->customer, op->room_id) < 0)
                 return -ENOMEM;
-        else if (op->initiated && json_is_string(json_object_get(resp->json, "event_id")))
-                progress_note_initiated(m, op->event_id,
-                                        json_string_value(json_object_get(resp->json, "event_id")));
+        else if (op->answered && json_is_string(json_object_get(resp->json, "event_id")))
+                op->answered(m, op, json_string_value(json_object_get(resp->json, "event_id")));
         return 0;
 }
 
@@ -208,9 +208,9 @@ static int op_path(const Op *op, char **ret) {
         txn = op->txn_id ? matrix_escape(op->txn_id) : strdup("");
         if (!room || !txn)
                 return -ENOMEM;
-        if (op->kind == OP_SEND)
+        if (op->type == &op_send)
                 return asprintf(ret, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s", room, txn);
-        if (op->kind == OP_JOIN)
+        if (op->type == &op_join)
                 return asprintf(ret, "/_matrix/client/v3/join/%s", room);
         return asprintf(ret, "/_matrix/client/v3/rooms/%s/leave", room);
 }
@@ -227,13 +227,13 @@ static void ops_send(Manager *m, Op *op) {
         }
         if (room != op->room_id && free_and_strdup(&op->room_id, room) < 0)
                 return manager_fatal_oom(m);
-        if (op->kind == OP_SEND && e2ee_room_encrypted(m, op->room_id))
-                return e2ee_send_step(m, op);
+        if (op->type == &op_send && m->room_encrypted(m, op->room_id))
+                return m->send_encrypted(m, op);
         empty = json_object();
         if (!empty || op_path(op, &path) < 0)
                 return manager_fatal_oom(m);
-        (void) lane_request(m, &m->send, op->kind == OP_SEND ? "PUT" : "POST", path,
-                            op->kind == OP_SEND ? op->content : empty, REQUEST_TIMEOUT_MS, on_op);
+        (void) lane_request(m, &m->send, op->type == &op_send ? "PUT" : "POST", path,
+                            op->type == &op_send ? op->content : empty, REQUEST_TIMEOUT_MS, on_op);
 }
 
 static void on_ahead(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -251,22 +251,21 @@ static void on_ahead(MatrixRequest *req, const MatrixResponse *resp, void *userd
                 /* Its turn sends it again, on the lane with its back-off, or after logging in again. */
                 m->ahead_held = true;
                 if (matrix_client_has_token(m->matrix))
-                        (void) manager_token_rejected(m, resp);
-                return manager_step(m);
+                        (void) lanes_token_rejected(m, resp);
+                return manager_wake(m);
         }
         if (op_answered(m, op, resp) < 0)
                 return manager_fatal_oom(m);
         op->sent = true;
         if (op == m->ops && !lane_busy(&m->send))
                 return ops_done(m);
-        manager_step(m);
+        manager_wake(m);
 }
 
-/* Whether op holds back every message behind it: it goes where cannot be told yet, or changes who is
- * in a room or which keys they have. Otherwise only the messages to its own room wait for it. */
+/* Whether op holds back every message behind it: it goes where cannot be told yet, or its type says
+ * so. */
 static bool op_holds_all(const Op *op, const char *room) {
-        return !room || op->kind == OP_JOIN || op->kind == OP_LEAVE || op->kind == OP_CREATE_DM ||
-               op->kind == OP_TO_DEVICE;
+        return !room || op->type->holds_all;
 }
 
 static bool room_in(const char *const *rooms, size_t n, const char *room) {
@@ -279,7 +278,7 @@ static bool room_in(const char *const *rooms, size_t n, const char *room) {
 /* Plain messages behind the head, to rooms no op before them concerns, go out now; each stays in the
  * queue, done when its turn comes. Not into encrypted rooms: their sends share keys in order. One
  * walk, keeping the rooms of the ops passed, and only when the queue or the sends in flight changed
- * since the last (manager_step() comes here for every answer and every /sync). */
+ * since the last (the loop comes here for every answer and every /sync). */
 static void ops_ahead(Manager *m) {
         const char *held[AHEAD_WINDOW + 1];
         size_t n_held = 0;
@@ -297,8 +296,8 @@ static void ops_ahead(Manager *m) {
                 if (room_in(held, n_held, room))
                         continue;
                 held[n_held++] = room;
-                if (op == m->ops || op->kind != OP_SEND || op->ahead || op->sent || isempty(room) ||
-                    e2ee_room_encrypted(m, room))
+                if (op == m->ops || op->type != &op_send || op->ahead || op->sent || isempty(room) ||
+                    m->room_encrypted(m, room))
                         continue;
                 if ((room != op->room_id && free_and_strdup(&op->room_id, room) < 0) ||
                     op_path(op, &path) < 0)
@@ -316,29 +315,11 @@ void ops_step(Manager *m) {
         if (!matrix_client_has_token(m->matrix))
                 return;
         ops_ahead(m);
-        if (lane_busy(&m->send))
+        if (lane_busy(&m->send) || !m->ops)
                 return;
-        if (m->ops && m->ops->sent)
+        if (m->ops->sent)
                 return ops_done(m);
-        if (m->ops && m->ops->ahead)
+        if (m->ops->ahead)
                 return; /* on its way already: on_ahead() goes on */
-        if (!m->ops && !m->quitting)
-                reconcile_step(m);
-        if (!m->ops) {
-                if (m->quitting) {
-                        if (m->pending_since && m->sync_ops == 0)
-                                sync_commit(m);
-                        manager_exit(m, EXIT_SUCCESS);
-                }
-                return;
-        }
-        if (m->ops->kind == OP_RUN)
-                return run_start(m, m->ops);
-        if (m->ops->kind == OP_UNITS || m->ops->kind == OP_LIST_SCHEDULES)
-                return schedules_op_step(m, m->ops);
-        if (m->ops->kind == OP_CREATE_DM)
-                return alerts_op_step(m, m->ops);
-        if (m->ops->kind == OP_TO_DEVICE)
-                return e2ee_to_device_step(m, m->ops);
-        ops_send(m, m->ops);
+        m->ops->type->step(m, m->ops);
 }

@@ -6,8 +6,10 @@
  * lane of its own, one request at a time and never retried: results go through the ops, which
  * nothing here waits for or reorders. */
 
+#include "e2ee-rooms.h"
 #include "log.h"
 #include "manager.h"
+#include "progress-io.h"
 #include "progress.h"
 #include "reply.h"
 #include "results.h"

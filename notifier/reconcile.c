@@ -11,12 +11,15 @@
 
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
+#include "reconcile.h"
+#include "schedule-io.h"
 #include "schedule.h"
 
 /* An op nobody asked for: give systemd a timer (and its service) it lacks, or start the one it has
  * loaded (UnitExists: the generator made it), and tell nobody. */
 static Op *reconcile_op_new(void) {
-        Op *op = op_new(OP_UNITS, "");
+        Op *op = op_new(&op_schedule_units, "");
 
         if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) ||
             !(op->service = calloc(1, sizeof(UnitSpec)))) {

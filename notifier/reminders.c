@@ -6,9 +6,12 @@
  * maintenance moved) inside the reminder's window reminds at once, unless the maintenance is less
  * than a minute away. */
 
+#include "reminders.h"
+#include "alerts-io.h"
 #include "calendar.h"
 #include "log.h"
 #include "manager.h"
+#include "schedule-io.h"
 
 #define TOO_LATE_SEC 60
 
@@ -16,7 +19,7 @@ static int on_reminder_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         Manager *m = userdata;
 
         (void) reminders_arm(m);
-        manager_step(m);
+        manager_wake(m);
         return 0;
 }
 

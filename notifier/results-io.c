@@ -7,35 +7,23 @@
 
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
+#include "alerts-io.h"
+#include "progress-io.h"
+#include "results-io.h"
 #include "results.h"
+#include "run-history.h"
+#include "schedule-io.h"
 
-#define LIST_RUNS_MAX 20
 /* Progress read again after a restart is old news. */
 #define PROGRESS_STALE_USEC (60ULL * USEC_PER_SEC)
-/* How far back to look for runs a reboot cut short: a host down longer has older news. */
-#define INTERRUPTED_WINDOW_USEC (3ULL * 24 * 3600 * USEC_PER_SEC)
-/* Our entries read before the journal is opened anew (see journal_read_new()): a few times a minute
+/* Our entries read before the journal is opened anew (see results_read_new()): a few times a minute
  * at most with 1,000 customers' monitoring, each a few milliseconds. */
 #define JOURNAL_REOPEN_ENTRIES 100U
+/* Delivered results whose journal position may wait for the next one's (see result_delivered()). */
+#define CURSORS_UNSAVED_MAX 64U
 
 static int journal_open_at(Manager *m, const char *cursor);
-
-static int read_result(sd_journal *j, RunResult *ret) {
-        const void *data;
-        size_t size;
-        uint64_t realtime;
-        int r;
-
-        *ret = (RunResult) {};
-        SD_JOURNAL_FOREACH_DATA(j, data, size) {
-                r = run_result_set_field(ret, data, size);
-                if (r < 0)
-                        return r;
-        }
-        if (sd_journal_get_realtime_usec(j, &realtime) >= 0)
-                ret->realtime = realtime;
-        return 0;
-}
 
 /* The last lines a run printed, oldest first: what a run that ended without a word of its own
  * (killed, crashed, timed out) last said. Only its own unit's lines; NULL if none. */
@@ -80,6 +68,23 @@ static char *const *owners_of(Manager *m, const char *customer) {
         return cu ? cu->owners : NULL;
 }
 
+/* Where a result's journal position is saved: once the homeserver took the result (or refused it
+ * for good), and every op before it is done. While the next op delivers another result, its save
+ * covers this one too. */
+static void result_delivered(Manager *m, Op *op) {
+        int r;
+
+        r = state_set_journal_cursor(m->state, op->cursor);
+        if (r >= 0 && (!op->next || !op->next->cursor || ++m->cursors_unsaved >= CURSORS_UNSAVED_MAX)) {
+                m->cursors_unsaved = 0;
+                r = state_save(m->state);
+        }
+        if (r < 0)
+                log_error_errno(r, "Failed to save the journal position, continuing: %m");
+        if (op->progress_run)
+                progress_delivered(m, op->progress_run);
+}
+
 static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         const char *room = isempty(res->room) ? state_get_room(m->state, res->customer) : res->room;
         _cleanup_free_ char *text = NULL;
@@ -101,7 +106,7 @@ static int queue_result(Manager *m, RunResult *res, const char *cursor) {
                 free(res->report);
                 res->report = run_tail(res->run);
         }
-        op = op_new(OP_SEND, room);
+        op = op_new(&op_send, room);
         if (!op || !(op->cursor = strdup(cursor)) ||
             (streq(res->command, "maintenance") && res->run && !(op->progress_run = strdup(res->run))) ||
             run_result_message(res, &text) < 0 ||
@@ -112,6 +117,7 @@ static int queue_result(Manager *m, RunResult *res, const char *cursor) {
                 op_free(op);
                 return log_oom();
         }
+        op->done = result_delivered;
         ops_queue(m, op);
         return 0;
 }
@@ -158,7 +164,7 @@ static bool start_from_own_unit(const RunResult *res) {
         return sd_journal_previous(j) > 0;
 }
 
-static int journal_read_new(Manager *m) {
+int results_read_new(Manager *m) {
         _cleanup_free_ char *last = NULL;
         int r;
 
@@ -169,7 +175,7 @@ static int journal_read_new(Manager *m) {
                 r = sd_journal_get_cursor(m->journal, &cursor);
                 if (r < 0)
                         return log_error_errno(r, "Failed to get the journal position: %m");
-                r = read_result(m->journal, &res);
+                r = run_history_read(m->journal, &res);
                 log_entry_delay(m->journal, &res);
                 if (r >= 0 && !res.unit && streq_ptr(res.event, "result"))
                         res.start_seen = start_from_own_unit(&res);
@@ -216,7 +222,7 @@ static int journal_read_new(Manager *m) {
                 if (r < 0)
                         return r;
         }
-        manager_step(m);
+        manager_wake(m);
         return 0;
 }
 
@@ -232,127 +238,9 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
         }
         if (r == SD_JOURNAL_INVALIDATE)
                 m->journal_rotated = true;
-        if (r != SD_JOURNAL_NOP && journal_read_new(m) < 0)
+        if (r != SD_JOURNAL_NOP && results_read_new(m) < 0)
                 manager_exit(m, EXIT_FAILURE);
         return 0;
-}
-
-/* The ActiveState a PropertiesChanged of org.freedesktop.systemd1.Unit carries: 1, 0 without, or
- * -errno. systemd sends all of the interface's changing properties, ActiveState among them. */
-static int changed_active_state(sd_bus_message *msg, const char **ret) {
-        const char *name;
-        int r;
-
-        r = sd_bus_message_skip(msg, "s");
-        if (r >= 0)
-                r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        while (r > 0 && (r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(msg, "s", &name);
-                if (r >= 0 && streq(name, "ActiveState"))
-                        return sd_bus_message_read(msg, "v", "s", ret);
-                if (r >= 0)
-                        r = sd_bus_message_skip(msg, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(msg);
-        }
-        return r;
-}
-
-/* The `run`s we started and wait for: their services' state changes wake us, and no other unit's.
- * dbus-daemon allows a connection 512 matches; beyond this many, a run's result comes with the
- * journal's own wake-up. */
-#define RUNS_WATCHED_MAX 128U
-
-struct RunWatch {
-        Manager *manager;
-        sd_bus_slot *slot;
-        char *unit;
-        bool began; /* left "inactive": a transient unit is new and inactive first */
-        RunWatch *next;
-};
-
-static void run_watch_free(Manager *m, RunWatch *w) {
-        for (RunWatch **p = &m->runs_watched; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
-                        m->n_runs_watched--;
-                        break;
-                }
-        sd_bus_slot_unref(w->slot);
-        free(w->unit);
-        free(w);
-}
-
-/* A run of ours leaves "active": its main process ended, so its result entry has most likely been
- * sent to journald, but journald wakes its readers only on a timer (250-500 ms after a write): read
- * at once, and again once the unit is inactive or failed, after its ExecStopPost; then it is no
- * longer watched. An entry journald has not taken in by then still comes with the journal's own
- * wake-up, as do the results of schedules and monitoring, which no one waits for at the screen. */
-static int on_run_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        RunWatch *w = userdata;
-        Manager *m = w->manager;
-        const char *state = NULL;
-        bool ended;
-
-        if (changed_active_state(msg, &state) <= 0)
-                return 0;
-        ended = streq(state, "inactive") || streq(state, "failed");
-        if (!ended)
-                w->began = true;
-        if (!w->began || !(ended || streq(state, "deactivating")))
-                return 0;
-        if (ended)
-                run_watch_free(m, w);
-        if (journal_read_new(m) < 0)
-                manager_exit(m, EXIT_FAILURE);
-        return 0;
-}
-
-/* The match is on dbus-daemon before the call that starts the unit, which comes after it on our
- * connection: no state change of the run can pass unseen. */
-void journal_watch_run(Manager *m, const char *unit) {
-        _cleanup_free_ char *path = NULL, *match = NULL;
-        RunWatch *w;
-        int r;
-
-        if (m->n_runs_watched >= RUNS_WATCHED_MAX)
-                return;
-        w = calloc(1, sizeof(RunWatch));
-        if (!w || !(w->unit = strdup(unit)) ||
-            sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0 ||
-            asprintf(&match,
-                     "type='signal',sender='org.freedesktop.systemd1',path='%s',"
-                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                     "arg0='org.freedesktop.systemd1.Unit'",
-                     path) < 0) {
-                if (w)
-                        free(w->unit);
-                free(w);
-                return manager_fatal_oom(m);
-        }
-        w->manager = m;
-        r = sd_bus_add_match_async(m->bus, &w->slot, match, on_run_changed, NULL, w);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to watch %s (its result still comes): %m", unit);
-                free(w->unit);
-                free(w);
-                return;
-        }
-        w->next = m->runs_watched;
-        m->runs_watched = w;
-        m->n_runs_watched++;
-}
-
-/* The run was not started after all. */
-void journal_unwatch_run(Manager *m, const char *unit) {
-        for (RunWatch *w = m->runs_watched; w; w = w->next)
-                if (streq(w->unit, unit))
-                        return run_watch_free(m, w);
-}
-
-void journal_unwatch_all(Manager *m) {
-        while (m->runs_watched)
-                run_watch_free(m, m->runs_watched);
 }
 
 static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -421,7 +309,7 @@ static int journal_open_at(Manager *m, const char *cursor) {
         return 0;
 }
 
-int journal_follow(Manager *m) {
+int results_follow(Manager *m) {
         int r;
 
         r = journal_open_at(m, m->state->journal_cursor);
@@ -435,190 +323,5 @@ int journal_follow(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Failed to subscribe to systemd's signals (results still come): %m");
         /* Results written while we were away. */
-        return journal_read_new(m);
-}
-
-/* Whether the journal has an entry with both fields: 1, 0 or -errno. j's matches are replaced. */
-static int journal_has_in(sd_journal *j, const char *match, const char *match2) {
-        int r;
-
-        sd_journal_flush_matches(j);
-        r = sd_journal_add_match(j, match, 0);
-        if (r >= 0)
-                r = sd_journal_add_match(j, match2, 0);
-        if (r >= 0)
-                r = sd_journal_seek_tail(j);
-        if (r >= 0)
-                r = sd_journal_previous(j);
-        return r < 0 ? r : r > 0;
-}
-
-static int journal_has(const char *match, const char *match2) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
-        int r;
-
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        return r < 0 ? r : journal_has_in(j, match, match2);
-}
-
-/* Whether a result entry of this invocation of a run exists: 1, 0 or -errno. */
-static int result_written(sd_journal *j, const char *invocation) {
-        _cleanup_free_ char *match = NULL;
-
-        if (asprintf(&match, "SCHEDULER_INVOCATION=%s", invocation) < 0)
-                return -ENOMEM;
-        return journal_has_in(j, "SCHEDULER_EVENT=result", match);
-}
-
-/* The result entry the run could not write, in its own words but from us: the journal follower
- * delivers it like any other, and the next look finds it and writes no second one. */
-static int write_interrupted(const RunResult *s) {
-        int r;
-
-        r = sd_journal_send("MESSAGE=%s %s for %s: failure: %s (run %s, invocation %s)", strempty(s->mode),
-                            s->command, s->customer, RUN_INTERRUPTED_REASON, s->run, s->invocation,
-                            "PRIORITY=%i", LOG_WARNING, "SCHEDULER_EVENT=result", "SCHEDULER_CUSTOMER=%s",
-                            s->customer, "SCHEDULER_COMMAND=%s", s->command, "SCHEDULER_ARGS=%s",
-                            strempty(s->args), "SCHEDULER_MODE=%s", s->mode ?: "run",
-                            "SCHEDULER_RESULT=failure", "SCHEDULER_REASON=%s", RUN_INTERRUPTED_REASON,
-                            "SCHEDULER_REPORT=", "SCHEDULER_ROOM=%s", strempty(s->room),
-                            "SCHEDULER_REPLY_TO=%s", strempty(s->reply_to), "SCHEDULER_RUN=%s", s->run,
-                            "SCHEDULER_INVOCATION=%s", s->invocation, "SCHEDULER_STARTED=0", NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the result of the interrupted run %s: %m",
-                                       s->run);
-        return 0;
-}
-
-/* Whether the journal goes back to a boot before this one: its oldest entry tells. 1, 0 or -errno. */
-static int journal_has_earlier_boot(sd_journal *j, sd_id128_t current) {
-        sd_id128_t boot;
-        int r;
-
-        r = sd_journal_seek_head(j);
-        if (r >= 0)
-                r = sd_journal_next(j);
-        if (r <= 0)
-                return r;
-        r = sd_journal_get_monotonic_usec(j, NULL, &boot);
-        return r < 0 ? r : !sd_id128_equal(boot, current);
-}
-
-/* A run that started in an earlier boot and never wrote its result was cut short by a reboot (or a
- * power cut) of this host: its customer is told so, once. A clean shutdown stops it with SIGTERM,
- * which its ExecStopPost takes for a stop it was asked for and does not report. */
-int journal_report_interrupted(Manager *m) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL, *results = NULL;
-        usec_t since = now_usec(CLOCK_REALTIME) - INTERRUPTED_WINDOW_USEC;
-        unsigned n = 0;
-        sd_id128_t boot;
-        int r;
-
-        /* This boot as the journal knows it: its newest entry's (ours, written at this start).
-         * Not sd_id128_get_boot(): in a container whose /proc/sys is mounted anew
-         * (ProtectKernelTunables=), that reads the host's boot id, and every run still going
-         * would pass for one a reboot cut short. */
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r >= 0)
-                r = sd_journal_seek_tail(j);
-        if (r >= 0)
-                r = sd_journal_previous(j);
-        if (r == 0)
-                return 0;
-        if (r > 0)
-                r = sd_journal_get_monotonic_usec(j, NULL, &boot);
-        /* The earlier boots' starts only, oldest first, up to the first of this boot's (still
-         * running, or they will write their results): walking through this boot's, thousands
-         * perhaps, read a page of the journal each, megabytes of it mapped at once. */
-        if (r >= 0)
-                r = journal_has_earlier_boot(j, boot);
-        if (r <= 0) {
-                if (r < 0)
-                        log_warning_errno(r, "Failed to look for runs cut short by a reboot, ignoring: %m");
-                return 0;
-        }
-        r = sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0);
-        if (r >= 0)
-                r = sd_journal_seek_realtime_usec(j, since);
-        while (r >= 0 && (r = sd_journal_next(j)) > 0) {
-                sd_id128_t entry_boot;
-                RunResult s;
-
-                if (sd_journal_get_monotonic_usec(j, NULL, &entry_boot) < 0)
-                        continue;
-                if (sd_id128_equal(entry_boot, boot))
-                        break;
-                r = read_result(j, &s);
-                if (r >= 0 && run_start_valid(&s) && config_find_customer(m->config, s.customer)) {
-                        /* One second reader for all the lookups: opening the journal is the cost. */
-                        if (!results)
-                                r = sd_journal_open(&results, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-                        if (r >= 0)
-                                r = result_written(results, s.invocation);
-                        if (r == 0) {
-                                r = write_interrupted(&s);
-                                n++;
-                        }
-                }
-                run_result_done(&s);
-        }
-        if (r < 0)
-                log_warning_errno(r, "Failed to look for runs cut short by a reboot, ignoring: %m");
-        else if (n > 0)
-                log_notice("%u run(s) were cut short by a reboot; their customers are told.", n);
-        return 0;
-}
-
-int journal_run_seen(const char *customer, const char *event_id) {
-        _cleanup_free_ char *by = NULL, *reply_to = NULL;
-
-        if (asprintf(&by, "SCHEDULER_CUSTOMER=%s", customer) < 0 ||
-            asprintf(&reply_to, "SCHEDULER_REPLY_TO=%s", event_id) < 0)
-                return -ENOMEM;
-        return journal_has(reply_to, by);
-}
-
-int journal_list_runs(const char *customer, const char *zone, char **ret_text) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
-        _cleanup_free_ char *match = NULL, *text = NULL;
-        size_t size = 0, n = 0;
-        FILE *f;
-        int r;
-
-        if (asprintf(&match, "SCHEDULER_CUSTOMER=%s", customer) < 0)
-                return -ENOMEM;
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r >= 0)
-                r = sd_journal_add_match(j, "SCHEDULER_EVENT=result", 0);
-        if (r >= 0)
-                r = sd_journal_add_match(j, match, 0);
-        if (r >= 0)
-                r = sd_journal_seek_tail(j);
-        if (r < 0)
-                return r;
-
-        f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
-        while (n < LIST_RUNS_MAX && (r = sd_journal_previous(j)) > 0) {
-                _cleanup_free_ char *line = NULL;
-                RunResult res;
-
-                /* Monitoring's quiet pings are not runs anyone asked for. */
-                if (read_result(j, &res) >= 0 && run_result_valid(&res) && streq(res.customer, customer) &&
-                    !streq_ptr(res.mode, "monitor") &&
-                    run_result_list_line(&res, zone, &line) >= 0) {
-                        fprintf(f, "%s%s", n > 0 ? "\n" : "", line);
-                        n++;
-                }
-                run_result_done(&res);
-        }
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        if (n == 0)
-                return (*ret_text = strdup("No runs yet; try `run ping`.")) ? 0 : -ENOMEM;
-        *ret_text = TAKE_PTR(text);
-        return 0;
+        return results_read_new(m);
 }

@@ -1,28 +1,49 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
-/* OP_RUN: a customer's `run` becomes a transient service over sd-bus. One command of a kind per
+/* op_run: a customer's `run` becomes a transient service over sd-bus. One command of a kind per
  * customer at a time (ListUnitsByPatterns), then StartTransientUnit; the op then becomes the
  * reply that says so. The result comes later, from the journal. */
 
 #include "bus-unit.h"
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
+#include "progress-io.h"
 #include "progress.h"
+#include "run-history.h"
+#include "run-watch.h"
 #include "run.h"
+#include "state.h"
 
 int run_unit_name(const char *customer, TaskKind task, const char *event_id, char **ret) {
         return asprintf(ret, "scheduler-%s-%s-run-%012llx.service", customer, task_kind_to_string(task),
                         (unsigned long long) (hash_fnv1a(event_id) & 0xffffffffffffULL)) < 0 ? -ENOMEM : 0;
 }
 
-int op_finish_with_reply(Manager *m, Op *op, const char *text) {
-        op->kind = OP_SEND;
-        if (op_make_reply(op, op->event_id, text) < 0) {
-                manager_fatal_oom(m);
-                return 0;
-        }
-        manager_step(m);
+/* A `run` to be told "already running": after a crash its batch repeats, and it must get the same
+ * answer (not run, now that the other one may have finished). Saved before the answer goes out: a
+ * crash after the homeserver took it but before we knew would otherwise run it on the repeat, and
+ * its "initiated", under the same transaction id, would be dropped in favour of the refusal. */
+static int note_refused(Manager *m, const char *event_id) {
+        int r = state_note_refused_run(m->state, event_id);
+
+        if (r < 0)
+                return r;
+        r = state_save(m->state);
+        if (r < 0)
+                log_error_errno(r, "Failed to save %s, continuing: %m", m->state->path);
         return 0;
+}
+
+/* A maintenance edits its "initiated" to show how it goes: its event id is remembered. */
+static void initiated_sent(Manager *m, Op *op, const char *event_id) {
+        progress_note_initiated(m, op->event_id, event_id);
+}
+
+static int finish_initiated(Manager *m, Op *op) {
+        if (op->command.task == TASK_MAINTENANCE)
+                op->answered = initiated_sent;
+        return op_finish_with_reply(m, op, RUN_INITIATED);
 }
 
 static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -39,7 +60,7 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         if (e) {
                 _cleanup_free_ char *unit = NULL;
                 if (run_unit_name(op->customer, op->command.task, op->event_id, &unit) >= 0)
-                        journal_unwatch_run(m, unit);
+                        run_unwatch(m, unit);
         }
         /* UnitExists: this command was started before a crash; say "initiated" again, the
          * transaction id makes the homeserver keep only the first. */
@@ -51,9 +72,7 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         }
         log_info("Started `run %s` for %s (StartTransientUnit took %.2f ms).", what, op->customer,
                  (double) (now_usec(CLOCK_MONOTONIC) - op->bus_start) / USEC_PER_MSEC);
-        /* A maintenance edits this message to show how it goes: remember its event id. */
-        op->initiated = op->command.task == TASK_MAINTENANCE;
-        return op_finish_with_reply(m, op, RUN_INITIATED);
+        return finish_initiated(m, op);
 }
 
 static void start_transient(Manager *m, Op *op, const char *unit) {
@@ -79,11 +98,11 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
                 r = bus_message_start_transient(m->bus, &spec, NULL, &msg);
         op->bus_start = now_usec(CLOCK_MONOTONIC);
         if (r >= 0) {
-                journal_watch_run(m, unit);
+                run_watch(m, unit);
                 r = sd_bus_call_async(m->bus, &m->send.slot, msg, on_started, m, 0);
         }
         if (r < 0) {
-                journal_unwatch_run(m, unit);
+                run_unwatch(m, unit);
                 log_error_errno(r, "Failed to ask systemd to start %s: %m", unit);
                 (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
@@ -113,7 +132,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                         if (asprintf(&text, "`%s` is already running",
                                      task_kind_to_string(op->command.task)) < 0)
                                 return manager_fatal_oom(m), 0;
-                        if (ops_note_refused_run(m, op->event_id) < 0)
+                        if (note_refused(m, op->event_id) < 0)
                                 return manager_fatal_oom(m), 0;
                         return op_finish_with_reply(m, op, text);
                 }
@@ -121,7 +140,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
-void run_start(Manager *m, Op *op) {
+static void run_start(Manager *m, Op *op) {
         char *states[] = { (char *) "active", (char *) "activating", (char *) "deactivating",
                            (char *) "reloading", NULL };
         _cleanup_free_ char *pattern = NULL;
@@ -136,15 +155,14 @@ void run_start(Manager *m, Op *op) {
                 return (void) op_finish_with_reply(m, op, text);
         }
         if (op->maybe_ran) {
-                r = journal_run_seen(op->customer, op->event_id);
+                r = run_history_seen(op->customer, op->event_id);
                 if (r < 0)
                         log_warning_errno(r, "Failed to read the journal for %s, ignoring: %m",
                                           op->event_id);
                 if (r > 0) {
                         log_info("A `run` of %s (%s) ran before a restart; not again.", op->customer,
                                  op->event_id);
-                        op->initiated = op->command.task == TASK_MAINTENANCE;
-                        return (void) op_finish_with_reply(m, op, RUN_INITIATED);
+                        return (void) finish_initiated(m, op);
                 }
         }
         if (asprintf(&pattern, "scheduler-%s-%s-*.service", op->customer,
@@ -156,3 +174,5 @@ void run_start(Manager *m, Op *op) {
                 (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
 }
+
+const OpType op_run = { .name = "run a command for", .step = run_start };

@@ -5,6 +5,11 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "sync.h"
+#include "e2ee-rooms.h"
+#include "e2ee.h"
+#include "handler.h"
+#include "lanes.h"
 #include "log.h"
 #include "manager.h"
 
@@ -39,7 +44,7 @@ static void on_login(MatrixRequest *req, const MatrixResponse *resp, void *userd
                 log_error_errno(r, "Failed to keep the new session in %s: %m", m->state->path);
                 return manager_exit(m, EXIT_FAILURE);
         }
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void sync_login(Manager *m) {
@@ -95,7 +100,7 @@ static void sync_handle_batch(Manager *m, SyncBatch *batch) {
         }
         m->pending_since = TAKE_PTR(batch->next_batch);
         matrix_sync_batch_free(batch);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_backfill(MatrixRequest *req, const MatrixResponse *resp, void *userdata);
@@ -171,7 +176,7 @@ static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userda
         int r;
 
         m->sync.request = NULL;
-        if (manager_token_rejected(m, resp))
+        if (lanes_token_rejected(m, resp))
                 return;
         if (matrix_response_retryable(resp) || resp->status != 200)
                 return lane_retry_later(m, &m->sync, resp);

@@ -3,8 +3,12 @@
 /* Encrypted rooms: what a /sync batch tells the crypto layer, and the steps of a message to an
  * encrypted room on the send lane. */
 
+#include "crypto.h"
+#include "e2ee-rooms.h"
+#include "lanes.h"
 #include "log.h"
 #include "manager.h"
+#include "ops.h"
 #include "reply.h"
 
 #define REQUEST_TIMEOUT_MS 30000U
@@ -294,7 +298,7 @@ static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *use
         }
         if (json_object_set_new(m->members, m->ops->room_id, list) < 0)
                 return manager_fatal_oom(m);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_devices(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -306,7 +310,7 @@ static void on_devices(MatrixRequest *req, const MatrixResponse *resp, void *use
         if (crypto_devices_update(m->crypto, resp->json, op->query_users) < 0)
                 return manager_fatal_oom(m);
         op->query_users = (strv_free(op->query_users), NULL);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_claimed(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -320,7 +324,7 @@ static void on_claimed(MatrixRequest *req, const MatrixResponse *resp, void *use
         json_decref(op->claim);
         op->claim = NULL;
         (void) crypto_save(m->crypto);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_shared(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -337,7 +341,7 @@ static void on_shared(MatrixRequest *req, const MatrixResponse *resp, void *user
         r = crypto_save(m->crypto);
         if (r < 0)
                 log_error_errno(r, "Failed to save the crypto store, continuing: %m");
-        manager_step(m);
+        manager_wake(m);
 }
 
 /* PUT /sendToDevice/TYPE/TXN, or with a room: PUT /rooms/ROOM/send/TYPE/TXN */
@@ -464,9 +468,11 @@ static void on_to_device(MatrixRequest *req, const MatrixResponse *resp, void *u
         ops_done(m);
 }
 
-void e2ee_to_device_step(Manager *m, Op *op) {
+static void to_device_step(Manager *m, Op *op) {
         send_put(m, NULL, op->event_type, op->txn_id, op->content, on_to_device);
 }
+
+const OpType op_to_device = { .name = "send to the devices in", .step = to_device_step, .holds_all = true };
 
 int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
         _cleanup_free_ char *request_id = NULL;
@@ -478,7 +484,7 @@ int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
                 return 0;
         log_notice("Cannot decrypt %s from %s in %s: no key for it came; asking to send it again.",
                    msg->event_id, msg->sender, msg->room_id);
-        r = handler_queue_reply(
+        r = ops_queue_reply(
                 m, msg,
                 "🔒 I could not decrypt your message: its key has not reached me. I have asked "
                 "your devices for it; please send the message again.");
@@ -488,7 +494,7 @@ int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
                                      &request_id);
         if (!request)
                 return 0;
-        op = handler_op_for(msg, OP_TO_DEVICE);
+        op = op_for_message(msg, &op_to_device);
         if (!op || !(op->event_type = strdup("m.room_key_request")) ||
             !(op->content = json_pack("{s:{s:{s:O}, s:{s:O}}}", "messages", msg->sender, "*", request,
                                       m->config->user_id, "*", request)) ||

@@ -2,12 +2,15 @@
 
 /* End-to-end encryption on the lanes. The sync lane opens the crypto store once the device is
  * known, keeps our keys uploaded and cross-signs us; each batch's to-device keys, device lists and
- * encrypted messages go through crypto.c before the handler sees them. On the send lane an OP_SEND
+ * encrypted messages go through crypto.c before the handler sees them. On the send lane an op_send
  * to an encrypted room takes the steps sharing needs (members, their devices, one-time keys, the
  * session over Olm) and then goes out as m.room.encrypted. Never a plaintext message there. */
 
 #include <malloc.h>
 
+#include "crypto.h"
+#include "e2ee.h"
+#include "lanes.h"
 #include "log.h"
 #include "manager.h"
 
@@ -100,7 +103,7 @@ static void on_own_keys(MatrixRequest *req, const MatrixResponse *resp, void *us
                  crypto_curve25519(m->crypto));
         if (adopt_rooms(m) < 0)
                 return manager_fatal_oom(m);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_whoami(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -117,7 +120,7 @@ static void on_whoami(MatrixRequest *req, const MatrixResponse *resp, void *user
         }
         if (state_set_session(m->state, device, m->state->access_token) < 0)
                 return manager_fatal_oom(m);
-        manager_step(m);
+        manager_wake(m);
 }
 
 static bool e2ee_open(Manager *m) {
@@ -182,7 +185,7 @@ static void on_keys_uploaded(MatrixRequest *req, const MatrixResponse *resp, voi
         e2ee_save(m);
         m->otk_count = json_is_integer(count) ? (long) json_integer_value(count) : -1;
         m->fallback_used = false;
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void cross_signing_failed(Manager *m, const MatrixResponse *resp) {
@@ -191,7 +194,7 @@ static void cross_signing_failed(Manager *m, const MatrixResponse *resp) {
                     resp->status, strempty(resp->errcode), strempty(resp->errmsg));
         json_decref(m->cross_signing);
         m->cross_signing = NULL;
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_signatures(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {
@@ -206,7 +209,7 @@ static void on_signatures(MatrixRequest *req, const MatrixResponse *resp, void *
         log_info("Published our cross-signing keys; this device is signed by them.");
         json_decref(m->cross_signing);
         m->cross_signing = NULL;
-        manager_step(m);
+        manager_wake(m);
 }
 
 static void on_cross_signing_keys(MatrixRequest *req, const MatrixResponse *resp, void *userdata) {

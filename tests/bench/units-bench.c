@@ -10,8 +10,8 @@
  *   units-bench load N TAG              N more of the notifier's one-shot timers, 50 a customer
  *   units-bench list CUSTOMER STOREDIR RUNS   `list schedules` of one customer, RUNS times
  *
- * The notifier's path is handle_schedule() and units_step() of notifier/schedules.c step by step,
- * with the same library calls (schedule_store_load/_save, unit_render_schedule,
+ * The notifier's path is handle_schedule() (notifier/schedule-commands.c) and units_step()
+ * (notifier/schedule-io.c) step by step, with the same library calls (schedule_store_load/_save, unit_render_schedule,
  * bus_message_start_transient), one call at a time as its op queue makes them; list is list_step()
  * (ListUnitsByPatterns, then NextElapseUSecRealtime of each timer, the store for the arguments). */
 
