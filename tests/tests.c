@@ -14,6 +14,7 @@ static Test tests[256];
 static size_t n_tests;
 static bool current_failed;
 static char *tmpdir;
+static char row[256];
 
 void tests_register(const char *name, test_func_t f) {
         if (n_tests >= ELEMENTSOF(tests))
@@ -21,11 +22,42 @@ void tests_register(const char *name, test_func_t f) {
         tests[n_tests++] = (Test) { name, f };
 }
 
+void tests_row(const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(row, sizeof(row), format, ap);
+        va_end(ap);
+}
+
+void tests_row_done(void) {
+        row[0] = 0;
+}
+
+/* The row's name as it may be printed: its inputs are often hostile text (escape sequences,
+ * right-to-left overrides), which would act on the terminal that shows the failure. */
+static void print_row(FILE *f) {
+        for (const unsigned char *p = (const unsigned char *) row; *p; p++)
+                if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p < 0x20 || *p >= 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+}
+
 void tests_fail(const char *file, int line, const char *format, ...) {
         va_list ap;
 
         current_failed = true;
         fprintf(stderr, "%s:%i: ", file, line);
+        if (row[0]) {
+                fputs("row ", stderr);
+                print_row(stderr);
+                fputs(": ", stderr);
+        }
         va_start(ap, format);
         vfprintf(stderr, format, ap);
         va_end(ap);
@@ -70,6 +102,7 @@ int main(void) {
 
         for (size_t i = 0; i < n_tests; i++) {
                 current_failed = false;
+                tests_row_done();
                 tests[i].func();
                 printf("%s %s\n", current_failed ? "FAIL" : "ok  ", tests[i].name);
                 failed += current_failed;

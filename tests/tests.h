@@ -5,6 +5,7 @@
  * values on failure and end that test; main() runs them all and prints "N passed, N failed". */
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,10 @@ const char *tests_tmpdir(void);
 /* Writes text to a new file in tests_tmpdir() and returns its path (valid until exit). */
 const char *tests_write(const char *name, const char *text);
 const char *tests_data(const char *name);
+/* Names the table row being checked: every failure until tests_row_done() (or the end of the test)
+ * says which row it was. FOREACH_ROW() calls both. */
+void tests_row(const char *format, ...) _printf_(1, 2);
+void tests_row_done(void);
 
 #define TEST(name)                                                                                          \
         static void test_##name(void);                                                                      \
@@ -25,6 +30,17 @@ const char *tests_data(const char *name);
                 tests_register(#name, test_##name);                                                         \
         }                                                                                                   \
         static void test_##name(void)
+
+/* for (size_t i = 0; i < ELEMENTSOF(table); i++), each row named by its index and by format and its
+ * arguments (which may use i), e.g. FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) { … } */
+#define FOREACH_ROW(i, table, format, ...)                                                                  \
+        for (size_t i = 0; i < ELEMENTSOF(table)                                                            \
+                                   ? (tests_row("%s[%zu] " format, #table, i, ##__VA_ARGS__), true)         \
+                                   : (tests_row_done(), false);                                             \
+             i++)
+
+/* In a table's expected return value: any error, where the case does not pin down which. */
+#define ANY_ERROR INT_MIN
 
 #define ASSERT_TRUE(expr)                                                                                   \
         do {                                                                                                \
@@ -61,6 +77,20 @@ const char *tests_data(const char *name);
                 if (!_h || !strstr(_h, _n)) {                                                               \
                         tests_fail(__FILE__, __LINE__, "%s contains \"%s\":\n  \"%s\"", #haystack, _n,      \
                                    _h ?: "(null)");                                                         \
+                        return;                                                                             \
+                }                                                                                           \
+        } while (0)
+
+/* expr returns expected, or with ANY_ERROR any negative value. */
+#define ASSERT_RESULT(expr, expected)                                                                       \
+        do {                                                                                                \
+                int _r = (expr), _e = (expected);                                                           \
+                if (_e == ANY_ERROR ? _r >= 0 : _r != _e) {                                                 \
+                        if (_e == ANY_ERROR)                                                                \
+                                tests_fail(__FILE__, __LINE__, "%s: %d, expected an error", #expr, _r);     \
+                        else                                                                                \
+                                tests_fail(__FILE__, __LINE__, "%s == %s: %d != %d", #expr, #expected, _r,  \
+                                           _e);                                                             \
                         return;                                                                             \
                 }                                                                                           \
         } while (0)
