@@ -6,44 +6,70 @@
 #include "tests.h"
 
 TEST(weekday_names) {
-        ASSERT_EQ(weekday_from_string("Monday"), 0);
-        ASSERT_EQ(weekday_from_string("friday"), 4);
-        ASSERT_EQ(weekday_from_string("FRI"), 4);
-        ASSERT_EQ(weekday_from_string("sun"), 6);
-        ASSERT_TRUE(weekday_from_string("Fr") < 0);
-        ASSERT_TRUE(weekday_from_string("Fridays") < 0);
-        ASSERT_TRUE(weekday_from_string("") < 0);
-        ASSERT_STREQ(weekday_to_string(6), "Sunday");
-        ASSERT_TRUE(weekday_to_string(7) == NULL);
-        ASSERT_TRUE(weekday_to_string(-1) == NULL);
+        static const struct {
+                const char *text;
+                int weekday;
+        } names[] = {
+                { "Monday", 0 }, { "friday", 4 },         { "FRI", 4 },         { "sun", 6 },
+                { "Fr", ANY_ERROR }, { "Fridays", ANY_ERROR }, { "", ANY_ERROR },
+        };
+        static const struct {
+                int weekday;
+                const char *text;
+        } days[] = {
+                { 6, "Sunday" },
+                { 7, NULL },
+                { -1, NULL },
+        };
+
+        FOREACH_ROW(i, names, "\"%s\"", names[i].text)
+                ASSERT_RESULT(weekday_from_string(names[i].text), names[i].weekday);
+        FOREACH_ROW(i, days, "%d", days[i].weekday)
+                ASSERT_STREQ(weekday_to_string(days[i].weekday), days[i].text);
 }
 
 TEST(time_of_day) {
-        int h, m;
+        static const struct {
+                const char *text;
+                int r, hour, minute;
+        } cases[] = {
+                { "15:00", 0, 15, 0 },         { "7:05", 0, 7, 5 },
+                { "24:00", -ERANGE, 0, 0 },    { "12:60", -ERANGE, 0, 0 },
+                { "+1:00", ANY_ERROR, 0, 0 },  { "1500", ANY_ERROR, 0, 0 },
+                { "15:00x", ANY_ERROR, 0, 0 }, { "", ANY_ERROR, 0, 0 },
+        };
 
-        ASSERT_OK(time_of_day_parse("15:00", &h, &m));
-        ASSERT_EQ(h, 15);
-        ASSERT_EQ(m, 0);
-        ASSERT_OK(time_of_day_parse("7:05", &h, &m));
-        ASSERT_EQ(h, 7);
-        ASSERT_EQ(m, 5);
-        ASSERT_EQ(time_of_day_parse("24:00", &h, &m), -ERANGE);
-        ASSERT_EQ(time_of_day_parse("12:60", &h, &m), -ERANGE);
-        ASSERT_TRUE(time_of_day_parse("+1:00", &h, &m) < 0);
-        ASSERT_TRUE(time_of_day_parse("1500", &h, &m) < 0);
-        ASSERT_TRUE(time_of_day_parse("15:00x", &h, &m) < 0);
-        ASSERT_TRUE(time_of_day_parse("", &h, &m) < 0);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                int h, m;
+
+                ASSERT_RESULT(time_of_day_parse(cases[i].text, &h, &m), cases[i].r);
+                if (cases[i].r == 0) {
+                        ASSERT_EQ(h, cases[i].hour);
+                        ASSERT_EQ(m, cases[i].minute);
+                }
+        }
 }
 
 TEST(weekly_time) {
-        WeeklyTime w;
+        static const struct {
+                const char *text;
+                int r, weekday, hour;
+        } cases[] = {
+                { "Friday 15:00", 0, 4, 15 },
+                { "Friday", ANY_ERROR, 0, 0 },
+                { "Friday 15:00 extra", ANY_ERROR, 0, 0 },
+                { "Someday 15:00", ANY_ERROR, 0, 0 },
+        };
 
-        ASSERT_OK(weekly_time_parse("Friday 15:00", &w));
-        ASSERT_EQ(w.weekday, 4);
-        ASSERT_EQ(w.hour, 15);
-        ASSERT_TRUE(weekly_time_parse("Friday", &w) < 0);
-        ASSERT_TRUE(weekly_time_parse("Friday 15:00 extra", &w) < 0);
-        ASSERT_TRUE(weekly_time_parse("Someday 15:00", &w) < 0);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                WeeklyTime w;
+
+                ASSERT_RESULT(weekly_time_parse(cases[i].text, &w), cases[i].r);
+                if (cases[i].r == 0) {
+                        ASSERT_EQ(w.weekday, cases[i].weekday);
+                        ASSERT_EQ(w.hour, cases[i].hour);
+                }
+        }
 }
 
 TEST(intervals) {
@@ -68,13 +94,13 @@ TEST(intervals) {
         };
         unsigned s;
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
                 s = UINT_MAX;
                 ASSERT_EQ(interval_parse(cases[i].text, &s), cases[i].r);
                 ASSERT_EQ(s, cases[i].r == 0 ? cases[i].sec : UINT_MAX);
         }
         /* What it writes, it reads back. */
-        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+        FOREACH_ROW(i, formats, "%u s", formats[i].sec) {
                 _cleanup_free_ char *f = interval_format(formats[i].sec);
 
                 ASSERT_STREQ(f, formats[i].text);
@@ -84,16 +110,20 @@ TEST(intervals) {
 }
 
 TEST(zones) {
+        static const struct {
+                const char *zone;
+                bool valid;
+        } zones[] = {
+                { "Europe/Berlin", true },    { "UTC", true },
+                { "Europe/Nowhere", false },  { "../../etc/passwd", false },
+                { "/etc/localtime", false },  { "Europe/Berlin;reboot", false },
+                { "", false },
+        };
         char buf[32];
         time_t t;
 
-        ASSERT_TRUE(zone_valid("Europe/Berlin"));
-        ASSERT_TRUE(zone_valid("UTC"));
-        ASSERT_FALSE(zone_valid("Europe/Nowhere"));
-        ASSERT_FALSE(zone_valid("../../etc/passwd"));
-        ASSERT_FALSE(zone_valid("/etc/localtime"));
-        ASSERT_FALSE(zone_valid("Europe/Berlin;reboot"));
-        ASSERT_FALSE(zone_valid(""));
+        FOREACH_ROW(i, zones, "\"%s\"", zones[i].zone)
+                ASSERT_EQ(zone_valid(zones[i].zone), zones[i].valid);
 
         ASSERT_OK(zone_to_epoch("UTC", 2027, 1, 8, 17, 0, &t));
         ASSERT_EQ(t, 1799427600);
