@@ -4,19 +4,25 @@
 #include "tests.h"
 
 TEST(prices) {
-        unsigned c;
+        static const struct {
+                const char *text;
+                int r;
+                unsigned cents;
+        } cases[] = {
+                { "5", 0, 500 },        { "2.50", 0, 250 },    { "0.5", 0, 50 },
+                { "0", 0, 0 },          { "", -EINVAL, 0 },    { "-1", -EINVAL, 0 },
+                { "5.", -EINVAL, 0 },   { ".5", -EINVAL, 0 },  { "1e3", -EINVAL, 0 },
+                { "$5", -EINVAL, 0 },   { "5.001", -EINVAL, 0 }, { "5 ", -EINVAL, 0 },
+                { "9999999999", -EINVAL, 0 },
+        };
 
-        ASSERT_OK(price_parse("5", &c));
-        ASSERT_EQ(c, 500);
-        ASSERT_OK(price_parse("2.50", &c));
-        ASSERT_EQ(c, 250);
-        ASSERT_OK(price_parse("0.5", &c));
-        ASSERT_EQ(c, 50);
-        ASSERT_OK(price_parse("0", &c));
-        ASSERT_EQ(c, 0);
-        static const char *const bad[] = { "", "-1", "5.", ".5", "1e3", "$5", "5.001", "5 ", "9999999999" };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                ASSERT_EQ(price_parse(bad[i], &c), -EINVAL);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                unsigned c;
+
+                ASSERT_EQ(price_parse(cases[i].text, &c), cases[i].r);
+                if (cases[i].r == 0)
+                        ASSERT_EQ(c, cases[i].cents);
+        }
 }
 
 TEST(the_shipped_catalogue_loads) {
@@ -72,7 +78,7 @@ TEST(catalogue_errors) {
                 { "[component x]\nname = X\nports = 1,2,3,4,5,6,7,8\n", "at most 7 TCP port numbers" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
                 _cleanup_free_ char *error = NULL;
                 Component *items = NULL;
                 size_t n = 0;
