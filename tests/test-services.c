@@ -6,37 +6,46 @@
 TEST(aliases_and_full_names) {
         char *aliases[] = { (char *) "chat", (char *) "matrix-element-web", (char *) "slack",
                             (char *) "matrix-my-slack", NULL };
+        static const struct {
+                bool custom;
+                const char *name, *unit;
+        } cases[] = {
+                { false, "slack", "matrix-mautrix-slack" },
+                { false, "facebook", "matrix-mautrix-facebook" },
+                { false, "matrix-mautrix-facebook", "matrix-mautrix-facebook" },
+                { false, "matrix-synapse.service", "matrix-synapse.service" },
+                /* The customer's own table comes first. */
+                { true, "chat", "matrix-element-web" },
+                { true, "slack", "matrix-my-slack" },
+        };
         Customer plain = {}, custom = { .aliases = aliases };
-        const char *unit;
 
-        ASSERT_OK(service_resolve(&plain, "slack", &unit));
-        ASSERT_STREQ(unit, "matrix-mautrix-slack");
-        ASSERT_OK(service_resolve(&plain, "facebook", &unit));
-        ASSERT_STREQ(unit, "matrix-mautrix-facebook");
-        ASSERT_OK(service_resolve(&plain, "matrix-mautrix-facebook", &unit));
-        ASSERT_STREQ(unit, "matrix-mautrix-facebook");
-        ASSERT_OK(service_resolve(&plain, "matrix-synapse.service", &unit));
-        ASSERT_STREQ(unit, "matrix-synapse.service");
-        /* The customer's own table comes first. */
-        ASSERT_OK(service_resolve(&custom, "chat", &unit));
-        ASSERT_STREQ(unit, "matrix-element-web");
-        ASSERT_OK(service_resolve(&custom, "slack", &unit));
-        ASSERT_STREQ(unit, "matrix-my-slack");
+        FOREACH_ROW(i, cases, "%s \"%s\"", cases[i].custom ? "custom" : "plain", cases[i].name) {
+                const char *unit;
+
+                ASSERT_OK(service_resolve(cases[i].custom ? &custom : &plain, cases[i].name, &unit));
+                ASSERT_STREQ(unit, cases[i].unit);
+        }
 }
 
 TEST(everything_else_is_refused) {
-        static const char *const unknown[] = { "sshd", "ssh.service", "systemd-journald", "matrix-", "foo" };
-        static const char *const invalid[] = {
-                "",           "slack;reboot",   "$(reboot)", "matrix-a b", "matrix-a/../b",
-                "matrix-a'b", "matrix-\xc3\xa4"
+        static const struct {
+                const char *name;
+                int r;
+        } cases[] = {
+                { "sshd", -ENOENT },          { "ssh.service", -ENOENT }, { "systemd-journald", -ENOENT },
+                { "matrix-", -ENOENT },       { "foo", -ENOENT },
+                { "", -EINVAL },              { "slack;reboot", -EINVAL }, { "$(reboot)", -EINVAL },
+                { "matrix-a b", -EINVAL },    { "matrix-a/../b", -EINVAL }, { "matrix-a'b", -EINVAL },
+                { "matrix-\xc3\xa4", -EINVAL },
         };
         Customer plain = {};
-        const char *unit;
 
-        for (size_t i = 0; i < ELEMENTSOF(unknown); i++)
-                ASSERT_EQ(service_resolve(&plain, unknown[i], &unit), -ENOENT);
-        for (size_t i = 0; i < ELEMENTSOF(invalid); i++)
-                ASSERT_EQ(service_resolve(&plain, invalid[i], &unit), -EINVAL);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].name) {
+                const char *unit;
+
+                ASSERT_EQ(service_resolve(&plain, cases[i].name, &unit), cases[i].r);
+        }
 }
 
 TEST(builtin_table_is_well_formed) {
