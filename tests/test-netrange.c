@@ -30,7 +30,7 @@ TEST(addresses_of_the_hosts_own_networks_are_refused) {
                 { "10.0.0.1; reboot", "invalid" },  { "", "invalid" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].address) {
                 const char *why = netrange_refused(cases[i].address, NULL, 0);
                 if (!cases[i].why)
                         ASSERT_TRUE(why == NULL);
@@ -40,32 +40,43 @@ TEST(addresses_of_the_hosts_own_networks_are_refused) {
 }
 
 TEST(the_operator_may_allow_networks) {
+        static const struct {
+                const char *address, *why;
+        } cases[] = {
+                { "127.5.6.7", NULL },       { "::ffff:127.5.6.7", NULL }, { "fd00:1:ffff::1", NULL },
+                { "fd00:2::1", "private" },  { "10.0.0.1", "private" },    { "::1", "loopback" },
+        };
         NetRange allowed[2];
 
         ASSERT_OK(netrange_parse("127.0.0.0/8", &allowed[0]));
         ASSERT_OK(netrange_parse("fd00:1::/32", &allowed[1]));
-        ASSERT_TRUE(netrange_refused("127.5.6.7", allowed, 2) == NULL);
-        ASSERT_TRUE(netrange_refused("::ffff:127.5.6.7", allowed, 2) == NULL);
-        ASSERT_TRUE(netrange_refused("fd00:1:ffff::1", allowed, 2) == NULL);
-        ASSERT_STREQ(netrange_refused("fd00:2::1", allowed, 2), "private");
-        ASSERT_STREQ(netrange_refused("10.0.0.1", allowed, 2), "private");
-        ASSERT_STREQ(netrange_refused("::1", allowed, 2), "loopback");
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].address)
+                ASSERT_STREQ(netrange_refused(cases[i].address, allowed, 2), cases[i].why);
 }
 
 TEST(networks_parse_strictly) {
-        static const char *const bad[] = { "10.0.0.0/33", "10.1.2.3/8", "10.0.0.0/", "10.0.0.0/-1",
-                                           "10.0.0.0/+8", "10.0.0.0/8x", "example.com/8", "fd00::/129",
-                                           "fd00::1/8", "" };
-        NetRange r;
+        static const struct {
+                const char *text;
+                int r, family;
+                unsigned prefix;
+        } cases[] = {
+                { "10.0.0.0/8", 0, AF_INET, 8 },
+                { "192.0.2.7", 0, AF_INET, 32 },
+                { "::/0", 0, AF_INET6, 0 },
+                { "10.0.0.0/33", -EINVAL, 0, 0 },   { "10.1.2.3/8", -EINVAL, 0, 0 },
+                { "10.0.0.0/", -EINVAL, 0, 0 },     { "10.0.0.0/-1", -EINVAL, 0, 0 },
+                { "10.0.0.0/+8", -EINVAL, 0, 0 },   { "10.0.0.0/8x", -EINVAL, 0, 0 },
+                { "example.com/8", -EINVAL, 0, 0 }, { "fd00::/129", -EINVAL, 0, 0 },
+                { "fd00::1/8", -EINVAL, 0, 0 },     { "", -EINVAL, 0, 0 },
+        };
 
-        ASSERT_OK(netrange_parse("10.0.0.0/8", &r));
-        ASSERT_EQ(r.family, AF_INET);
-        ASSERT_EQ(r.prefix, 8U);
-        ASSERT_OK(netrange_parse("192.0.2.7", &r));
-        ASSERT_EQ(r.prefix, 32U);
-        ASSERT_OK(netrange_parse("::/0", &r));
-        ASSERT_EQ(r.family, AF_INET6);
-        ASSERT_EQ(r.prefix, 0U);
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                ASSERT_EQ(netrange_parse(bad[i], &r), -EINVAL);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                NetRange r;
+
+                ASSERT_EQ(netrange_parse(cases[i].text, &r), cases[i].r);
+                if (cases[i].r == 0) {
+                        ASSERT_EQ(r.family, cases[i].family);
+                        ASSERT_EQ(r.prefix, cases[i].prefix);
+                }
+        }
 }
