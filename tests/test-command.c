@@ -13,95 +13,80 @@ static Command parse_ok(const char *text, bool *ok) {
         return c;
 }
 
-TEST(modes) {
-        Command c;
-        bool ok;
+/* What a command parses into: every field, the others zero. */
+TEST(commands_parse) {
+        static const struct {
+                const char *text;
+                Command expected;
+        } cases[] = {
+                /* Modes. */
+                { "help", { .mode = MODE_HELP } },
+                { "  Help  ", { .mode = MODE_HELP } },
+                { "run ping", { .mode = MODE_RUN, .task = TASK_PING } },
+                { "list schedules", { .mode = MODE_LIST, .list = LIST_SCHEDULES } },
+                { "LIST recurring", { .mode = MODE_LIST, .list = LIST_RECURRING } },
+                { " Branch ", { .mode = MODE_BRANCH } },
+                { "run maintenance", { .mode = MODE_RUN, .task = TASK_MAINTENANCE } },
+                /* Schedule and recurring. */
+                { "schedule maintenance 2027-01-08 17:00",
+                  { .mode = MODE_SCHEDULE, .task = TASK_MAINTENANCE, .year = 2027, .month = 1, .day = 8,
+                    .hour = 17 } },
+                { "schedule restart 2022-07-01 17:00 slack",
+                  { .mode = MODE_SCHEDULE, .task = TASK_RESTART, .service = "slack", .year = 2022, .month = 7,
+                    .day = 1, .hour = 17 } },
+                { "recurring maintenance Friday 15:00",
+                  { .mode = MODE_RECURRING, .task = TASK_MAINTENANCE, .weekday = 4, .hour = 15 } },
+                { "recurring restart mon 17:00 matrix-mautrix-slack",
+                  { .mode = MODE_RECURRING, .task = TASK_RESTART, .service = "matrix-mautrix-slack",
+                    .weekday = 0, .hour = 17 } },
+                /* Cancel, pause, resume. */
+                { "cancel maintenance", { .mode = MODE_CANCEL, .task = TASK_MAINTENANCE } },
+                { "cancel restart 2027-01-08 17:00",
+                  { .mode = MODE_CANCEL, .task = TASK_RESTART, .year = 2027, .month = 1, .day = 8, .hour = 17,
+                    .has_date = true } },
+                { "Pause maintenance", { .mode = MODE_PAUSE, .task = TASK_MAINTENANCE } },
+                { "resume ping", { .mode = MODE_RESUME, .task = TASK_PING } },
+        };
 
-        c = parse_ok("help", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_HELP);
-        c = parse_ok("  Help  ", &ok);
-        ASSERT_TRUE(ok);
-        c = parse_ok("run ping", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_RUN);
-        ASSERT_EQ(c.task, TASK_PING);
-        c = parse_ok("list schedules", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_LIST);
-        ASSERT_EQ(c.list, LIST_SCHEDULES);
-        c = parse_ok("LIST recurring", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.list, LIST_RECURRING);
-        c = parse_ok(" Branch ", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_BRANCH);
-        c = parse_ok("run maintenance", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.task, TASK_MAINTENANCE);
-}
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                const Command *e = &cases[i].expected;
+                Command c;
+                bool ok;
 
-TEST(schedule_and_recurring) {
-        Command c;
-        bool ok;
-
-        c = parse_ok("schedule maintenance 2027-01-08 17:00", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_SCHEDULE);
-        ASSERT_EQ(c.task, TASK_MAINTENANCE);
-        ASSERT_EQ(c.year, 2027);
-        ASSERT_EQ(c.month, 1);
-        ASSERT_EQ(c.day, 8);
-        ASSERT_EQ(c.hour, 17);
-        c = parse_ok("schedule restart 2022-07-01 17:00 slack", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_STREQ(c.service, "slack");
-        c = parse_ok("recurring maintenance Friday 15:00", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_RECURRING);
-        ASSERT_EQ(c.weekday, 4);
-        ASSERT_EQ(c.hour, 15);
-        c = parse_ok("recurring restart mon 17:00 matrix-mautrix-slack", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.weekday, 0);
-        ASSERT_STREQ(c.service, "matrix-mautrix-slack");
-}
-
-TEST(cancel_pause_resume) {
-        Command c;
-        bool ok;
-
-        c = parse_ok("cancel maintenance", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_CANCEL);
-        ASSERT_FALSE(c.has_date);
-        c = parse_ok("cancel restart 2027-01-08 17:00", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_TRUE(c.has_date);
-        ASSERT_EQ(c.task, TASK_RESTART);
-        ASSERT_EQ(c.day, 8);
-        c = parse_ok("Pause maintenance", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_PAUSE);
-        c = parse_ok("resume ping", &ok);
-        ASSERT_TRUE(ok);
-        ASSERT_EQ(c.mode, MODE_RESUME);
-        ASSERT_EQ(c.task, TASK_PING);
+                c = parse_ok(cases[i].text, &ok);
+                ASSERT_TRUE(ok);
+                ASSERT_EQ(c.mode, e->mode);
+                ASSERT_EQ(c.list, e->list);
+                ASSERT_EQ(c.task, e->task);
+                ASSERT_STREQ(c.service, e->service);
+                ASSERT_EQ(c.year, e->year);
+                ASSERT_EQ(c.month, e->month);
+                ASSERT_EQ(c.day, e->day);
+                ASSERT_EQ(c.hour, e->hour);
+                ASSERT_EQ(c.minute, e->minute);
+                ASSERT_EQ(c.weekday, e->weekday);
+                ASSERT_EQ(c.has_date, e->has_date);
+        }
 }
 
 TEST(task_strings) {
-        _cleanup_free_ char *a = NULL, *b = NULL;
-        Command c;
-        bool ok;
+        static const struct {
+                const char *text, *task;
+        } cases[] = {
+                { "run restart slack", "restart slack" },
+                { "run disk", "disk" },
+        };
 
-        c = parse_ok("run restart slack", &ok);
-        ASSERT_TRUE(ok);
-        a = command_task_string(&c);
-        ASSERT_STREQ(a, "restart slack");
-        c = parse_ok("run disk", &ok);
-        ASSERT_TRUE(ok);
-        b = command_task_string(&c);
-        ASSERT_STREQ(b, "disk");
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                _cleanup_free_ char *s = NULL;
+                Command c;
+                bool ok;
+
+                c = parse_ok(cases[i].text, &ok);
+                ASSERT_TRUE(ok);
+                s = command_task_string(&c);
+                ASSERT_STREQ(s, cases[i].task);
+        }
 }
 
 TEST(errors_say_what_is_wrong) {
@@ -154,7 +139,7 @@ TEST(errors_say_what_is_wrong) {
                   "unknown command `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…`;" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
                 _cleanup_free_ char *error = NULL;
                 Command c;
 
@@ -179,12 +164,14 @@ TEST(a_body_is_a_command_whole_or_not_at_all) {
 }
 
 TEST(service_names) {
-        ASSERT_TRUE(service_name_valid("slack"));
-        ASSERT_TRUE(service_name_valid("matrix-mautrix-slack.service"));
-        ASSERT_TRUE(service_name_valid("matrix-bridge@1"));
-        ASSERT_FALSE(service_name_valid("-x"));
-        ASSERT_FALSE(service_name_valid("a b"));
-        ASSERT_FALSE(service_name_valid("a$b"));
-        ASSERT_FALSE(service_name_valid("a/b"));
-        ASSERT_FALSE(service_name_valid(""));
+        static const struct {
+                const char *name;
+                bool valid;
+        } cases[] = {
+                { "slack", true }, { "matrix-mautrix-slack.service", true }, { "matrix-bridge@1", true },
+                { "-x", false },   { "a b", false },  { "a$b", false },  { "a/b", false },  { "", false },
+        };
+
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].name)
+                ASSERT_EQ(service_name_valid(cases[i].name), cases[i].valid);
 }
