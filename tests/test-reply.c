@@ -4,24 +4,31 @@
 #include "tests.h"
 
 TEST(help_has_every_mode_and_command_with_examples) {
+        static const struct {
+                bool html;
+                const char *text;
+        } cases[] = {
+                { false, "* `branch`: which stability branch your server is on (now `fresh`); to switch, "
+                         "contact us. Example: `branch`" },
+                { false, "for a date and time (Europe/Berlin)" },
+                { false, "every week (Europe/Berlin)" },
+                { false, "`run ping`" },
+                { false, "`schedule maintenance 2027-01-08 17:00`" },
+                { false, "`recurring maintenance Friday 15:00`" },
+                { false, "`list schedules`" },
+                { false, "`run disk`" },
+                { false, "`run price`" },
+                { false, "`run maintenance`" },
+                { false, "`run restart slack`" },
+                { false, "`schedule restart 2027-01-08 17:00 slack`" },
+                { true, "<li><code>run &lt;command&gt;</code>: executes a command now." },
+                { true, "<ul>" },
+        };
         Reply r = {};
 
         ASSERT_OK(reply_help("Europe/Berlin", "fresh", &r));
-        ASSERT_CONTAINS(r.body, "* `branch`: which stability branch your server is on (now `fresh`); to "
-                                "switch, contact us. Example: `branch`");
-        ASSERT_CONTAINS(r.body, "for a date and time (Europe/Berlin)");
-        ASSERT_CONTAINS(r.body, "every week (Europe/Berlin)");
-        ASSERT_CONTAINS(r.body, "`run ping`");
-        ASSERT_CONTAINS(r.body, "`schedule maintenance 2027-01-08 17:00`");
-        ASSERT_CONTAINS(r.body, "`recurring maintenance Friday 15:00`");
-        ASSERT_CONTAINS(r.body, "`list schedules`");
-        ASSERT_CONTAINS(r.body, "`run disk`");
-        ASSERT_CONTAINS(r.body, "`run price`");
-        ASSERT_CONTAINS(r.body, "`run maintenance`");
-        ASSERT_CONTAINS(r.body, "`run restart slack`");
-        ASSERT_CONTAINS(r.body, "`schedule restart 2027-01-08 17:00 slack`");
-        ASSERT_CONTAINS(r.html, "<li><code>run &lt;command&gt;</code>: executes a command now.");
-        ASSERT_CONTAINS(r.html, "<ul>");
+        FOREACH_ROW(i, cases, "%s \"%s\"", cases[i].html ? "html" : "body", cases[i].text)
+                ASSERT_CONTAINS(cases[i].html ? r.html : r.body, cases[i].text);
         reply_done(&r);
 }
 
