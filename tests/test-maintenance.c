@@ -33,7 +33,7 @@ TEST(step_markers) {
                 { "", NULL },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].line) {
                 _cleanup_free_ char *step = step_of(cases[i].line);
                 ASSERT_STREQ(step, cases[i].step);
         }
@@ -56,12 +56,23 @@ TEST(long_steps_are_cut_on_a_character) {
 }
 
 TEST(notices) {
-        _cleanup_free_ char *text = NULL;
+        static const struct {
+                const char *line;
+                int r;
+                const char *text;
+        } cases[] = {
+                { "NOTICE: The server needs a reboot.", 1, "The server needs a reboot." },
+                { "notice: lower case is output", 0, NULL },
+                { "NOTICE:    ", 0, NULL },
+        };
 
-        ASSERT_EQ(maintenance_notice_parse("NOTICE: The server needs a reboot.", &text), 1);
-        ASSERT_STREQ(text, "The server needs a reboot.");
-        ASSERT_EQ(maintenance_notice_parse("notice: lower case is output", &text), 0);
-        ASSERT_EQ(maintenance_notice_parse("NOTICE:    ", &text), 0);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].line) {
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_EQ(maintenance_notice_parse(cases[i].line, &text), cases[i].r);
+                if (cases[i].r == 1)
+                        ASSERT_STREQ(text, cases[i].text);
+        }
 }
 
 typedef struct Lines {
@@ -147,14 +158,15 @@ TEST(environment_of_the_operator_command) {
         Customer cu = { .name = name, .domain = domain, .branch = BRANCH_FRESH, .ssh_host = host,
                         .ssh_port = 2222, .ssh_user = user, .ssh_key_file = key };
 
+        static const char *const expected[] = {
+                "SCHEDULER_CUSTOMER=acme",     "SCHEDULER_DOMAIN=acme.test", "SCHEDULER_BRANCH=fresh",
+                "SCHEDULER_SSH_HOST=192.0.2.7", "SCHEDULER_SSH_PORT=2222",   "SCHEDULER_SSH_USER=root",
+                "SCHEDULER_SSH_KEY_FILE=/k",
+        };
+
         ASSERT_OK(maintenance_environment(&cu, &env));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_CUSTOMER=acme"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_DOMAIN=acme.test"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_BRANCH=fresh"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_SSH_HOST=192.0.2.7"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_SSH_PORT=2222"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_SSH_USER=root"));
-        ASSERT_TRUE(strv_contains(env, "SCHEDULER_SSH_KEY_FILE=/k"));
+        FOREACH_ROW(i, expected, "\"%s\"", expected[i])
+                ASSERT_TRUE(strv_contains(env, expected[i]));
         ASSERT_TRUE(startswith(env[0], "PATH=/"));
 }
 
@@ -167,7 +179,7 @@ TEST(builtin_script) {
         };
 
         ASSERT_TRUE(!strpbrk(s, "\n\r"));
-        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+        FOREACH_ROW(i, steps, "\"%s\"", steps[i]) {
                 p = strstr(p, steps[i]);
                 ASSERT_TRUE(p);
         }
