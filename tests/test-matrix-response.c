@@ -21,37 +21,35 @@ TEST(rate_limited_asks_to_wait) {
         json_decref(r.json);
 }
 
-TEST(what_is_worth_retrying) {
-        MatrixResponse r;
+/* What is worth retrying (no answer, a proxy's error page, a 5xx; not a refusal nor a success), and
+ * bodies of odd shapes. */
+TEST(what_is_worth_retrying_and_odd_bodies) {
+        static const struct {
+                long status;
+                const char *body;
+                bool json;
+                const char *errcode;
+                uint64_t retry_after_ms;
+                bool retryable;
+        } cases[] = {
+                { 502, "<html>Bad Gateway</html>", false, NULL, 0, true },
+                { 403, "{\"errcode\":\"M_FORBIDDEN\"}", true, "M_FORBIDDEN", 0, false },
+                { 200, "{}", true, NULL, 0, false },
+                { 429, "{\"errcode\":5,\"retry_after_ms\":-3}", true, NULL, 0, true },
+                { 400, "{\"a\":1,\"a\":2}", false, NULL, 0, false },
+                { 200, NULL, false, NULL, 0, false },
+        };
+        MatrixResponse r = { .error = -ECONNREFUSED };
 
-        r = parse(502, "<html>Bad Gateway</html>");
-        ASSERT_TRUE(r.json == NULL);
-        ASSERT_TRUE(r.errcode == NULL);
         ASSERT_TRUE(matrix_response_retryable(&r));
-
-        r = (MatrixResponse) { .error = -ECONNREFUSED };
-        ASSERT_TRUE(matrix_response_retryable(&r));
-
-        r = parse(403, "{\"errcode\":\"M_FORBIDDEN\"}");
-        ASSERT_FALSE(matrix_response_retryable(&r));
-        json_decref(r.json);
-
-        r = parse(200, "{}");
-        ASSERT_FALSE(matrix_response_retryable(&r));
-        json_decref(r.json);
-}
-
-TEST(odd_bodies) {
-        MatrixResponse r;
-
-        r = parse(429, "{\"errcode\":5,\"retry_after_ms\":-3}");
-        ASSERT_TRUE(r.errcode == NULL);
-        ASSERT_EQ(r.retry_after_ms, 0);
-        json_decref(r.json);
-        r = parse(400, "{\"a\":1,\"a\":2}");
-        ASSERT_TRUE(r.json == NULL);
-        r = parse(200, NULL);
-        ASSERT_TRUE(r.json == NULL);
+        FOREACH_ROW(i, cases, "%ld \"%s\"", cases[i].status, cases[i].body ?: "(null)") {
+                r = parse(cases[i].status, cases[i].body);
+                ASSERT_EQ(r.json != NULL, cases[i].json);
+                ASSERT_STREQ(r.errcode, cases[i].errcode);
+                ASSERT_EQ(r.retry_after_ms, cases[i].retry_after_ms);
+                ASSERT_EQ(matrix_response_retryable(&r), cases[i].retryable);
+                json_decref(r.json);
+        }
 }
 
 TEST(a_nul_in_a_message_does_not_spoil_the_answer) {
