@@ -147,7 +147,7 @@ TEST(monitor_interval) {
                 { "60", 60 },   { "1d", 86400 }, { "0", 0 },     { "off", 0 },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].value) {
                 _cleanup_free_ char *text = NULL, *error = NULL;
                 Config *c = NULL;
 
@@ -249,7 +249,7 @@ TEST(errors_name_line_key_and_why) {
         };
 
         tests_write("prices.conf", "[component matrix]\nname = Matrix\nprice = 5\n");
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].extra) {
                 _cleanup_free_ char *error = load_error(cases[i].extra);
 
                 ASSERT_CONTAINS(error, cases[i].expected);
@@ -284,37 +284,61 @@ TEST(catalogue_left_out_for_the_generator) {
 }
 
 TEST(name_predicates) {
-        ASSERT_TRUE(customer_name_valid("acme-2"));
-        ASSERT_FALSE(customer_name_valid("-acme"));
-        ASSERT_FALSE(customer_name_valid("ac me"));
-        ASSERT_FALSE(customer_name_valid("acme/../x"));
-        ASSERT_FALSE(customer_name_valid("a23456789012345678901234567890123"));
-        ASSERT_TRUE(matrix_user_id_valid("@alice:example.com:8448"));
-        ASSERT_FALSE(matrix_user_id_valid("@:example.com"));
-        ASSERT_FALSE(matrix_user_id_valid("@a b:example.com"));
-        ASSERT_FALSE(matrix_user_id_valid("alice:example.com"));
-        ASSERT_FALSE(hostname_valid("host;rm"));
+        static const struct {
+                bool (*valid)(const char *s);
+                const char *predicate, *text;
+                bool expected;
+        } cases[] = {
+#define CASE(predicate, text, expected) { predicate, #predicate, text, expected }
+                CASE(customer_name_valid, "acme-2", true),
+                CASE(customer_name_valid, "-acme", false),
+                CASE(customer_name_valid, "ac me", false),
+                CASE(customer_name_valid, "acme/../x", false),
+                CASE(customer_name_valid, "a23456789012345678901234567890123", false),
+                CASE(matrix_user_id_valid, "@alice:example.com:8448", true),
+                CASE(matrix_user_id_valid, "@:example.com", false),
+                CASE(matrix_user_id_valid, "@a b:example.com", false),
+                CASE(matrix_user_id_valid, "alice:example.com", false),
+                CASE(hostname_valid, "host;rm", false),
+#undef CASE
+        };
+
+        FOREACH_ROW(i, cases, "%s(\"%s\")", cases[i].predicate, cases[i].text)
+                ASSERT_EQ(cases[i].valid(cases[i].text), cases[i].expected);
 }
 
 TEST(socket_addresses) {
         struct sockaddr_storage sa;
         socklen_t len;
 
-        ASSERT_OK(socket_address_parse("192.0.2.53", 53, &sa, &len));
-        ASSERT_EQ(sa.ss_family, AF_INET);
-        ASSERT_EQ(ntohs(((struct sockaddr_in *) &sa)->sin_port), 53);
-        ASSERT_OK(socket_address_parse("127.1.2.3:5353", 53, &sa, &len));
-        ASSERT_EQ(ntohs(((struct sockaddr_in *) &sa)->sin_port), 5353);
-        ASSERT_OK(socket_address_parse("2001:db8::53", 53, &sa, &len));
-        ASSERT_EQ(sa.ss_family, AF_INET6);
-        ASSERT_EQ(ntohs(((struct sockaddr_in6 *) &sa)->sin6_port), 53);
-        ASSERT_OK(socket_address_parse("[::1]:5300", 53, &sa, &len));
-        ASSERT_EQ(ntohs(((struct sockaddr_in6 *) &sa)->sin6_port), 5300);
-        ASSERT_EQ(len, sizeof(struct sockaddr_in6));
-        static const char *const bad[] = { "", "dns.example", "192.0.2.1:", "192.0.2.1:99999",
-                                           "[::1]53", "1.2.3.4:53:53", "::1:53x", "[1.2.3.4]:53x" };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                ASSERT_EQ(socket_address_parse(bad[i], 53, &sa, &len), -EINVAL);
+        static const struct {
+                const char *text;
+                int r, family;
+                unsigned port;
+        } cases[] = {
+                { "192.0.2.53", 0, AF_INET, 53 },
+                { "127.1.2.3:5353", 0, AF_INET, 5353 },
+                { "2001:db8::53", 0, AF_INET6, 53 },
+                { "[::1]:5300", 0, AF_INET6, 5300 },
+                { "", -EINVAL, 0, 0 },              { "dns.example", -EINVAL, 0, 0 },
+                { "192.0.2.1:", -EINVAL, 0, 0 },    { "192.0.2.1:99999", -EINVAL, 0, 0 },
+                { "[::1]53", -EINVAL, 0, 0 },       { "1.2.3.4:53:53", -EINVAL, 0, 0 },
+                { "::1:53x", -EINVAL, 0, 0 },       { "[1.2.3.4]:53x", -EINVAL, 0, 0 },
+        };
+
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                ASSERT_EQ(socket_address_parse(cases[i].text, 53, &sa, &len), cases[i].r);
+                if (cases[i].r < 0)
+                        continue;
+                ASSERT_EQ(sa.ss_family, cases[i].family);
+                if (cases[i].family == AF_INET) {
+                        ASSERT_EQ(ntohs(((struct sockaddr_in *) &sa)->sin_port), cases[i].port);
+                        ASSERT_EQ(len, sizeof(struct sockaddr_in));
+                } else {
+                        ASSERT_EQ(ntohs(((struct sockaddr_in6 *) &sa)->sin6_port), cases[i].port);
+                        ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+                }
+        }
         ASSERT_TRUE(ip_address_valid("::1"));
         ASSERT_FALSE(ip_address_valid("1.2.3"));
 }
@@ -383,30 +407,31 @@ TEST(branch_errors) {
                   "case.conf: [branch fresh]: set command or ssh_command" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].extra) {
                 _cleanup_free_ char *error = load_error(cases[i].extra);
                 ASSERT_CONTAINS(error, cases[i].expected);
         }
 }
 
 TEST(timespans) {
-        unsigned v;
+        static const struct {
+                const char *text;
+                int r;
+                unsigned sec;
+        } cases[] = {
+                { "90m", 0, 5400 },          { "45min", 0, 2700 },     { "1h30m", 0, 5400 },
+                { "3600", 0, 3600 },         { "120s", 0, 120 },       { "", ANY_ERROR, 0 },
+                { "1h30", ANY_ERROR, 0 },    { "-5m", ANY_ERROR, 0 },  { "5 m", ANY_ERROR, 0 },
+                { "99999999999h", ANY_ERROR, 0 },
+        };
 
-        ASSERT_OK(timespan_parse_sec("90m", &v));
-        ASSERT_EQ(v, 5400);
-        ASSERT_OK(timespan_parse_sec("45min", &v));
-        ASSERT_EQ(v, 2700);
-        ASSERT_OK(timespan_parse_sec("1h30m", &v));
-        ASSERT_EQ(v, 5400);
-        ASSERT_OK(timespan_parse_sec("3600", &v));
-        ASSERT_EQ(v, 3600);
-        ASSERT_OK(timespan_parse_sec("120s", &v));
-        ASSERT_EQ(v, 120);
-        ASSERT_TRUE(timespan_parse_sec("", &v) < 0);
-        ASSERT_TRUE(timespan_parse_sec("1h30", &v) < 0);
-        ASSERT_TRUE(timespan_parse_sec("-5m", &v) < 0);
-        ASSERT_TRUE(timespan_parse_sec("5 m", &v) < 0);
-        ASSERT_TRUE(timespan_parse_sec("99999999999h", &v) < 0);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                unsigned v;
+
+                ASSERT_RESULT(timespan_parse_sec(cases[i].text, &v), cases[i].r);
+                if (cases[i].r == 0)
+                        ASSERT_EQ(v, cases[i].sec);
+        }
 }
 
 TEST(secret_files_are_ours_alone) {
