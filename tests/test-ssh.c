@@ -27,27 +27,30 @@ static const uint8_t key_sha256[32] = {
 };
 
 TEST(base64) {
-        _cleanup_free_ uint8_t *data = NULL;
+        static const struct {
+                const char *text;
+                int r;
+                const char *data;
+        } cases[] = {
+                { "Zm9vYmFy", 0, "foobar" },    { "Zm9vYg==", 0, "foob" },    { "Zm9vYmE=", 0, "fooba" },
+                { "", -EINVAL, NULL },          { "Zm9", -EINVAL, NULL },     { "Zm9vYmE", -EINVAL, NULL },
+                { "Zm9v YmFy", -EINVAL, NULL }, { "Zm9vYm=y", -EINVAL, NULL }, { "Zm9vY===", -EINVAL, NULL },
+                { "Zm9vYh==", -EINVAL, NULL },  { "Zm9vYmF=", -EINVAL, NULL }, { "Zm9v\nYmFy", -EINVAL, NULL },
+                { "Zm9vYmFy!", -EINVAL, NULL }, { "====", -EINVAL, NULL },
+        };
         _cleanup_free_ char *s = NULL;
-        size_t size;
 
-        ASSERT_OK(base64_decode("Zm9vYmFy", &data, &size));
-        ASSERT_EQ(size, 6);
-        ASSERT_TRUE(memcmp(data, "foobar", 6) == 0);
-        data = mfree(data);
-        ASSERT_OK(base64_decode("Zm9vYg==", &data, &size));
-        ASSERT_EQ(size, 4);
-        ASSERT_TRUE(memcmp(data, "foob", 4) == 0);
-        data = mfree(data);
-        ASSERT_OK(base64_decode("Zm9vYmE=", &data, &size));
-        ASSERT_EQ(size, 5);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
+                _cleanup_free_ uint8_t *data = NULL;
+                size_t size;
 
-        static const char *const bad[] = { "", "Zm9", "Zm9vYmE", "Zm9v YmFy", "Zm9vYm=y", "Zm9vY===",
-                                           "Zm9vYh==", "Zm9vYmF=", "Zm9v\nYmFy", "Zm9vYmFy!", "====" };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                uint8_t *d = NULL;
-                ASSERT_EQ(base64_decode(bad[i], &d, &size), -EINVAL);
-                ASSERT_TRUE(!d);
+                ASSERT_EQ(base64_decode(cases[i].text, &data, &size), cases[i].r);
+                if (cases[i].r < 0) {
+                        ASSERT_TRUE(!data);
+                        continue;
+                }
+                ASSERT_EQ(size, strlen(cases[i].data));
+                ASSERT_TRUE(memcmp(data, cases[i].data, size) == 0);
         }
 
         s = base64_encode_unpadded((const uint8_t *) "foob", 4);
@@ -58,42 +61,60 @@ TEST(base64) {
 }
 
 TEST(host_key_matches_its_blob) {
-        ASSERT_STREQ(ssh_host_key_type_to_string(LIBSSH2_HOSTKEY_TYPE_ED25519), "ssh-ed25519");
-        ASSERT_STREQ(ssh_host_key_type_to_string(LIBSSH2_HOSTKEY_TYPE_ECDSA_256), "ecdsa-sha2-nistp256");
-        ASSERT_TRUE(!ssh_host_key_type_to_string(LIBSSH2_HOSTKEY_TYPE_UNKNOWN));
-        ASSERT_TRUE(!ssh_host_key_type_to_string(99));
+        static const struct {
+                int type;
+                const char *name;
+        } types[] = {
+                { LIBSSH2_HOSTKEY_TYPE_ED25519, "ssh-ed25519" },
+                { LIBSSH2_HOSTKEY_TYPE_ECDSA_256, "ecdsa-sha2-nistp256" },
+                { LIBSSH2_HOSTKEY_TYPE_UNKNOWN, NULL },
+                { 99, NULL },
+        };
+
+        FOREACH_ROW(i, types, "%d", types[i].type)
+                ASSERT_STREQ(ssh_host_key_type_to_string(types[i].type), types[i].name);
 
         ASSERT_EQ(ssh_host_key_check(key_line, "ssh-ed25519", key_blob, sizeof(key_blob)), 0);
 }
 
 TEST(host_key_mismatches) {
-        uint8_t other[sizeof(key_blob)];
+        /* One bit of the key, one byte less, no key, another type name. */
+        static const struct {
+                const char *line, *type;
+                bool blob, flip;
+                size_t size;
+        } cases[] = {
+                { key_line, "ssh-ed25519", true, true, sizeof(key_blob) },
+                { key_line, "ssh-ed25519", true, false, sizeof(key_blob) - 1 },
+                { key_line, "ecdsa-sha2-nistp256", true, false, sizeof(key_blob) },
+                { key_line, "ssh-ed2551", true, false, sizeof(key_blob) },
+                { key_line, NULL, true, false, sizeof(key_blob) },
+                { key_line, "ssh-ed25519", false, false, 0 },
+                { "ssh-rsa " KEY_B64, "ssh-ed25519", true, false, sizeof(key_blob) },
+        };
 
-        /* One bit of the key, one byte less or more, another type name. */
-        memcpy(other, key_blob, sizeof(key_blob));
-        other[sizeof(other) - 1] ^= 1;
-        ASSERT_EQ(ssh_host_key_check(key_line, "ssh-ed25519", other, sizeof(other)), -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check(key_line, "ssh-ed25519", key_blob, sizeof(key_blob) - 1),
-                  -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check(key_line, "ecdsa-sha2-nistp256", key_blob, sizeof(key_blob)),
-                  -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check(key_line, "ssh-ed2551", key_blob, sizeof(key_blob)), -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check(key_line, NULL, key_blob, sizeof(key_blob)), -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check(key_line, "ssh-ed25519", NULL, 0), -EKEYREJECTED);
-        ASSERT_EQ(ssh_host_key_check("ssh-rsa " KEY_B64, "ssh-ed25519", key_blob, sizeof(key_blob)),
-                  -EKEYREJECTED);
+        FOREACH_ROW(i, cases, "\"%s\" %s, %s%zu bytes", cases[i].line, cases[i].type ?: "(null)",
+                    cases[i].flip ? "one bit flipped, " : "", cases[i].size) {
+                uint8_t blob[sizeof(key_blob)];
+
+                memcpy(blob, key_blob, sizeof(key_blob));
+                if (cases[i].flip)
+                        blob[sizeof(blob) - 1] ^= 1;
+                ASSERT_EQ(ssh_host_key_check(cases[i].line, cases[i].type, cases[i].blob ? blob : NULL,
+                                             cases[i].size),
+                          -EKEYREJECTED);
+        }
 }
 
 TEST(host_key_configured_wrong) {
         static const char *const bad[] = {
                 "", "ssh-ed25519", "ssh-ed25519 ", " AAAAC3NzaC1lZDI1NTE5",
                 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIItr/+WkQ763jBAavJMCbRXbxmMcJte3jewydznBx+d",
-                "ssh-ed25519 " KEY_B64 " comment",
+                "ssh-ed25519 " KEY_B64 " comment", NULL,
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+        FOREACH_ROW(i, bad, "\"%s\"", bad[i] ?: "(null)")
                 ASSERT_EQ(ssh_host_key_check(bad[i], "ssh-ed25519", key_blob, sizeof(key_blob)), -EINVAL);
-        ASSERT_EQ(ssh_host_key_check(NULL, "ssh-ed25519", key_blob, sizeof(key_blob)), -EINVAL);
 }
 
 TEST(host_key_fingerprint) {
@@ -138,61 +159,94 @@ TEST(sizes_like_du_h) {
                 { UINT64_MAX, "16E" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "%" PRIu64, cases[i].bytes) {
                 char buf[SSH_SIZE_MAX];
                 ASSERT_STREQ(ssh_format_size(cases[i].bytes, buf), cases[i].shown);
         }
 }
 
 TEST(df_lines) {
-        const char *why = NULL;
+        static const struct {
+                const char *line;
+                int r;
+                unsigned percent;
+        } cases[] = {
+                { "/dev/sda1 102687672 62193220 35235268 64% /", 0, 64 },
+                { "overlay\t1000 0 1000 0% /", 0, 0 },
+                { "my disk 1000 1000 0 100% /", 0, 100 },
+                { "", -EBADMSG, 0 },
+                { "   ", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 64%", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 64% /home", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 101% /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 -1% /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 64 /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 % /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 - /", -EBADMSG, 0 },
+                { "/dev/sda1 1 -1 1 64% /", -EBADMSG, 0 },
+                { "/dev/sda1 1 x 1 64% /", -EBADMSG, 0 },
+                { "/dev/sda1 99999999999999999999999 1 1 64% /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 064% /", -EBADMSG, 0 },
+                { "/dev/sda1 1 1 1 4294967360% /", -EBADMSG, 0 },
+                { "a b c d e f g h i j k l m n o p q 1 1 1 64% /", -EBADMSG, 0 },
+        };
         unsigned p = 99;
 
-        ASSERT_OK(ssh_parse_df_line("/dev/sda1 102687672 62193220 35235268 64% /", &p, &why));
-        ASSERT_EQ(p, 64);
-        ASSERT_OK(ssh_parse_df_line("overlay\t1000 0 1000 0% /", &p, &why));
-        ASSERT_EQ(p, 0);
-        ASSERT_OK(ssh_parse_df_line("my disk 1000 1000 0 100% /", &p, &why));
-        ASSERT_EQ(p, 100);
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].line) {
+                const char *why = NULL;
 
-        static const char *const bad[] = {
-                "", "   ", "/dev/sda1 1 1 1 64%", "/dev/sda1 1 1 1 64% /home",
-                "/dev/sda1 1 1 1 101% /", "/dev/sda1 1 1 1 -1% /", "/dev/sda1 1 1 1 64 /",
-                "/dev/sda1 1 1 1 % /", "/dev/sda1 1 1 1 - /", "/dev/sda1 1 -1 1 64% /",
-                "/dev/sda1 1 x 1 64% /", "/dev/sda1 99999999999999999999999 1 1 64% /",
-                "/dev/sda1 1 1 1 064% /", "/dev/sda1 1 1 1 4294967360% /",
-                "a b c d e f g h i j k l m n o p q 1 1 1 64% /",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                why = NULL;
-                ASSERT_EQ(ssh_parse_df_line(bad[i], &p, &why), -EBADMSG);
-                ASSERT_TRUE(why);
+                ASSERT_EQ(ssh_parse_df_line(cases[i].line, &p, &why), cases[i].r);
+                if (cases[i].r == 0)
+                        ASSERT_EQ(p, cases[i].percent);
+                else
+                        ASSERT_TRUE(why);
         }
 }
 
 TEST(du_lines) {
-        const char *why = NULL;
+        static const struct {
+                const char *line;
+                int r;
+                uint64_t size;
+        } cases[] = {
+                { "0\t/x", 0, 0 },
+                { "missing\t/x", 0, SSH_DU_MISSING },
+                { "18446744073709551614\t/x", 0, 18446744073709551614ULL },
+                { "", -EBADMSG, 0 },
+                { "\t/x", -EBADMSG, 0 },
+                { "12 /x", -EBADMSG, 0 },
+                { "12\t/y", -EBADMSG, 0 },
+                { "12\t/x ", -EBADMSG, 0 },
+                { "12\t/x/", -EBADMSG, 0 },
+                { " 12\t/x", -EBADMSG, 0 },
+                { "+12\t/x", -EBADMSG, 0 },
+                { "-12\t/x", -EBADMSG, 0 },
+                { "0x12\t/x", -EBADMSG, 0 },
+                { "1.5\t/x", -EBADMSG, 0 },
+                { "12K\t/x", -EBADMSG, 0 },
+                { "012\t/x", -EBADMSG, 0 },
+                { "18446744073709551615\t/x", -EBADMSG, 0 },
+                { "18446744073709551616\t/x", -EBADMSG, 0 },
+                { "99999999999999999999999999\t/x", -EBADMSG, 0 },
+                { "Missing\t/x", -EBADMSG, 0 },
+                { "missing /x", -EBADMSG, 0 },
+                { "missing\t/y", -EBADMSG, 0 },
+                { "12\t/x\t/x", -EBADMSG, 0 },
+        };
+        const char *why_long = NULL;
         uint64_t size = 0;
 
         ASSERT_OK(ssh_parse_du_line("6335076761\t/matrix/postgres/data", "/matrix/postgres/data", &size,
-                                    &why));
+                                    &why_long));
         ASSERT_EQ(size, 6335076761);
-        ASSERT_OK(ssh_parse_du_line("0\t/x", "/x", &size, &why));
-        ASSERT_EQ(size, 0);
-        ASSERT_OK(ssh_parse_du_line("missing\t/x", "/x", &size, &why));
-        ASSERT_TRUE(size == SSH_DU_MISSING);
-        ASSERT_OK(ssh_parse_du_line("18446744073709551614\t/x", "/x", &size, &why));
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].line) {
+                const char *why = NULL;
 
-        static const char *const bad[] = {
-                "", "\t/x", "12 /x", "12\t/y", "12\t/x ", "12\t/x/", " 12\t/x", "+12\t/x", "-12\t/x",
-                "0x12\t/x", "1.5\t/x", "12K\t/x", "012\t/x", "18446744073709551615\t/x",
-                "18446744073709551616\t/x", "99999999999999999999999999\t/x", "Missing\t/x", "missing /x",
-                "missing\t/y", "12\t/x\t/x",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                why = NULL;
-                ASSERT_EQ(ssh_parse_du_line(bad[i], "/x", &size, &why), -EBADMSG);
-                ASSERT_TRUE(why);
+                ASSERT_EQ(ssh_parse_du_line(cases[i].line, "/x", &size, &why), cases[i].r);
+                if (cases[i].r == 0)
+                        ASSERT_TRUE(size == cases[i].size);
+                else
+                        ASSERT_TRUE(why);
         }
 }
 
@@ -237,7 +291,7 @@ TEST(disk_output_hostile) {
                   "line 4 (/matrix/postgres-backup): no size and path separated by a tab" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
                 _cleanup_free_ uint64_t *sizes = NULL;
                 _cleanup_free_ char *error = NULL;
                 unsigned percent = 0;
@@ -298,7 +352,7 @@ TEST(unit_state_hostile) {
                 "active\nrunning\nx\n",
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        FOREACH_ROW(i, bad, "\"%s\"", bad[i]) {
                 _cleanup_free_ char *error = NULL;
                 UnitState st;
 
@@ -308,21 +362,26 @@ TEST(unit_state_hostile) {
 }
 
 TEST(last_lines) {
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
+        static const struct {
+                const char *text;
+                unsigned lines, width;
+                const char *expected;
+        } cases[] = {
+                { "Failed to restart matrix-foo.service: Unit matrix-foo.service not found.\n", 3, 300,
+                  "Failed to restart matrix-foo.service: Unit matrix-foo.service not found." },
+                { "one\ntwo\n\nthree\nfour\n\n", 3, 300, "two; three; four" },
+                { "", 3, 300, "" },
+                { "tab\there `code`\r\n", 3, 300, "tab here 'code' " },
+                { "0123456789abcdef\n", 1, 8, "…bcdef" },
+                { "Job for x.service failed.\nSee \"systemctl status x.service\".\n", 3, 300,
+                  "Job for x.service failed. See \"systemctl status x.service\"." },
+        };
 
-        a = ssh_last_lines("Failed to restart matrix-foo.service: Unit matrix-foo.service not found.\n", 3,
-                           300);
-        ASSERT_STREQ(a, "Failed to restart matrix-foo.service: Unit matrix-foo.service not found.");
-        b = ssh_last_lines("one\ntwo\n\nthree\nfour\n\n", 3, 300);
-        ASSERT_STREQ(b, "two; three; four");
-        c = ssh_last_lines("", 3, 300);
-        ASSERT_STREQ(c, "");
-        d = ssh_last_lines("tab\there `code`\r\n", 3, 300);
-        ASSERT_STREQ(d, "tab here 'code' ");
-        e = ssh_last_lines("0123456789abcdef\n", 1, 8);
-        ASSERT_STREQ(e, "…bcdef");
-        f = ssh_last_lines("Job for x.service failed.\nSee \"systemctl status x.service\".\n", 3, 300);
-        ASSERT_STREQ(f, "Job for x.service failed. See \"systemctl status x.service\".");
+        FOREACH_ROW(i, cases, "\"%s\" %u %u", cases[i].text, cases[i].lines, cases[i].width) {
+                _cleanup_free_ char *s = ssh_last_lines(cases[i].text, cases[i].lines, cases[i].width);
+
+                ASSERT_STREQ(s, cases[i].expected);
+        }
 }
 
 /* ssh_run() against loopback sockets that are not sshd: every way of failing is bounded. */
