@@ -9,16 +9,22 @@ static char *versions(long status, const char *body) {
 }
 
 TEST(client_versions) {
-        _cleanup_free_ char *html = versions(200, "<html><body>It works</body></html>");
-        _cleanup_free_ char *status = versions(502, "");
-        _cleanup_free_ char *empty = versions(200, "{\"versions\": []}");
-        _cleanup_free_ char *odd = versions(200, "{\"versions\": [1]}");
+        static const struct {
+                long status;
+                const char *body, *why;
+        } cases[] = {
+                { 200, "{\"versions\": [\"v1.1\", \"v1.11\"]}", NULL },
+                { 200, "<html><body>It works</body></html>", "not JSON ('[' or '{' expected near '<')" },
+                { 502, "", "HTTP 502" },
+                { 200, "{\"versions\": []}", "no \"versions\" list in the answer" },
+                { 200, "{\"versions\": [1]}", "\"versions\" holds something other than strings" },
+        };
 
-        ASSERT_TRUE(!versions(200, "{\"versions\": [\"v1.1\", \"v1.11\"]}"));
-        ASSERT_STREQ(html, "not JSON ('[' or '{' expected near '<')");
-        ASSERT_STREQ(status, "HTTP 502");
-        ASSERT_STREQ(empty, "no \"versions\" list in the answer");
-        ASSERT_STREQ(odd, "\"versions\" holds something other than strings");
+        FOREACH_ROW(i, cases, "%ld \"%s\"", cases[i].status, cases[i].body) {
+                _cleanup_free_ char *why = versions(cases[i].status, cases[i].body);
+
+                ASSERT_STREQ(why, cases[i].why);
+        }
 }
 
 TEST(federation_version) {
@@ -61,7 +67,7 @@ TEST(wellknown_client) {
         char *why = NULL;
         static const char *const good[] = { "https://matrix.acme.test", "https://matrix.acme.test/",
                                             "https://MATRIX.acme.test:443" };
-        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+        FOREACH_ROW(i, good, "\"%s\"", good[i]) {
                 _cleanup_free_ char *body = NULL;
                 ASSERT_TRUE(asprintf(&body, "{\"m.homeserver\": {\"base_url\": \"%s\"}}", good[i]) > 0);
                 ASSERT_OK(answer_wellknown_client(200, body, strlen(body), "matrix.acme.test", &why));
@@ -91,43 +97,60 @@ TEST(server_keys) {
 }
 
 TEST(server_names) {
-        _cleanup_free_ char *h1 = NULL, *h2 = NULL, *h3 = NULL;
-        unsigned port;
-
-        ASSERT_OK(server_name_split("matrix.acme.test", &h1, &port));
-        ASSERT_STREQ(h1, "matrix.acme.test");
-        ASSERT_EQ(port, 0);
-        ASSERT_OK(server_name_split("matrix.acme.test:8448", &h2, &port));
-        ASSERT_EQ(port, 8448);
-        ASSERT_OK(server_name_split("[2001:db8::1]:443", &h3, &port));
-        ASSERT_STREQ(h3, "2001:db8::1");
-        static const char *const bad[] = {
-                "", "a b", "host:0", "host:99999", "[::1", "[nonsense]:1", "h:1:2"
+        static const struct {
+                const char *name;
+                int r;
+                const char *host;
+                unsigned port;
+        } cases[] = {
+                { "matrix.acme.test", 0, "matrix.acme.test", 0 },
+                { "matrix.acme.test:8448", 0, "matrix.acme.test", 8448 },
+                { "[2001:db8::1]:443", 0, "2001:db8::1", 443 },
+                { "", -EINVAL, NULL, 0 },
+                { "a b", -EINVAL, NULL, 0 },
+                { "host:0", -EINVAL, NULL, 0 },
+                { "host:99999", -EINVAL, NULL, 0 },
+                { "[::1", -EINVAL, NULL, 0 },
+                { "[nonsense]:1", -EINVAL, NULL, 0 },
+                { "h:1:2", -EINVAL, NULL, 0 },
         };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                char *h = NULL;
-                ASSERT_EQ(server_name_split(bad[i], &h, &port), -EINVAL);
+
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].name) {
+                _cleanup_free_ char *h = NULL;
+                unsigned port;
+
+                ASSERT_EQ(server_name_split(cases[i].name, &h, &port), cases[i].r);
+                if (cases[i].r < 0)
+                        continue;
+                ASSERT_STREQ(h, cases[i].host);
+                ASSERT_EQ(port, cases[i].port);
         }
 }
 
 TEST(dns_records) {
-        char *expected[] = { "127.9.9.2", NULL };
-        char *good[] = { "127.9.9.2", NULL }, *wrong[] = { "127.0.0.98", "127.0.0.99", NULL };
-        char *cnames[] = { "elsewhere.globex.test", NULL }, *none[] = { NULL };
-        char *why = NULL;
+        static char *expected[] = { "127.9.9.2", NULL };
+        static char *good[] = { "127.9.9.2", NULL }, *wrong[] = { "127.0.0.98", "127.0.0.99", NULL };
+        static char *cnames[] = { "elsewhere.globex.test", NULL }, *none[] = { NULL };
+        static const struct {
+                char **addresses, **cnames;
+                const char *why;
+        } cases[] = {
+                { good, NULL, NULL },
+                { good, cnames, NULL },
+                { wrong, cnames, "invalid CNAME record to elsewhere.globex.test (expected: 127.9.9.2, "
+                                 "actual: 127.0.0.98, 127.0.0.99)" },
+                { wrong, NULL, "invalid A record (expected: 127.9.9.2, actual: 127.0.0.98, 127.0.0.99)" },
+                { none, NULL, "no A or AAAA record (expected: 127.9.9.2)" },
+        };
 
-        ASSERT_OK(answer_dns_record(good, NULL, expected, &why));
-        ASSERT_OK(answer_dns_record(good, cnames, expected, &why));
-        ASSERT_EQ(answer_dns_record(wrong, cnames, expected, &why), -EBADMSG);
-        ASSERT_STREQ(why, "invalid CNAME record to elsewhere.globex.test (expected: 127.9.9.2, "
-                          "actual: 127.0.0.98, 127.0.0.99)");
-        free(why);
-        ASSERT_EQ(answer_dns_record(wrong, NULL, expected, &why), -EBADMSG);
-        ASSERT_STREQ(why, "invalid A record (expected: 127.9.9.2, actual: 127.0.0.98, 127.0.0.99)");
-        free(why);
-        ASSERT_EQ(answer_dns_record(none, NULL, expected, &why), -EBADMSG);
-        ASSERT_STREQ(why, "no A or AAAA record (expected: 127.9.9.2)");
-        free(why);
+        FOREACH_ROW(i, cases, "%s%s", strv_length(cases[i].addresses) ? cases[i].addresses[0] : "no address",
+                    cases[i].cnames ? " by CNAME" : "") {
+                _cleanup_free_ char *why = NULL;
+
+                ASSERT_EQ(answer_dns_record(cases[i].addresses, cases[i].cnames, expected, &why),
+                          cases[i].why ? -EBADMSG : 0);
+                ASSERT_STREQ(why, cases[i].why);
+        }
 }
 
 TEST(certificates) {
