@@ -57,9 +57,17 @@ TEST(failure_message_and_list_line) {
 }
 
 TEST(maintenance_says_how_long_it_took) {
+        static const struct {
+                usec_t usec;
+                const char *text;
+        } durations[] = {
+                { 45 * USEC_PER_SEC, "45 s" },
+                { 89 * USEC_PER_SEC, "1 min" },
+                { 90 * USEC_PER_SEC, "2 min" },
+                { 3900 * USEC_PER_SEC, "1 h 5 min" },
+        };
         _cleanup_free_ char *text = NULL;
         RunResult r = {};
-        char d[32];
 
         set(&r, "SCHEDULER_CUSTOMER=acme");
         set(&r, "SCHEDULER_COMMAND=maintenance");
@@ -78,14 +86,12 @@ TEST(maintenance_says_how_long_it_took) {
         ASSERT_CONTAINS(text, "command failed: the maintenance failed: exit status 2 (took 17 min)\n");
         run_result_done(&r);
 
-        duration_format(45 * USEC_PER_SEC, d, sizeof(d));
-        ASSERT_STREQ(d, "45 s");
-        duration_format(89 * USEC_PER_SEC, d, sizeof(d));
-        ASSERT_STREQ(d, "1 min");
-        duration_format(90 * USEC_PER_SEC, d, sizeof(d));
-        ASSERT_STREQ(d, "2 min");
-        duration_format(3900 * USEC_PER_SEC, d, sizeof(d));
-        ASSERT_STREQ(d, "1 h 5 min");
+        FOREACH_ROW(i, durations, "%" PRIu64 " s", (uint64_t) (durations[i].usec / USEC_PER_SEC)) {
+                char d[32];
+
+                duration_format(durations[i].usec, d, sizeof(d));
+                ASSERT_STREQ(d, durations[i].text);
+        }
 }
 
 TEST(list_line_of_a_success_without_args) {
@@ -110,7 +116,7 @@ TEST(invalid_entries) {
                 "scheduler-acme-restart-run-1.timer",
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+        FOREACH_ROW(i, units, "\"%s\"", units[i]) {
                 RunResult r = sample("success");
                 free(r.unit);
                 r.unit = strdup(units[i]);
@@ -134,18 +140,18 @@ TEST(invalid_entries) {
         r.start_seen = false;
         ASSERT_FALSE(run_result_valid(&r));
         r.start_seen = true;
-        static const char *const others[] = { "0", "1000", "61183", "65520", "-61184", "61184x" };
-        for (size_t i = 0; i < ELEMENTSOF(others); i++) {
+        static const struct {
+                const char *uid;
+                bool valid;
+        } uids[] = {
+                { "0", false },      { "1000", false },   { "61183", false }, { "65520", false },
+                { "-61184", false }, { "61184x", false }, { "61184", true },  { "65519", true },
+        };
+        FOREACH_ROW(i, uids, "_UID=%s", uids[i].uid) {
                 free(r.uid);
-                r.uid = strdup(others[i]);
-                ASSERT_FALSE(run_result_valid(&r));
+                r.uid = strdup(uids[i].uid);
+                ASSERT_EQ(run_result_valid(&r), uids[i].valid);
         }
-        free(r.uid);
-        r.uid = strdup("61184");
-        ASSERT_TRUE(run_result_valid(&r));
-        free(r.uid);
-        r.uid = strdup("65519");
-        ASSERT_TRUE(run_result_valid(&r));
         free(r.run);
         r.run = strdup("scheduler-globex-restart-run-1");
         ASSERT_FALSE(run_result_valid(&r));
@@ -182,7 +188,7 @@ TEST(trusted_fields_must_agree) {
         set(&r, "_SYSTEMD_INVOCATION_ID=2222");
         ASSERT_TRUE(run_result_valid(&r));
         run_result_done(&r);
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "%s=%s", cases[i].field, cases[i].value) {
                 _cleanup_free_ char *field = NULL;
 
                 r = sample("success");
@@ -361,7 +367,7 @@ TEST(monitoring_results_come_from_the_customers_monitor_unit) {
                 { "scheduler-acme-monitor.timer", "ping", false },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "%s %s", cases[i].unit, cases[i].command) {
                 RunResult r = sample("success");
 
                 free(r.unit);
