@@ -139,7 +139,7 @@ TEST(store_errors_name_file_line_and_reason) {
                   ": schedule 2: command= missing" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
                 _cleanup_free_ char *error = store_error("broken", cases[i].text),
                                     *expected = where("broken", cases[i].error);
                 ASSERT_STREQ(error, expected);
@@ -268,35 +268,48 @@ TEST(unit_stem) {
 }
 
 TEST(unit_is_customers) {
-        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-ping-at-202701081700.timer", "acme"));
-        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-maintenance-weekly-fri-1500.service",
-                                               "acme"));
-        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-restart-at-202701081700-xea43c906.timer",
-                                               "acme"));
-        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-corp-ping-at-202701081700.timer", "acme"));
-        ASSERT_TRUE(schedule_unit_is_customers("scheduler-acme-corp-ping-at-202701081700.timer",
-                                               "acme-corp"));
-        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-ping-at-202701081700.timer", "acme-corp"));
-        /* Runs are not schedules. */
-        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme-ping-run-00000000002a.service", "acme"));
-        ASSERT_FALSE(schedule_unit_is_customers("scheduler-acme.timer", "acme"));
-        ASSERT_FALSE(schedule_unit_is_customers("other-acme-ping-at-202701081700.timer", "acme"));
+        static const struct {
+                const char *unit, *customer;
+                bool expected;
+        } cases[] = {
+                { "scheduler-acme-ping-at-202701081700.timer", "acme", true },
+                { "scheduler-acme-maintenance-weekly-fri-1500.service", "acme", true },
+                { "scheduler-acme-restart-at-202701081700-xea43c906.timer", "acme", true },
+                { "scheduler-acme-corp-ping-at-202701081700.timer", "acme", false },
+                { "scheduler-acme-corp-ping-at-202701081700.timer", "acme-corp", true },
+                { "scheduler-acme-ping-at-202701081700.timer", "acme-corp", false },
+                /* Runs are not schedules. */
+                { "scheduler-acme-ping-run-00000000002a.service", "acme", false },
+                { "scheduler-acme.timer", "acme", false },
+                { "other-acme-ping-at-202701081700.timer", "acme", false },
+        };
+
+        FOREACH_ROW(i, cases, "%s %s", cases[i].unit, cases[i].customer)
+                ASSERT_EQ(schedule_unit_is_customers(cases[i].unit, cases[i].customer), cases[i].expected);
 }
 
 TEST(once_usec) {
-        Schedule s = { .kind = SCHEDULE_ONCE, .year = 2027, .month = 1, .day = 8, .hour = 17 };
-        usec_t u;
+        static const struct {
+                int year, month, day, hour, r;
+                uint64_t sec;
+        } cases[] = {
+                { 2027, 1, 8, 17, 0, 1799427600 },
+                { 2028, 2, 29, 0, 0, 1835395200 },
+                { 2027, 2, 29, 0, -ERANGE, 0 },
+                { 2027, 13, 1, 0, -ERANGE, 0 },
+                { 1969, 12, 31, 0, -ERANGE, 0 },
+        };
 
-        ASSERT_OK(schedule_once_usec(&s, "UTC", &u));
-        ASSERT_EQ(u, 1799427600ULL * USEC_PER_SEC);
-        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2028, .month = 2, .day = 29 };
-        ASSERT_OK(schedule_once_usec(&s, "UTC", &u));
-        s.year = 2027;
-        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
-        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 2027, .month = 13, .day = 1 };
-        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
-        s = (Schedule) { .kind = SCHEDULE_ONCE, .year = 1969, .month = 12, .day = 31 };
-        ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), -ERANGE);
+        FOREACH_ROW(i, cases, "%04d-%02d-%02d %02d:00", cases[i].year, cases[i].month, cases[i].day,
+                    cases[i].hour) {
+                Schedule s = { .kind = SCHEDULE_ONCE, .year = cases[i].year, .month = cases[i].month,
+                               .day = cases[i].day, .hour = cases[i].hour };
+                usec_t u;
+
+                ASSERT_EQ(schedule_once_usec(&s, "UTC", &u), cases[i].r);
+                if (cases[i].r == 0)
+                        ASSERT_EQ(u, cases[i].sec * USEC_PER_SEC);
+        }
 }
 
 TEST(effective_adds_default_maintenance) {
