@@ -33,6 +33,7 @@ static char *write_text(const UnitSpec *u, const char *source_path) {
 }
 
 TEST(render_weekly) {
+        static const char *const never[] = { "SCHEDULER_SCHEDULE=", "SCHEDULER_DUE=", "SCHEDULER_ROOM=" };
         Schedule s = { .kind = SCHEDULE_WEEKLY, .command = (char *) "maintenance", .weekday = 4,
                        .hour = 15 };
         _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
@@ -58,14 +59,17 @@ TEST(render_weekly) {
         ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_COMMAND=maintenance"));
         /* Only a one-shot retires itself and can be late. */
         ASSERT_TRUE(prop(&service, SECTION_SERVICE, "Environment") != NULL);
-        for (size_t i = 0; i < service.n; i++) {
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SCHEDULE="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_DUE="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_ROOM="));
-        }
+        FOREACH_ROW(p, never, "%s", never[p])
+                for (size_t i = 0; i < service.n; i++)
+                        ASSERT_FALSE(startswith(service.props[i].value, never[p]));
 }
 
 TEST(render_once_due) {
+        static const char *const environment[] = {
+                "SCHEDULER_MODE=schedule", "SCHEDULER_SCHEDULE=scheduler-acme-ping-at-202701081700",
+                "SCHEDULER_DUE=1799427600000000", "SCHEDULER_ROOM=!room:example.com",
+                "SCHEDULER_REPLY_TO=$ev:example.com",
+        };
         Schedule s = { .kind = SCHEDULE_ONCE, .command = (char *) "ping", .year = 2027, .month = 1, .day = 8,
                        .hour = 17, .room = (char *) "!room:example.com",
                        .reply_to = (char *) "$ev:example.com" };
@@ -78,11 +82,8 @@ TEST(render_once_due) {
         ASSERT_TRUE(prop(&timer, SECTION_TIMER, "Persistent") == NULL);
         ASSERT_STREQ(prop(&timer, SECTION_UNIT, "Description"),
                      "The Scheduler: schedule ping for acme, at 2027-01-08 17:00 UTC");
-        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_MODE=schedule"));
-        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_SCHEDULE=scheduler-acme-ping-at-202701081700"));
-        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_DUE=1799427600000000"));
-        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_ROOM=!room:example.com"));
-        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_REPLY_TO=$ev:example.com"));
+        FOREACH_ROW(i, environment, "%s", environment[i])
+                ASSERT_TRUE(has(&service, "Environment", environment[i]));
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "600");
 }
 
@@ -141,6 +142,8 @@ TEST(render_run_service) {
 }
 
 TEST(render_monitor) {
+        static const char *const never[] = { "SCHEDULER_ROOM=", "SCHEDULER_REPLY_TO=", "SCHEDULER_SENDER=",
+                                             "SCHEDULER_SCHEDULE=", "SCHEDULER_DUE=" };
         Customer cu = { .name = (char *) "acme", .monitor = true };
         Config c = { .monitor_interval = 300 };
         _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {};
@@ -169,13 +172,9 @@ TEST(render_monitor) {
         ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_RUN=scheduler-acme-monitor"));
         ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_CUSTOMER=acme"));
         ASSERT_TRUE(has(&service, "LogExtraFields", "SCHEDULER_COMMAND=ping"));
-        for (size_t i = 0; i < service.n; i++) {
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_ROOM="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_REPLY_TO="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SENDER="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_SCHEDULE="));
-                ASSERT_FALSE(startswith(service.props[i].value, "SCHEDULER_DUE="));
-        }
+        FOREACH_ROW(p, never, "%s", never[p])
+                for (size_t i = 0; i < service.n; i++)
+                        ASSERT_FALSE(startswith(service.props[i].value, never[p]));
 }
 
 TEST(render_monitor_intervals) {
@@ -191,7 +190,7 @@ TEST(render_monitor_intervals) {
         Config c = {};
         UnitSpec timer = {}, service = {};
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "%u s", cases[i].interval) {
                 _cleanup_free_ char *desc = NULL;
 
                 c.monitor_interval = cases[i].interval;
