@@ -98,7 +98,7 @@ TEST(reports_that_are_not_ours) {
         json_t *f = NULL;
         bool held;
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+        FOREACH_ROW(i, bad, "\"%s\"", bad[i])
                 ASSERT_EQ(monitor_report_parse(bad[i], &held, &f), -EBADMSG);
         ASSERT_OK(monitor_report_parse("{\"held\": true, \"failures\": []}", &held, &f));
         ASSERT_TRUE(held);

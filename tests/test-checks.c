@@ -44,7 +44,7 @@ TEST(hostile_output) {
                 "<html>proxy error</html>\n",
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        FOREACH_ROW(i, bad, "\"%s\"", bad[i]) {
                 const char *why = NULL;
                 Resources r;
 

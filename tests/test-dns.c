@@ -75,7 +75,7 @@ TEST(query) {
                 "a..b",     "bad name.test",
                 "x;y.test", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test"
         };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+        FOREACH_ROW(i, bad, "\"%s\"", bad[i])
                 ASSERT_EQ(dns_query_build(bad[i], DNS_TYPE_A, 1, b, sizeof(b), &n), -EINVAL);
         ASSERT_EQ(dns_query_build("matrix.acme.test", DNS_TYPE_A, 1, b, 20, &n), -EINVAL);
 }

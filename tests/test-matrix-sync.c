@@ -37,7 +37,7 @@ TEST(no_next_batch_is_not_a_sync_answer) {
                 "{}", "[]", "{\"next_batch\": 5}", "{\"next_batch\": \"\"}", "\"x\"", "null",
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        FOREACH_ROW(i, bad, "%s", bad[i]) {
                 json_auto_t *root = load(bad[i]);
                 SyncBatch *b = NULL;
 
@@ -55,7 +55,7 @@ TEST(rooms_of_the_wrong_shape_are_ignored) {
                  "{\"invite_state\":{\"events\":[null]}}}}}"),
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(odd); i++) {
+        FOREACH_ROW(i, odd, "%s", odd[i]) {
                 _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
                 json_auto_t *root = load(odd[i]);
 

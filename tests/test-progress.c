@@ -22,7 +22,7 @@ TEST(texts) {
                   RUN_INITIATED "\nMaintenance finished; it took 17 min." },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].expected) {
                 _cleanup_free_ char *text = NULL;
                 const typeof(cases[0]) *c = &cases[i];
                 ASSERT_OK(progress_text(c->initiated, c->step, c->elapsed, c->finished, &text));

@@ -99,7 +99,7 @@ TEST(corrupt_files_are_refused) {
                 "{\"homeserver\":\"http://hs\",\"user_id\":\"@bot:test\",\"room_customers\":{\"!a:t\":2}}",
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        FOREACH_ROW(i, bad, "%s", bad[i]) {
                 char name[32], path[4200];
                 const char *dir;
                 State *s = NULL;
@@ -276,7 +276,7 @@ TEST(a_file_is_read_whole_up_to_its_limit) {
         char path[4200];
 
         snprintf(path, sizeof(path), "%s/f", dir);
-        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+        FOREACH_ROW(i, sizes, "%zu bytes", sizes[i]) {
                 _cleanup_free_ char *text = NULL, *again = NULL;
                 size_t n = 0;
                 FILE *f = fopen(path, "we");
