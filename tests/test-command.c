@@ -32,8 +32,8 @@ TEST(commands_parse) {
                   { .mode = MODE_SCHEDULE, .task = TASK_MAINTENANCE, .year = 2027, .month = 1, .day = 8,
                     .hour = 17 } },
                 { "schedule restart 2022-07-01 17:00 slack",
-                  { .mode = MODE_SCHEDULE, .task = TASK_RESTART, .service = "slack", .year = 2022, .month = 7,
-                    .day = 1, .hour = 17 } },
+                  { .mode = MODE_SCHEDULE, .task = TASK_RESTART, .service = "slack", .year = 2022,
+                    .month = 7, .day = 1, .hour = 17 } },
                 { "recurring maintenance Friday 15:00",
                   { .mode = MODE_RECURRING, .task = TASK_MAINTENANCE, .weekday = 4, .hour = 15 } },
                 { "recurring restart mon 17:00 matrix-mautrix-slack",
@@ -42,8 +42,8 @@ TEST(commands_parse) {
                 /* Cancel, pause, resume. */
                 { "cancel maintenance", { .mode = MODE_CANCEL, .task = TASK_MAINTENANCE } },
                 { "cancel restart 2027-01-08 17:00",
-                  { .mode = MODE_CANCEL, .task = TASK_RESTART, .year = 2027, .month = 1, .day = 8, .hour = 17,
-                    .has_date = true } },
+                  { .mode = MODE_CANCEL, .task = TASK_RESTART, .year = 2027, .month = 1, .day = 8,
+                    .hour = 17, .has_date = true } },
                 { "Pause maintenance", { .mode = MODE_PAUSE, .task = TASK_MAINTENANCE } },
                 { "resume ping", { .mode = MODE_RESUME, .task = TASK_PING } },
         };

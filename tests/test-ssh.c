@@ -32,11 +32,13 @@ TEST(base64) {
                 int r;
                 const char *data;
         } cases[] = {
-                { "Zm9vYmFy", 0, "foobar" },    { "Zm9vYg==", 0, "foob" },    { "Zm9vYmE=", 0, "fooba" },
-                { "", -EINVAL, NULL },          { "Zm9", -EINVAL, NULL },     { "Zm9vYmE", -EINVAL, NULL },
-                { "Zm9v YmFy", -EINVAL, NULL }, { "Zm9vYm=y", -EINVAL, NULL }, { "Zm9vY===", -EINVAL, NULL },
-                { "Zm9vYh==", -EINVAL, NULL },  { "Zm9vYmF=", -EINVAL, NULL }, { "Zm9v\nYmFy", -EINVAL, NULL },
-                { "Zm9vYmFy!", -EINVAL, NULL }, { "====", -EINVAL, NULL },
+                { "Zm9vYmFy", 0, "foobar" },     { "Zm9vYg==", 0, "foob" },
+                { "Zm9vYmE=", 0, "fooba" },      { "", -EINVAL, NULL },
+                { "Zm9", -EINVAL, NULL },        { "Zm9vYmE", -EINVAL, NULL },
+                { "Zm9v YmFy", -EINVAL, NULL },  { "Zm9vYm=y", -EINVAL, NULL },
+                { "Zm9vY===", -EINVAL, NULL },   { "Zm9vYh==", -EINVAL, NULL },
+                { "Zm9vYmF=", -EINVAL, NULL },   { "Zm9v\nYmFy", -EINVAL, NULL },
+                { "Zm9vYmFy!", -EINVAL, NULL },  { "====", -EINVAL, NULL },
         };
         _cleanup_free_ char *s = NULL;
 
