@@ -11,7 +11,7 @@
 # The properties are those of generator/lib/unit-sandbox.c unit_add_sandboxing() (plain build); keep them in step.
 #
 # Usage: tests/bench/spawn.sh ENV [groups|leave-one-out] [N]   (N: 20 by default)
-# Run it under the bench lock (README "Performance"); nothing stays behind in the sandbox.
+# Results: tests/bench/RESULTS.md. Nothing stays behind in the sandbox.
 
 set -euo pipefail
 
