@@ -58,19 +58,21 @@ static void alert_delivered(Manager *m, Op *op);
 static int queue_alert(Manager *m, const Customer *cu, const char *text, const char *txn_id,
                        const char *cursor) {
         const char *room = state_get_room(m->state, cu->name);
-        Op *op;
+        _cleanup_(op_freep) Op *op = NULL;
 
         if (!room && dm_queue(m, cu) < 0)
                 return log_oom();
         /* The room is looked up when it is sent: the direct chat may not exist yet. */
         op = op_new(&op_send, room ?: "");
-        if (!op || !(op->customer = strdup(cu->name)) || (cursor && !(op->cursor = strdup(cursor))) ||
-            op_make_ringing(op, NULL, text, cu->owners) < 0 || !(op->txn_id = strdup(txn_id))) {
-                op_free(op);
+        if (!op || op_make_ringing(op, NULL, text, cu->owners) < 0)
                 return log_oom();
-        }
+        op->customer = strdup(cu->name);
+        op->txn_id = strdup(txn_id);
+        op->cursor = cursor ? strdup(cursor) : NULL;
+        if (!op->customer || !op->txn_id || (cursor && !op->cursor))
+                return log_oom();
         op->done = alert_delivered;
-        ops_queue(m, op);
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }
 

@@ -115,15 +115,16 @@ static bool dm_queued(const Manager *m, const char *customer) {
 }
 
 int dm_queue(Manager *m, const Customer *cu) {
-        Op *op;
+        _cleanup_(op_freep) Op *op = NULL;
 
         if (dm_queued(m, cu->name))
                 return 0;
         op = op_new(&op_create_dm, "");
-        if (!op || !(op->customer = strdup(cu->name))) {
-                op_free(op);
+        if (!op)
                 return -ENOMEM;
-        }
-        ops_queue(m, op);
+        op->customer = strdup(cu->name);
+        if (!op->customer)
+                return -ENOMEM;
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }

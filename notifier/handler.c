@@ -20,17 +20,17 @@
 
 
 static int queue_run(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
-        Op *op = op_for_message(msg, &op_run);
+        _cleanup_(op_freep) Op *op = op_for_command(msg, &op_run, cu->name);
 
-        if (!op || !(op->customer = strdup(cu->name)) || !(op->event_id = strdup(msg->event_id)) ||
-            !(op->sender = strdup(msg->sender))) {
-                op_free(op);
+        if (!op)
                 return log_oom();
-        }
+        op->sender = strdup(msg->sender);
+        if (!op->sender)
+                return log_oom();
         op->command = *c;
         /* The first batch after a start repeats what was not confirmed before a crash. */
         op->maybe_ran = !m->ready;
-        ops_queue(m, op);
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }
 
@@ -196,7 +196,7 @@ static int handle_message(Manager *m, const SyncMessage *msg) {
 
 static int handle_invite(Manager *m, const SyncInvite *inv) {
         const Customer *cu = config_find_owner(m->config, inv->inviter);
-        Op *op;
+        _cleanup_(op_freep) Op *op = NULL;
 
         /* A room, once a customer's, stays theirs: another customer's owner cannot make it theirs
          * by inviting the bot back into it. */
@@ -208,14 +208,16 @@ static int handle_invite(Manager *m, const SyncInvite *inv) {
                 log_notice("Declining the invite to %s from %s: not an owner of any customer.", inv->room_id,
                            inv->inviter);
         op = op_new(cu ? &op_join : &op_leave, inv->room_id);
-        if (!op || (cu && !(op->customer = strdup(cu->name)))) {
-                op_free(op);
+        if (!op)
                 return log_oom();
-        }
         op->from_sync = true;
-        if (cu)
+        if (cu) {
+                op->customer = strdup(cu->name);
+                if (!op->customer)
+                        return log_oom();
                 log_info("Joining %s, invited by %s (%s).", inv->room_id, inv->inviter, cu->name);
-        ops_queue(m, op);
+        }
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }
 

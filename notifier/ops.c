@@ -82,6 +82,18 @@ Op *op_for_message(const SyncMessage *msg, const OpType *type) {
         return TAKE_PTR(op);
 }
 
+Op *op_for_command(const SyncMessage *msg, const OpType *type, const char *customer) {
+        _cleanup_(op_freep) Op *op = op_for_message(msg, type);
+
+        if (!op)
+                return NULL;
+        op->customer = strdup(customer);
+        op->event_id = strdup(msg->event_id);
+        if (!op->customer || !op->event_id)
+                return NULL;
+        return TAKE_PTR(op);
+}
+
 /* Turns op into the op_send of text, as an m.notice replying to event_id (if any). */
 int op_make_reply(Op *op, const char *event_id, const char *text) {
         return op_make_ringing(op, event_id, text, NULL);

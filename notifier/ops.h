@@ -84,6 +84,8 @@ Op *op_free(Op *op);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Op *, op_free);
 /* An op answering msg: its transaction id comes from the message, so a repeat is deduplicated. */
 Op *op_for_message(const SyncMessage *msg, const OpType *type);
+/* The same for a command of customer's: the op knows whose it is and the command's event id. */
+Op *op_for_command(const SyncMessage *msg, const OpType *type, const char *customer);
 /* Turns op into the op_send of text, as an m.notice replying to event_id (if any). */
 int op_make_reply(Op *op, const char *event_id, const char *text);
 /* The same for what rings on the customer's phone: results, alerts, reminders (reply.h). */

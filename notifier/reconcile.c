@@ -19,15 +19,16 @@
 /* An op nobody asked for: give systemd a timer (and its service) it lacks, or start the one it has
  * loaded (UnitExists: the generator made it), and tell nobody. */
 static Op *reconcile_op_new(void) {
-        Op *op = op_new(&op_schedule_units, "");
+        _cleanup_(op_freep) Op *op = op_new(&op_schedule_units, "");
 
-        if (!op || !(op->timer = calloc(1, sizeof(UnitSpec))) ||
-            !(op->service = calloc(1, sizeof(UnitSpec)))) {
-                op_free(op);
+        if (!op)
                 return NULL;
-        }
+        op->timer = calloc(1, sizeof(UnitSpec));
+        op->service = calloc(1, sizeof(UnitSpec));
+        if (!op->timer || !op->service)
+                return NULL;
         op->silent = true;
-        return op;
+        return TAKE_PTR(op);
 }
 
 /* Sets *ret to the op of s, if s needs a timer. */

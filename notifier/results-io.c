@@ -87,8 +87,9 @@ static void result_delivered(Manager *m, Op *op) {
 
 static int queue_result(Manager *m, RunResult *res, const char *cursor) {
         const char *room = isempty(res->room) ? state_get_room(m->state, res->customer) : res->room;
+        _cleanup_(op_freep) Op *op = NULL;
         _cleanup_free_ char *text = NULL;
-        Op *op;
+        int r;
 
         /* A run names the room it answers in; only one of its customer's own rooms will do. */
         if (room && !state_room_is_customers(m->state, room, res->customer)) {
@@ -107,18 +108,27 @@ static int queue_result(Manager *m, RunResult *res, const char *cursor) {
                 res->report = run_tail(res->run);
         }
         op = op_new(&op_send, room);
-        if (!op || !(op->cursor = strdup(cursor)) ||
-            (streq(res->command, "maintenance") && res->run && !(op->progress_run = strdup(res->run))) ||
-            run_result_message(res, &text) < 0 ||
-            op_make_ringing(op, res->reply_to, text, owners_of(m, res->customer)) < 0 ||
-            (isempty(res->invocation) ?
-                     asprintf(&op->txn_id, "result-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
-                     asprintf(&op->txn_id, "result-%s", res->invocation)) < 0) {
-                op_free(op);
+        if (!op)
                 return log_oom();
+        op->cursor = strdup(cursor);
+        if (!op->cursor)
+                return log_oom();
+        if (streq(res->command, "maintenance") && res->run) {
+                op->progress_run = strdup(res->run);
+                if (!op->progress_run)
+                        return log_oom();
         }
+        r = run_result_message(res, &text);
+        if (r >= 0)
+                r = op_make_ringing(op, res->reply_to, text, owners_of(m, res->customer));
+        if (r >= 0)
+                r = isempty(res->invocation) ?
+                            asprintf(&op->txn_id, "result-%016llx", (unsigned long long) hash_fnv1a(cursor)) :
+                            asprintf(&op->txn_id, "result-%s", res->invocation);
+        if (r < 0)
+                return log_oom();
         op->done = result_delivered;
-        ops_queue(m, op);
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }
 

@@ -42,6 +42,14 @@ struct RunWatch {
         RunWatch *next;
 };
 
+/* A watch not yet on the list: its slot and itself. */
+static RunWatch *run_watch_free_unlisted(RunWatch *w) {
+        sd_bus_slot_unref(w->slot);
+        free(w->unit);
+        return mfree(w);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(RunWatch *, run_watch_free_unlisted);
+
 static void run_watch_free(Manager *m, RunWatch *w) {
         for (RunWatch **p = &m->runs_watched; *p; p = &(*p)->next)
                 if (*p == w) {
@@ -49,9 +57,7 @@ static void run_watch_free(Manager *m, RunWatch *w) {
                         m->n_runs_watched--;
                         break;
                 }
-        sd_bus_slot_unref(w->slot);
-        free(w->unit);
-        free(w);
+        run_watch_free_unlisted(w);
 }
 
 /* A run of ours leaves "active": its main process ended, so its result entry has most likely been
@@ -83,34 +89,30 @@ static int on_run_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
  * connection: no state change of the run can pass unseen. */
 void run_watch(Manager *m, const char *unit) {
         _cleanup_free_ char *path = NULL, *match = NULL;
-        RunWatch *w;
+        _cleanup_(run_watch_free_unlistedp) RunWatch *w = NULL;
         int r;
 
         if (m->n_runs_watched >= RUNS_WATCHED_MAX)
                 return;
         w = calloc(1, sizeof(RunWatch));
-        if (!w || !(w->unit = strdup(unit)) ||
-            sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0 ||
-            asprintf(&match,
-                     "type='signal',sender='org.freedesktop.systemd1',path='%s',"
-                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                     "arg0='org.freedesktop.systemd1.Unit'",
-                     path) < 0) {
-                if (w)
-                        free(w->unit);
-                free(w);
+        if (!w)
                 return manager_fatal_oom(m);
-        }
+        w->unit = strdup(unit);
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r >= 0)
+                r = asprintf(&match,
+                             "type='signal',sender='org.freedesktop.systemd1',path='%s',"
+                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                             "arg0='org.freedesktop.systemd1.Unit'",
+                             path);
+        if (r < 0 || !w->unit)
+                return manager_fatal_oom(m);
         w->manager = m;
         r = sd_bus_add_match_async(m->bus, &w->slot, match, on_run_changed, NULL, w);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to watch %s (its result still comes): %m", unit);
-                free(w->unit);
-                free(w);
-                return;
-        }
+        if (r < 0)
+                return (void) log_warning_errno(r, "Failed to watch %s (its result still comes): %m", unit);
         w->next = m->runs_watched;
-        m->runs_watched = w;
+        m->runs_watched = TAKE_PTR(w);
         m->n_runs_watched++;
 }
 

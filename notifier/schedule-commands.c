@@ -39,26 +39,34 @@ static int unit_name(const char *customer, const Schedule *s, const char *suffix
 /* The op that tells systemd: start start's timer (if any), stop the unit named stop (if any). */
 static int queue_units(Manager *m, const Customer *cu, const SyncMessage *msg, const Schedule *start,
                        const Schedule *stop, const char *text) {
-        Op *op = op_for_message(msg, &op_schedule_units);
+        _cleanup_(op_freep) Op *op = op_for_command(msg, &op_schedule_units, cu->name);
         _cleanup_free_ char *name = NULL;
+        int r;
 
-        if (!op || !(op->text = strdup(text)) || !(op->event_id = strdup(msg->event_id)))
-                goto oom;
+        if (!op)
+                return log_oom();
+        op->text = strdup(text);
+        if (!op->text)
+                return log_oom();
         if (start) {
                 op->timer = calloc(1, sizeof(UnitSpec));
                 op->service = calloc(1, sizeof(UnitSpec));
-                if (!op->timer || !op->service ||
-                    unit_render_schedule(cu, start, now_usec(CLOCK_REALTIME), op->timer, op->service) < 0)
-                        goto oom;
+                if (!op->timer || !op->service)
+                        return log_oom();
+                r = unit_render_schedule(cu, start, now_usec(CLOCK_REALTIME), op->timer, op->service);
+                if (r < 0)
+                        return log_oom();
         }
-        if (stop && (unit_name(cu->name, stop, ".timer", &name) < 0 || strv_push(&op->stop, name) < 0))
-                goto oom;
-        TAKE_PTR(name);
-        ops_queue(m, op);
+        if (stop) {
+                r = unit_name(cu->name, stop, ".timer", &name);
+                if (r >= 0)
+                        r = strv_push(&op->stop, name);
+                if (r < 0)
+                        return log_oom();
+                TAKE_PTR(name);
+        }
+        ops_queue(m, TAKE_PTR(op));
         return 0;
-oom:
-        op_free(op);
-        return log_oom();
 }
 
 static Schedule schedule_from_command(const Command *c, const SyncMessage *msg) {
@@ -308,12 +316,10 @@ static int handle_list_recurring(Manager *m, const Customer *cu, const SyncMessa
 }
 
 static int queue_list_schedules(Manager *m, const Customer *cu, const SyncMessage *msg) {
-        Op *op = op_for_message(msg, &op_list_schedules);
+        Op *op = op_for_command(msg, &op_list_schedules, cu->name);
 
-        if (!op || !(op->customer = strdup(cu->name)) || !(op->event_id = strdup(msg->event_id))) {
-                op_free(op);
+        if (!op)
                 return log_oom();
-        }
         ops_queue(m, op);
         return 0;
 }

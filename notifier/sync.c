@@ -193,7 +193,9 @@ static void on_sync(MatrixRequest *req, const MatrixResponse *resp, void *userda
         if (m->state->since && json_object_size(batch->gaps) > 0) {
                 m->backfill = TAKE_PTR(batch);
                 m->backfill_incomplete = false;
-                if (!m->backfill_events && !(m->backfill_events = json_array()))
+                if (!m->backfill_events)
+                        m->backfill_events = json_array();
+                if (!m->backfill_events)
                         return manager_fatal_oom(m);
                 json_array_clear(m->backfill_events);
                 return backfill_step(m);

@@ -232,9 +232,13 @@ int e2ee_process_batch(Manager *m, SyncBatch *b, bool initial) {
         r = receive_to_device(m, b);
         if (r < 0)
                 return r;
-        for (size_t k = 0; k < b->n_messages; k++)
-                if (b->messages[k].encrypted && (r = decrypt_message(m, &b->messages[k])) < 0)
+        for (size_t k = 0; k < b->n_messages; k++) {
+                if (!b->messages[k].encrypted)
+                        continue;
+                r = decrypt_message(m, &b->messages[k]);
+                if (r < 0)
                         return r;
+        }
         r = sort_messages(m, b, initial);
         if (r < 0)
                 return r;
@@ -282,7 +286,9 @@ static void on_members(MatrixRequest *req, const MatrixResponse *resp, void *use
         json_t *list = json_array(), *e;
         size_t i;
 
-        if (!list || (!m->members && !(m->members = json_object())))
+        if (!m->members)
+                m->members = json_object();
+        if (!list || !m->members)
                 return json_decref(list), manager_fatal_oom(m);
         if (!step_answered(m, resp, "the member list"))
                 return (void) json_decref(list);
@@ -495,14 +501,14 @@ int e2ee_undecryptable(Manager *m, const SyncMessage *msg) {
         if (!request)
                 return 0;
         op = op_for_message(msg, &op_to_device);
-        if (!op || !(op->event_type = strdup("m.room_key_request")) ||
-            !(op->content = json_pack("{s:{s:{s:O}, s:{s:O}}}", "messages", msg->sender, "*", request,
-                                      m->config->user_id, "*", request)) ||
-            free_and_strdup(&op->txn_id, request_id) < 0) {
-                op_free(op);
+        if (!op)
                 return log_oom();
-        }
-        ops_queue(m, op);
+        op->event_type = strdup("m.room_key_request");
+        op->content = json_pack("{s:{s:{s:O}, s:{s:O}}}", "messages", msg->sender, "*", request,
+                                m->config->user_id, "*", request);
+        if (!op->event_type || !op->content || free_and_strdup(&op->txn_id, request_id) < 0)
+                return log_oom();
+        ops_queue(m, TAKE_PTR(op));
         return 0;
 }
 
