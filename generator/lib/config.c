@@ -825,52 +825,53 @@ static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
         return 0;
 }
 
+static void parse_state_done(ParseState *st) {
+        str_index_done(&st->customers);
+        st->error = mfree(st->error);
+}
+
 int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(parse_state_done) ParseState st = {};
         _cleanup_fclose_ FILE *f = NULL;
-        ParseState st = {};
         int r, line;
 
         *ret_error = NULL;
-        st.config = calloc(1, sizeof(Config));
-        if (!st.config || !(st.config->path = strdup(path)))
-                goto oom;
-        st.config->monitor_interval = MONITOR_INTERVAL_DEFAULT;
-        st.config->encrypt_rooms = true;
-        st.config->commands_per_minute = COMMANDS_PER_MINUTE_DEFAULT;
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return -ENOMEM;
+        c->path = strdup(path);
+        if (!c->path)
+                return -ENOMEM;
+        c->monitor_interval = MONITOR_INTERVAL_DEFAULT;
+        c->encrypt_rooms = true;
+        c->commands_per_minute = COMMANDS_PER_MINUTE_DEFAULT;
 
         f = fopen(path, "re");
         if (!f) {
                 r = -errno;
                 (void) asprintf(ret_error, "%s: cannot open: %s", path, strerror(-r));
-                config_free(st.config);
                 return r;
         }
+        st.config = c;
         line = ini_parse_file(f, handler, &st);
-        str_index_done(&st.customers);
         if (line != 0) {
                 if (line < 0)
                         r = asprintf(ret_error, "%s: cannot read", path);
                 else
                         r = asprintf(ret_error, "%s:%i: %s", path, line, st.error ?: "syntax error");
-                free(st.error);
-                config_free(st.config);
                 return r < 0 ? -ENOMEM : -EINVAL;
         }
+        parse_state_done(&st);
 
-        r = config_validate(st.config, flags, &st.error);
+        r = config_validate(c, flags, &st.error);
         if (r != 0) {
                 if (r > 0 && st.error && asprintf(ret_error, "%s: %s", path, st.error) < 0)
                         *ret_error = NULL;
-                free(st.error);
-                config_free(st.config);
                 return r < 0 ? r : -EINVAL;
         }
-        *ret = st.config;
+        *ret = TAKE_PTR(c);
         return 0;
-
-oom:
-        config_free(st.config);
-        return -ENOMEM;
 }
 
 static void customer_done(Customer *cu) {

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "netrange.h"
+#include "util.h"
 
 typedef enum Branch {
         BRANCH_STABLE,
@@ -107,6 +108,7 @@ typedef enum ConfigLoadFlags {
 
 int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error);
 Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
 const Customer *config_find_customer(const Config *c, const char *name);
 const Customer *config_find_owner(const Config *c, const char *matrix_user);

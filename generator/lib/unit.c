@@ -157,12 +157,19 @@ static int add_environment(UnitSpec *u, const RunSpec *r, const char *stem) {
 
 int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
         _cleanup_free_ char *start = NULL, *stop = NULL, *stem = NULL;
-        UnitSpec u = {};
+        _cleanup_(unit_spec_done) UnitSpec u = {};
         int k = 0;
 
-        if (!endswith(name, ".service") || !(stem = strndup(name, strlen(name) - strlen(".service"))) ||
-            exec_line(r, false, &start) < 0 || exec_line(r, true, &stop) < 0 || !(u.name = strdup(name)))
-                goto oom;
+        if (!endswith(name, ".service"))
+                return -ENOMEM;
+        stem = strndup(name, strlen(name) - strlen(".service"));
+        if (!stem)
+                return -ENOMEM;
+        if (exec_line(r, false, &start) < 0 || exec_line(r, true, &stop) < 0)
+                return -ENOMEM;
+        u.name = strdup(name);
+        if (!u.name)
+                return -ENOMEM;
         k |= unit_add(&u, SECTION_UNIT, "Description", "The Scheduler: %s %s%s%s for %s%s%s", r->mode,
                       r->command, r->args ? " " : "", strempty(r->args), r->customer,
                       r->sender ? ", asked by " : "", strempty(r->sender));
@@ -175,15 +182,10 @@ int unit_render_service(const RunSpec *r, const char *name, UnitSpec *ret) {
         k |= unit_add(&u, SECTION_SERVICE, "SyslogIdentifier", "scheduler-task");
         /* A [Unit] setting in a file; over D-Bus the section does not matter. */
         k |= unit_add(&u, SECTION_UNIT, "CollectMode", "inactive-or-failed");
-        if (unit_add_sandboxing(&u, r) < 0)
-                goto oom;
-        if (k < 0)
-                goto oom;
-        *ret = u;
+        if (unit_add_sandboxing(&u, r) < 0 || k < 0)
+                return -ENOMEM;
+        *ret = TAKE_STRUCT(u);
         return 0;
-oom:
-        unit_spec_done(&u);
-        return -ENOMEM;
 }
 
 int schedule_when_string(const Schedule *s, char **ret) {
@@ -255,8 +257,11 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
         };
         int r;
 
-        if (s->kind == SCHEDULE_ONCE && (r = schedule_once_usec(s, customer_zone(c), &due)) < 0)
-                return r;
+        if (s->kind == SCHEDULE_ONCE) {
+                r = schedule_once_usec(s, customer_zone(c), &due);
+                if (r < 0)
+                        return r;
+        }
         if (schedule_unit_stem(c->name, s, &stem) < 0 || asprintf(&service, "%s.service", stem) < 0)
                 return -ENOMEM;
         if (s->kind == SCHEDULE_ONCE) {

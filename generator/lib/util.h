@@ -26,6 +26,14 @@
                 _p_;                                                                                        \
         })
 
+/* The struct s, which is left zeroed: for values whose _done() a _cleanup_ runs. */
+#define TAKE_STRUCT(s)                                                                                      \
+        ({                                                                                                  \
+                __typeof__(s) _s_ = (s);                                                                    \
+                (s) = (__typeof__(s)) {};                                                                   \
+                _s_;                                                                                        \
+        })
+
 #define TAKE_FD(fd)                                                                                         \
         ({                                                                                                  \
                 int _fd_ = (fd);                                                                            \
