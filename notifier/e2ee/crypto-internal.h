@@ -48,6 +48,7 @@ char *crypto_pickle_session(Crypto *c, OlmSession *s);
 OlmSession *crypto_unpickle_session(Crypto *c, const char *pickled);
 OlmSession *crypto_session_new(void);
 void crypto_session_free(OlmSession *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OlmSession *, crypto_session_free);
 
 /* crypto-limits.c */
 /* Marks key of section as used now: eviction takes the one used longest ago (jansson keeps an

@@ -60,25 +60,21 @@ static int session_decrypt(OlmSession *s, size_t type, const char *body, char **
  * message (which uses up one of our one-time keys). */
 static int olm_decrypt_from(Crypto *c, const char *sender_key, size_t type, const char *body, char **ret) {
         json_t *list = sessions_of(c, sender_key), *p;
-        OlmSession *s;
         size_t i;
         int r;
 
         json_array_foreach(list, i, p) {
                 _cleanup_free_ char *copy = strdup(body);
-                s = crypto_unpickle_session(c, json_string_value(p) ?: "");
+                _cleanup_(crypto_session_freep) OlmSession *s =
+                        crypto_unpickle_session(c, json_string_value(p) ?: "");
+
                 if (!s || !copy)
-                        goto next;
+                        continue;
                 if (type == 0 && olm_matches_inbound_session_from(s, sender_key, strlen(sender_key), copy,
                                                                   strlen(copy)) != 1)
-                        goto next;
-                if (session_decrypt(s, type, body, ret) >= 0) {
-                        r = session_keep(c, sender_key, s, i);
-                        crypto_session_free(s);
-                        return r;
-                }
-        next:
-                crypto_session_free(s);
+                        continue;
+                if (session_decrypt(s, type, body, ret) >= 0)
+                        return session_keep(c, sender_key, s, i);
         }
         if (type != 0)
                 return -ENOKEY;
@@ -88,21 +84,19 @@ static int olm_decrypt_from(Crypto *c, const char *sender_key, size_t type, cons
          * crashed the bot (fuzz-crypto). Without _from a message must carry that key; whether it
          * is the sender's is asked after. */
         _cleanup_free_ char *copy = strdup(body), *copy2 = strdup(body);
+        _cleanup_(crypto_session_freep) OlmSession *s = crypto_session_new();
         size_t n = strlen(body);
-        s = crypto_session_new();
+
         if (!copy || !copy2 || !s)
-                r = -ENOMEM;
-        else if (olm_create_inbound_session(s, c->account, copy, n) == olm_error() ||
-                 olm_matches_inbound_session_from(s, sender_key, strlen(sender_key), copy2, n) != 1)
-                r = -EBADMSG;
-        else {
-                (void) olm_remove_one_time_keys(c->account, s);
-                r = session_decrypt(s, type, body, ret);
-                if (r >= 0)
-                        r = session_keep(c, sender_key, s, SIZE_MAX);
-        }
-        crypto_session_free(s);
-        return r;
+                return -ENOMEM;
+        if (olm_create_inbound_session(s, c->account, copy, n) == olm_error() ||
+            olm_matches_inbound_session_from(s, sender_key, strlen(sender_key), copy2, n) != 1)
+                return -EBADMSG;
+        (void) olm_remove_one_time_keys(c->account, s);
+        r = session_decrypt(s, type, body, ret);
+        if (r < 0)
+                return r;
+        return session_keep(c, sender_key, s, SIZE_MAX);
 }
 
 /* The device of user whose Curve25519 key is curve25519, from its list; NULL if unknown. */
@@ -380,9 +374,9 @@ int crypto_olm_encrypt(Crypto *c, const char *user, json_t *d, const char *type,
         _cleanup_free_ char *text = NULL, *msg = NULL;
         _cleanup_free_ uint8_t *random = NULL;
         json_auto_t *plain = NULL;
-        OlmSession *s;
+        _cleanup_(crypto_session_freep) OlmSession *s = NULL;
         size_t n, len, mtype;
-        int r = -ENOMEM;
+        int r;
 
         s = json_array_size(list) > 0
                     ? crypto_unpickle_session(c, json_string_value(json_array_get(list, 0)) ?: "")
@@ -394,25 +388,21 @@ int crypto_olm_encrypt(Crypto *c, const char *user, json_t *d, const char *type,
                           "recipient", user, "recipient_keys", "ed25519", json_object_get(d, "ed25519"));
         text = plain ? json_dumps(plain, JSON_COMPACT) : NULL;
         if (!text)
-                goto out;
+                return -ENOMEM;
         n = olm_encrypt_random_length(s);
         random = crypto_random(n);
         len = olm_encrypt_message_length(s, strlen(text));
         msg = malloc(len + 1);
         if (!random || !msg)
-                goto out;
+                return -ENOMEM;
         mtype = olm_encrypt_message_type(s);
-        r = -EIO;
         if (olm_encrypt(s, text, strlen(text), random, n, msg, len) == olm_error())
-                goto out;
+                return -EIO;
         msg[len] = 0;
         r = session_keep(c, curve, s, 0);
         if (r < 0)
-                goto out;
+                return r;
         *ret = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm", OLM_ALGORITHM, "sender_key",
                          c->curve25519, "ciphertext", curve, "type", (int) mtype, "body", msg);
-        r = *ret ? 0 : -ENOMEM;
-out:
-        crypto_session_free(s);
-        return r;
+        return *ret ? 0 : -ENOMEM;
 }

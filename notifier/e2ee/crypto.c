@@ -78,13 +78,11 @@ char *crypto_pickle_session(Crypto *c, OlmSession *s) {
 
 OlmSession *crypto_unpickle_session(Crypto *c, const char *pickled) {
         _cleanup_free_ char *copy = strdup(pickled);
-        OlmSession *s = crypto_session_new();
+        _cleanup_(crypto_session_freep) OlmSession *s = crypto_session_new();
 
-        if (!copy || !s || olm_unpickle_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error()) {
-                crypto_session_free(s);
+        if (!copy || !s || olm_unpickle_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error())
                 return NULL;
-        }
-        return s;
+        return TAKE_PTR(s);
 }
 
 static char *account_pickle(Crypto *c) {
@@ -408,13 +406,24 @@ int crypto_upload_body(Crypto *c, long server_count, bool fallback_used, json_t 
                 return -ENOMEM;
         if (server_count >= 0 || !published) {
                 long want = half - (server_count > 0 ? server_count : 0);
-                if (want > 0 && (r = generate(c, (size_t) want)) < 0)
-                        return r;
+                if (want > 0) {
+                        r = generate(c, (size_t) want);
+                        if (r < 0)
+                                return r;
+                }
         }
-        if ((fallback_used || !json_is_true(json_object_get(c->store, "fallback"))) &&
-            ((r = generate(c, 0)) < 0 || json_object_set_new(c->store, "fallback", json_true()) < 0))
-                return r < 0 ? r : -ENOMEM;
-        if ((r = account_keys_json(c, false, otks)) < 0 || (r = account_keys_json(c, true, fallbacks)) < 0)
+        if (fallback_used || !json_is_true(json_object_get(c->store, "fallback"))) {
+                r = generate(c, 0);
+                if (r < 0)
+                        return r;
+                if (json_object_set_new(c->store, "fallback", json_true()) < 0)
+                        return -ENOMEM;
+        }
+        r = account_keys_json(c, false, otks);
+        if (r < 0)
+                return r;
+        r = account_keys_json(c, true, fallbacks);
+        if (r < 0)
                 return r;
         if (json_object_size(otks) > 0 && json_object_set(body, "one_time_keys", otks) < 0)
                 return -ENOMEM;
@@ -485,37 +494,46 @@ static json_t *cross_key(Crypto *c, const char *usage, Signer *s) {
 }
 
 int crypto_cross_signing_new(Crypto *c, json_t **ret_keys, json_t **ret_signatures) {
-        Signer master = {}, self = {}, user = {};
+        _cleanup_(signer_done) Signer master = {}, self = {}, user = {};
         json_auto_t *mk = NULL, *sk = NULL, *uk = NULL, *dev = NULL, *keys = NULL, *sigs = NULL;
         int r;
 
-        if ((r = signer_new(&master)) < 0 || (r = signer_new(&self)) < 0 || (r = signer_new(&user)) < 0)
-                goto out;
-        r = -ENOMEM;
+        r = signer_new(&master);
+        if (r < 0)
+                return r;
+        r = signer_new(&self);
+        if (r < 0)
+                return r;
+        r = signer_new(&user);
+        if (r < 0)
+                return r;
         mk = cross_key(c, "master", &master);
         sk = cross_key(c, "self_signing", &self);
         uk = cross_key(c, "user_signing", &user);
         dev = device_keys(c);
         if (!mk || !sk || !uk || !dev)
-                goto out;
+                return -ENOMEM;
         (void) json_object_del(dev, "signatures");
-        if ((r = crypto_sign_json(c, mk)) < 0 || (r = signer_sign(&master, c->user_id, sk)) < 0 ||
-            (r = signer_sign(&master, c->user_id, uk)) < 0 || (r = signer_sign(&self, c->user_id, dev)) < 0)
-                goto out;
-        r = -ENOMEM;
+        r = crypto_sign_json(c, mk);
+        if (r < 0)
+                return r;
+        r = signer_sign(&master, c->user_id, sk);
+        if (r < 0)
+                return r;
+        r = signer_sign(&master, c->user_id, uk);
+        if (r < 0)
+                return r;
+        r = signer_sign(&self, c->user_id, dev);
+        if (r < 0)
+                return r;
         keys = json_pack("{s:O, s:O, s:O}", "master_key", mk, "self_signing_key", sk, "user_signing_key",
                          uk);
         sigs = json_pack("{s:{s:O}}", c->user_id, c->device_id, dev);
         if (!keys || !sigs)
-                goto out;
+                return -ENOMEM;
         *ret_keys = TAKE_PTR(keys);
         *ret_signatures = TAKE_PTR(sigs);
-        r = 0;
-out:
-        signer_done(&master);
-        signer_done(&self);
-        signer_done(&user);
-        return r;
+        return 0;
 }
 
 static const char *first_key(json_t *key) {
