@@ -97,7 +97,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
 }
 
 int curl_glue_new(sd_event *event, curl_glue_done_t on_done, CurlGlue **ret) {
-        CurlGlue *g;
+        _cleanup_(curl_glue_freep) CurlGlue *g = NULL;
         int r;
 
         g = calloc(1, sizeof(CurlGlue));
@@ -107,29 +107,23 @@ int curl_glue_new(sd_event *event, curl_glue_done_t on_done, CurlGlue **ret) {
         g->on_done = on_done;
 
         g->multi = curl_multi_init();
-        if (!g->multi) {
-                curl_glue_free(g);
+        if (!g->multi)
                 return -ENOMEM;
-        }
         /* Accuracy 1 µs, not sd-event's default (0 = 250 ms, coalesced): curl starts every request
          * and goes on after every answer from this timer, so a default one held each step of the
          * bot's up to 250 ms (a reply, a result, the next /sync). */
         r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, 0, 1, on_timer, g);
-        if (r < 0) {
-                curl_glue_free(g);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(g->timer, "curl-timer");
 
         if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK) {
-                curl_glue_free(g);
+            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK)
                 return -EINVAL;
-        }
-        *ret = g;
+        *ret = TAKE_PTR(g);
         return 0;
 }
 

@@ -178,6 +178,7 @@ static void http_op_free(HttpOp *op) {
         free(op->body);
         free(op);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(HttpOp *, http_op_free);
 
 int probe_parse_cert_time(const char *s, time_t *ret) {
         struct tm tm = {};
@@ -272,37 +273,28 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
 
 /* "host:port:addr,[v6addr]" for CURLOPT_RESOLVE, from the URL's own host and port. */
 static int resolve_entry(CURL *easy, const char *url, char *const *addresses, struct curl_slist **ret) {
+        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+        _cleanup_(curl_freep) char *host = NULL, *port = NULL;
         _cleanup_free_ char *entry = NULL;
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL;
-        int r = -EINVAL;
+        _cleanup_fclose_ FILE *f = NULL;
         size_t n;
-        FILE *f;
 
         if (!u)
                 return -ENOMEM;
         if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-                goto out;
+                return -EINVAL;
         f = open_memstream(&entry, &n);
-        if (!f) {
-                r = -ENOMEM;
-                goto out;
-        }
+        if (!f)
+                return -ENOMEM;
         fprintf(f, "%s:%s:", host, port);
         for (char *const *a = addresses; *a; a++)
                 fprintf(f, strchr(*a, ':') ? "%s[%s]" : "%s%s", a == addresses ? "" : ",", *a);
-        r = fclose(f) == 0 ? 0 : -ENOMEM;
-        if (r == 0) {
-                *ret = curl_slist_append(NULL, entry);
-                r = *ret ? 0 : -ENOMEM;
-        }
-out:
-        curl_free(host);
-        curl_free(port);
-        curl_url_cleanup(u);
-        return r;
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        *ret = curl_slist_append(NULL, entry);
+        return *ret ? 0 : -ENOMEM;
 }
 
 const char *probe_address_refused(Prober *p, const char *address) {
@@ -310,7 +302,7 @@ const char *probe_address_refused(Prober *p, const char *address) {
 }
 
 int probe_http(Prober *p, const char *url, char *const *addresses, http_callback_t cb, void *userdata) {
-        HttpOp *op;
+        _cleanup_(http_op_freep) HttpOp *op = NULL;
         CURL *e;
         int r;
 
@@ -324,15 +316,11 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
                 return -ENOMEM;
         *op = (HttpOp){ .prober = p, .cb = cb, .userdata = userdata, .easy = curl_easy_init() };
         e = op->easy;
-        if (!e) {
-                http_op_free(op);
+        if (!e)
                 return -ENOMEM;
-        }
         r = resolve_entry(e, url, addresses, &op->resolve);
-        if (r < 0) {
-                http_op_free(op);
+        if (r < 0)
                 return r;
-        }
         if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_RESOLVE, op->resolve) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PRIVATE, op) != CURLE_OK ||
@@ -351,10 +339,10 @@ int probe_http(Prober *p, const char *url, char *const *addresses, http_callback
             curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "the-scheduler/" PACKAGE_VERSION) != CURLE_OK ||
             (p->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) != CURLE_OK) ||
-            curl_glue_add(p->glue, e) < 0) {
-                http_op_free(op);
+            curl_glue_add(p->glue, e) < 0)
                 return -EIO;
-        }
+        /* on_http_done() frees it. */
+        TAKE_PTR(op);
         return 0;
 }
 
@@ -369,12 +357,18 @@ typedef struct TcpOp {
         void *userdata;
 } TcpOp;
 
-static void tcp_finish(TcpOp *op, const char *why) {
-        op->cb(op->prober, why, op->userdata);
+static void tcp_op_free(TcpOp *op) {
         sd_event_source_disable_unref(op->io);
         sd_event_source_disable_unref(op->timer);
-        close(op->fd);
+        if (op->fd >= 0)
+                close(op->fd);
         free(op);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(TcpOp *, tcp_op_free);
+
+static void tcp_finish(TcpOp *op, const char *why) {
+        op->cb(op->prober, why, op->userdata);
+        tcp_op_free(op);
 }
 
 static const char *connect_why(int error) {
@@ -403,7 +397,7 @@ int probe_tcp(Prober *p, const char *address, unsigned port, tcp_callback_t cb, 
         struct sockaddr_storage sa;
         socklen_t len;
         char text[INET6_ADDRSTRLEN + 8];
-        TcpOp *op;
+        _cleanup_(tcp_op_freep) TcpOp *op = NULL;
         int r;
 
         snprintf(text, sizeof(text), strchr(address, ':') ? "[%s]:%u" : "%s:%u", address, port);
@@ -414,24 +408,21 @@ int probe_tcp(Prober *p, const char *address, unsigned port, tcp_callback_t cb, 
                 return -ENOMEM;
         *op = (TcpOp){ .prober = p, .cb = cb, .userdata = userdata };
         op->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (op->fd < 0) {
-                free(op);
+        if (op->fd < 0)
                 return -errno;
-        }
         /* Non-blocking: EINPROGRESS, or an error at once; either way the socket turns writable and
          * SO_ERROR says how it went. */
         if (connect(op->fd, (struct sockaddr *) &sa, len) < 0 && errno != EINPROGRESS)
                 op->error = errno;
         r = sd_event_add_io(p->event, &op->io, op->fd, EPOLLOUT, on_tcp_io, op);
-        if (r >= 0)
-                r = sd_event_add_time_relative(p->event, &op->timer, CLOCK_MONOTONIC, TCP_TIMEOUT_USEC, 0,
-                                               on_tcp_timeout, op);
-        if (r < 0) {
-                sd_event_source_disable_unref(op->io);
-                close(op->fd);
-                free(op);
+        if (r < 0)
                 return r;
-        }
+        r = sd_event_add_time_relative(p->event, &op->timer, CLOCK_MONOTONIC, TCP_TIMEOUT_USEC, 0,
+                                       on_tcp_timeout, op);
+        if (r < 0)
+                return r;
+        /* tcp_finish() frees it. */
+        TAKE_PTR(op);
         return 0;
 }
 
@@ -439,7 +430,7 @@ int probe_tcp(Prober *p, const char *address, unsigned port, tcp_callback_t cb, 
 
 int prober_new(sd_event *e, const char *resolver, const char *ca_file, const NetRange *allowed,
                size_t n_allowed, Prober **ret) {
-        Prober *p;
+        _cleanup_(prober_freep) Prober *p = NULL;
         int r;
 
         p = calloc(1, sizeof(Prober));
@@ -449,15 +440,17 @@ int prober_new(sd_event *e, const char *resolver, const char *ca_file, const Net
         p->allowed = allowed;
         p->n_allowed = n_allowed;
         r = dns_server_init(&p->dns, resolver);
-        if (r >= 0 && ca_file && !(p->ca_file = strdup(ca_file)))
-                r = -ENOMEM;
-        if (r >= 0)
-                r = curl_glue_new(e, on_http_done, &p->glue);
-        if (r < 0) {
-                prober_free(p);
+        if (r < 0)
                 return r;
+        if (ca_file) {
+                p->ca_file = strdup(ca_file);
+                if (!p->ca_file)
+                        return -ENOMEM;
         }
-        *ret = p;
+        r = curl_glue_new(e, on_http_done, &p->glue);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "dns-io.h"
 #include "netrange.h"
+#include "util.h"
 
 typedef struct Prober Prober;
 
@@ -20,6 +21,7 @@ typedef struct Prober Prober;
 int prober_new(sd_event *e, const char *resolver, const char *ca_file, const NetRange *allowed,
                size_t n_allowed, Prober **ret);
 Prober *prober_free(Prober *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Prober *, prober_free);
 
 typedef struct Resolved {
         const char *why;        /* NULL: resolved (addresses may still be empty: no records) */
