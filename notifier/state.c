@@ -46,11 +46,20 @@ static int state_parse(State *s, const char *text, size_t size) {
         if (!streq_ptr(json_string_value(json_object_get(root, "homeserver")), s->homeserver) ||
             !streq_ptr(json_string_value(json_object_get(root, "user_id")), s->user_id))
                 return 0;
-        if ((r = set_from_json(&s->device_id, root, "device_id")) < 0 ||
-            (r = set_from_json(&s->access_token, root, "access_token")) < 0 ||
-            (r = set_from_json(&s->since, root, "since")) < 0 ||
-            (r = set_from_json(&s->journal_cursor, root, "journal_cursor")) < 0)
-                return r;
+        const struct {
+                char **field;
+                const char *key;
+        } strings[] = {
+                { &s->device_id, "device_id" },
+                { &s->access_token, "access_token" },
+                { &s->since, "since" },
+                { &s->journal_cursor, "journal_cursor" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                r = set_from_json(strings[i].field, root, strings[i].key);
+                if (r < 0)
+                        return r;
+        }
         /* Monitoring's memory (kept here before it had monitoring.json, read from there if that
          * exists) and our direct chats: objects, read as they are (alerts.c checks each value
          * before use). */
@@ -75,8 +84,11 @@ static int state_parse(State *s, const char *text, size_t size) {
                 json_decref(s->refused_runs);
                 s->refused_runs = json_incref(refused);
         }
-        if ((r = parse_string_map(root, "rooms", &s->rooms)) < 0 ||
-            (r = parse_string_map(root, "room_customers", &s->room_customers)) < 0)
+        r = parse_string_map(root, "rooms", &s->rooms);
+        if (r < 0)
+                return r;
+        r = parse_string_map(root, "room_customers", &s->room_customers);
+        if (r < 0)
                 return r;
         /* A state from before rooms were bound: each customer's room is theirs. */
         json_object_foreach(s->rooms, customer, room) {
@@ -117,8 +129,8 @@ static int load_alerts(State *s) {
 }
 
 int state_load(const char *dir, const char *homeserver, const char *user_id, State **ret) {
+        _cleanup_(state_freep) State *s = NULL;
         _cleanup_free_ char *text = NULL;
-        State *s;
         size_t size;
         int r;
 
@@ -140,23 +152,21 @@ int state_load(const char *dir, const char *homeserver, const char *user_id, Sta
         s->user_id = strdup(user_id);
         if (!s->rooms || !s->room_customers || !s->alerts || !s->alerts_text || !s->direct ||
             !s->encrypted || !s->refused_runs || !s->path || !s->monitoring_path || !s->homeserver ||
-            !s->user_id) {
-                state_free(s);
+            !s->user_id)
                 return -ENOMEM;
-        }
 
         r = read_full_file(s->path, STATE_MAX, &text, &size);
-        if (r == -ENOENT)
-                r = 0;
-        else if (r >= 0)
-                r = state_parse(s, text, size);
-        if (r >= 0)
-                r = load_alerts(s);
-        if (r < 0) {
-                state_free(s);
+        if (r < 0 && r != -ENOENT)
                 return r;
+        if (r >= 0) {
+                r = state_parse(s, text, size);
+                if (r < 0)
+                        return r;
         }
-        *ret = s;
+        r = load_alerts(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 

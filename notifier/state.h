@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "util.h"
+
 typedef struct State {
         char *path;
         char *monitoring_path;
@@ -38,6 +40,7 @@ typedef struct State {
  * session and sync position mean nothing there. -EBADMSG if the file is not ours to read. */
 int state_load(const char *dir, const char *homeserver, const char *user_id, State **ret);
 State *state_free(State *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(State *, state_free);
 /* Writes state.json if something in it changed since it was read or written; monitoring.json first
  * if that is behind (so moving "alerts" out of an old state.json loses nothing). */
 int state_save(State *s);

@@ -38,6 +38,7 @@ static void matrix_request_free(MatrixRequest *r) {
         free(r->response);
         free(r);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(MatrixRequest *, matrix_request_free);
 
 static int curl_error_to_errno(CURLcode c) {
         switch (c) {
@@ -95,23 +96,19 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
 }
 
 int matrix_client_new(sd_event *event, const char *homeserver, MatrixClient **ret) {
-        MatrixClient *c;
+        _cleanup_(matrix_client_freep) MatrixClient *c = NULL;
         int r;
 
         c = calloc(1, sizeof(MatrixClient));
         if (!c)
                 return -ENOMEM;
         c->homeserver = strdup(homeserver);
-        if (!c->homeserver) {
-                matrix_client_free(c);
+        if (!c->homeserver)
                 return -ENOMEM;
-        }
         r = curl_glue_new(event, on_done, &c->glue);
-        if (r < 0) {
-                matrix_client_free(c);
+        if (r < 0)
                 return r;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 
@@ -172,8 +169,8 @@ static int request_setup(MatrixRequest *r, const char *method, const char *url, 
 
 int matrix_request(MatrixClient *c, const char *method, const char *path, json_t *body, unsigned timeout_ms,
                    matrix_callback_t callback, void *userdata, MatrixRequest **ret) {
+        _cleanup_(matrix_request_freep) MatrixRequest *r = NULL;
         _cleanup_free_ char *url = NULL;
-        MatrixRequest *r;
         int k;
 
         if (asprintf(&url, "%s%s", c->homeserver, path) < 0)
@@ -183,20 +180,24 @@ int matrix_request(MatrixClient *c, const char *method, const char *path, json_t
                 return -ENOMEM;
         *r = (MatrixRequest) { .client = c, .callback = callback, .userdata = userdata };
         r->easy = curl_easy_init();
-        if (!r->easy || (body && !(r->body = json_dumps(body, JSON_COMPACT)))) {
-                matrix_request_free(r);
+        if (!r->easy)
                 return -ENOMEM;
+        if (body) {
+                r->body = json_dumps(body, JSON_COMPACT);
+                if (!r->body)
+                        return -ENOMEM;
         }
         k = request_setup(r, method, url, timeout_ms);
-        if (k >= 0)
-                k = curl_glue_add(c->glue, r->easy);
-        if (k < 0) {
-                matrix_request_free(r);
+        if (k < 0)
                 return k;
-        }
+        k = curl_glue_add(c->glue, r->easy);
+        if (k < 0)
+                return k;
         c->in_flight++;
         if (ret)
                 *ret = r;
+        /* on_done() or matrix_request_cancel() frees it. */
+        TAKE_PTR(r);
         return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "util.h"
+
 typedef struct MatrixClient MatrixClient;
 typedef struct MatrixRequest MatrixRequest;
 
@@ -25,6 +27,7 @@ typedef void (*matrix_callback_t)(MatrixRequest *req, const MatrixResponse *resp
 
 int matrix_client_new(sd_event *event, const char *homeserver, MatrixClient **ret);
 MatrixClient *matrix_client_free(MatrixClient *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(MatrixClient *, matrix_client_free);
 int matrix_client_set_token(MatrixClient *c, const char *token);
 bool matrix_client_has_token(const MatrixClient *c);
 unsigned matrix_client_in_flight(const MatrixClient *c);
