@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "util.h"
+
 typedef struct Check {
         bool ok;
         char *key;             /* what is checked, without figures: "25 (tcp port)", "Disk utilization" */
@@ -20,11 +22,11 @@ typedef struct CheckList {
 } CheckList;
 
 int checks_add(CheckList *l, bool ok, const char *anchor, const char *key, const char *format, ...)
-        __attribute__((format(printf, 5, 6)));
+        _printf_(5, 6);
 /* A place for a check that reports later, so the report's order does not depend on which answer
  * came first; checks_set() fills it. */
 int checks_slot(CheckList *l, const char *anchor, const char *key, size_t *ret);
-void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) __attribute__((format(printf, 4, 5)));
+void checks_set(CheckList *l, size_t i, bool ok, const char *format, ...) _printf_(4, 5);
 /* Moves every item of from to the end of to. */
 int checks_append(CheckList *to, CheckList *from);
 void checks_done(CheckList *l);

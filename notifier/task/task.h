@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "util.h"
 
 typedef struct TaskContext {
         const Config *config;
@@ -20,7 +21,7 @@ typedef struct TaskContext {
 } TaskContext;
 
 /* Sets t->failure (first call wins) and returns -abs(error), or -EIO if error is 0. */
-int task_fail(TaskContext *t, int error, const char *format, ...) __attribute__((format(printf, 3, 4)));
+int task_fail(TaskContext *t, int error, const char *format, ...) _printf_(3, 4);
 
 int task_ping(TaskContext *t);
 /* Runs every ping check into *l (the caller frees it with checks_done()); < 0 only when out of

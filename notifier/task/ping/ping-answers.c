@@ -11,7 +11,7 @@
 #include "ping-answers.h"
 #include "util.h"
 
-static int bad(char **ret_why, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static int bad(char **ret_why, const char *format, ...) _printf_(2, 3);
 static int bad(char **ret_why, const char *format, ...) {
         va_list ap;
 

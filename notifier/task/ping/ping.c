@@ -254,8 +254,7 @@ typedef struct Federation {
         char *url;
 } Federation;
 
-static void federation_finish(Federation *f, bool ok, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
+static void federation_finish(Federation *f, bool ok, const char *format, ...) _printf_(3, 4);
 static void federation_finish(Federation *f, bool ok, const char *format, ...) {
         _cleanup_free_ char *why = NULL;
         Ping *p = f->ping;
@@ -514,8 +513,7 @@ static const char *fetch_host(const Ping *p, size_t i) {
         return fetches[i].on_matrix ? p->matrix : p->cu->domain;
 }
 
-static int slot(Ping *p, const char *anchor, size_t *ret, const char *key_format, ...)
-        __attribute__((format(printf, 4, 5)));
+static int slot(Ping *p, const char *anchor, size_t *ret, const char *key_format, ...) _printf_(4, 5);
 static int slot(Ping *p, const char *anchor, size_t *ret, const char *key_format, ...) {
         _cleanup_free_ char *key = NULL;
         va_list ap;
