@@ -31,6 +31,7 @@ static void inbound_free(OlmInboundGroupSession *s) {
         olm_clear_inbound_group_session(s);
         free(s);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(OlmInboundGroupSession *, inbound_free);
 
 static OlmOutboundGroupSession *outbound_new(void) {
         void *mem = malloc(olm_outbound_group_session_size());
@@ -43,6 +44,7 @@ static void outbound_free(OlmOutboundGroupSession *s) {
         olm_clear_outbound_group_session(s);
         free(s);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(OlmOutboundGroupSession *, outbound_free);
 
 static char *inbound_pickle(Crypto *c, OlmInboundGroupSession *s) {
         size_t n = olm_pickle_inbound_group_session_length(s);
@@ -56,14 +58,12 @@ static char *inbound_pickle(Crypto *c, OlmInboundGroupSession *s) {
 
 static OlmInboundGroupSession *inbound_unpickle(Crypto *c, const char *pickled) {
         _cleanup_free_ char *copy = strdup(pickled ?: "");
-        OlmInboundGroupSession *s = inbound_new();
+        _cleanup_(inbound_freep) OlmInboundGroupSession *s = inbound_new();
 
         if (!copy || !s ||
-            olm_unpickle_inbound_group_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error()) {
-                inbound_free(s);
+            olm_unpickle_inbound_group_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error())
                 return NULL;
-        }
-        return s;
+        return TAKE_PTR(s);
 }
 
 static char *outbound_pickle(Crypto *c, OlmOutboundGroupSession *s) {
@@ -78,14 +78,12 @@ static char *outbound_pickle(Crypto *c, OlmOutboundGroupSession *s) {
 
 static OlmOutboundGroupSession *outbound_unpickle(Crypto *c, const char *pickled) {
         _cleanup_free_ char *copy = strdup(pickled ?: "");
-        OlmOutboundGroupSession *s = outbound_new();
+        _cleanup_(outbound_freep) OlmOutboundGroupSession *s = outbound_new();
 
         if (!copy || !s ||
-            olm_unpickle_outbound_group_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error()) {
-                outbound_free(s);
+            olm_unpickle_outbound_group_session(s, c->key, c->key_len, copy, strlen(copy)) == olm_error())
                 return NULL;
-        }
-        return s;
+        return TAKE_PTR(s);
 }
 
 static bool is_member(Crypto *c, const char *room_id, const char *user_id) {
@@ -97,19 +95,18 @@ static OlmInboundGroupSession *room_key_session(json_t *content, bool forwarded)
         const char *session_id = json_string_value(json_object_get(content, "session_id")),
                    *key = json_string_value(json_object_get(content, "session_key"));
         _cleanup_free_ char *copy = strdup(key ?: "");
-        OlmInboundGroupSession *s = inbound_new();
+        _cleanup_(inbound_freep) OlmInboundGroupSession *s = inbound_new();
         uint8_t sid[128];
         size_t n;
 
         if (!copy || !s || !session_id ||
             (forwarded ? olm_import_inbound_group_session(s, (uint8_t *) copy, strlen(copy))
-                       : olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error() ||
-            (n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1)) == olm_error() ||
-            strlen(session_id) != n || memcmp(sid, session_id, n) != 0) {
-                inbound_free(s);
+                       : olm_init_inbound_group_session(s, (uint8_t *) copy, strlen(copy))) == olm_error())
                 return NULL;
-        }
-        return s;
+        n = olm_inbound_group_session_id(s, sid, sizeof(sid) - 1);
+        if (n == olm_error() || strlen(session_id) != n || memcmp(sid, session_id, n) != 0)
+                return NULL;
+        return TAKE_PTR(s);
 }
 
 static size_t pending_of(Crypto *c, const char *sender) {
@@ -148,7 +145,7 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         const char *room = json_string_value(json_object_get(content, "room_id")),
                    *session_id = json_string_value(json_object_get(content, "session_id"));
         _cleanup_free_ char *id = NULL, *pickle = NULL;
-        OlmInboundGroupSession *s;
+        _cleanup_(inbound_freep) OlmInboundGroupSession *s = NULL;
         json_t *old, *entry;
 
         if (!room || !session_id || !crypto_key_valid(sender_key) ||
@@ -161,27 +158,22 @@ int crypto_store_room_key(Crypto *c, json_t *content, const char *sender, const 
         if (!s)
                 return crypto_why(ret_why, -EBADMSG, "a room key that is not the session it names");
         /* ... and only from a member of that room. */
-        if (!forwarded && !is_member(c, room, sender)) {
-                inbound_free(s);
+        if (!forwarded && !is_member(c, room, sender))
                 return room_key_wait(c, content, sender, sender_key);
-        }
         id = crypto_inbound_id(room, sender_key, session_id);
         if (!id)
-                return inbound_free(s), -ENOMEM;
+                return -ENOMEM;
         /* A key we have from an earlier index stays: a later one would lose messages. */
         old = json_object_get(crypto_section(c, "inbound"), id);
         if (json_is_integer(json_object_get(old, "first")) &&
             json_integer_value(json_object_get(old, "first")) <=
-                    olm_inbound_group_session_first_known_index(s)) {
-                inbound_free(s);
+                    olm_inbound_group_session_first_known_index(s))
                 return 0;
-        }
         pickle = inbound_pickle(c, s);
         entry = pickle ? json_pack("{s:s, s:s, s:I, s:o}", "pickle", pickle, "sender", sender, "first",
                                    (json_int_t) olm_inbound_group_session_first_known_index(s), "seen",
                                    json_object())
                        : NULL;
-        inbound_free(s);
         /* The same session from an earlier index: what it has seen stays seen (replays). */
         if (entry && old && json_is_object(json_object_get(old, "seen")) &&
             (json_object_set(entry, "seen", json_object_get(old, "seen")) < 0 ||
@@ -363,7 +355,7 @@ static json_t *outbound_current(Crypto *c, const char *room_id, bool create) {
                *room = json_object_get(crypto_section(c, "rooms"), room_id);
         _cleanup_free_ uint8_t *random = NULL;
         _cleanup_free_ char *pickle = NULL;
-        OlmOutboundGroupSession *s;
+        _cleanup_(outbound_freep) OlmOutboundGroupSession *s = NULL;
         size_t n;
 
         if (out &&
@@ -381,7 +373,6 @@ static json_t *outbound_current(Crypto *c, const char *room_id, bool create) {
         random = crypto_random(n);
         if (random && olm_init_outbound_group_session(s, random, n) != olm_error())
                 pickle = outbound_pickle(c, s);
-        outbound_free(s);
         if (!pickle)
                 return NULL;
         out = json_pack("{s:s, s:I, s:i, s:o}", "pickle", pickle, "created", (json_int_t) now_ms(),
@@ -419,7 +410,8 @@ bool crypto_room_ready(Crypto *c, const char *room_id, char **members) {
 }
 
 static json_t *room_key_content(Crypto *c, const char *room_id, json_t *out) {
-        OlmOutboundGroupSession *s = outbound_unpickle(c, json_string_value(json_object_get(out, "pickle")));
+        _cleanup_(outbound_freep) OlmOutboundGroupSession *s =
+                outbound_unpickle(c, json_string_value(json_object_get(out, "pickle")));
         _cleanup_free_ char *id = NULL, *key = NULL;
         size_t n, k;
 
@@ -430,11 +422,8 @@ static json_t *room_key_content(Crypto *c, const char *room_id, json_t *out) {
         id = calloc(1, n + 1);
         key = calloc(1, k + 1);
         if (!id || !key || olm_outbound_group_session_id(s, (uint8_t *) id, n) == olm_error() ||
-            olm_outbound_group_session_key(s, (uint8_t *) key, k) == olm_error()) {
-                outbound_free(s);
+            olm_outbound_group_session_key(s, (uint8_t *) key, k) == olm_error())
                 return NULL;
-        }
-        outbound_free(s);
         return json_pack("{s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "room_id", room_id,
                          "session_id", id, "session_key", key);
 }
@@ -446,7 +435,10 @@ int crypto_share_body(Crypto *c, const char *room_id, char **members, json_t **r
         const char *id;
         int r;
 
-        if (!out || !messages || !recipients || !(key = room_key_content(c, room_id, out)))
+        if (!out || !messages || !recipients)
+                return -ENOMEM;
+        key = room_key_content(c, room_id, out);
+        if (!key)
                 return -ENOMEM;
         FOREACH_MEMBER_DEVICE(c, members, u, id, d) {
                 json_t *enc = NULL;
@@ -493,7 +485,7 @@ int crypto_room_encrypt(Crypto *c, const char *room_id, const char *type, json_t
         json_t *out = outbound_current(c, room_id, false), *rel;
         _cleanup_free_ char *text = NULL, *msg = NULL, *pickle = NULL, *sid = NULL;
         json_auto_t *plain = NULL, *enc = NULL;
-        OlmOutboundGroupSession *s;
+        _cleanup_(outbound_freep) OlmOutboundGroupSession *s = NULL;
         size_t len, n;
 
         if (!out)
@@ -509,12 +501,11 @@ int crypto_room_encrypt(Crypto *c, const char *room_id, const char *type, json_t
         sid = calloc(1, n + 1);
         if (!msg || !sid ||
             olm_group_encrypt(s, (uint8_t *) text, strlen(text), (uint8_t *) msg, len) == olm_error() ||
-            olm_outbound_group_session_id(s, (uint8_t *) sid, n) == olm_error() ||
-            !(pickle = outbound_pickle(c, s))) {
-                outbound_free(s);
+            olm_outbound_group_session_id(s, (uint8_t *) sid, n) == olm_error())
                 return -ENOMEM;
-        }
-        outbound_free(s);
+        pickle = outbound_pickle(c, s);
+        if (!pickle)
+                return -ENOMEM;
         msg[len] = 0;
         enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", MEGOLM_ALGORITHM, "sender_key",
                         c->curve25519, "ciphertext", msg, "session_id", sid, "device_id", c->device_id);
