@@ -206,11 +206,14 @@ static int parse_joined(SyncBatch *b, json_t *join, const char *own_user) {
                             json_object_set(b->gaps, room_id, json_object_get(timeline, "prev_batch")) < 0)
                                 return -ENOMEM;
                 }
-                json_array_foreach(json_object_get(json_object_get(room, "state"), "events"), i, e)
-                        if ((r = note_state(b, room_id, e)) < 0)
+                json_array_foreach(json_object_get(json_object_get(room, "state"), "events"), i, e) {
+                        r = note_state(b, room_id, e);
+                        if (r < 0)
                                 return r;
+                }
                 json_array_foreach(json_object_get(timeline, "events"), i, e) {
-                        if ((r = note_state(b, room_id, e)) < 0)
+                        r = note_state(b, room_id, e);
+                        if (r < 0)
                                 return r;
                         if (streq_ptr(get_string(e, "sender"), own_user))
                                 continue;
@@ -258,7 +261,7 @@ static int parse_crypto(SyncBatch *b, json_t *root) {
 }
 
 int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret) {
-        SyncBatch *b;
+        _cleanup_(matrix_sync_batch_freep) SyncBatch *b = NULL;
         json_t *rooms;
         const char *next;
         int r;
@@ -267,24 +270,22 @@ int matrix_sync_parse(json_t *root, const char *own_user, SyncBatch **ret) {
         if (isempty(next))
                 return -EBADMSG;
         b = calloc(1, sizeof(SyncBatch));
-        if (!b || !(b->next_batch = strdup(next))) {
-                matrix_sync_batch_free(b);
+        if (!b)
                 return -ENOMEM;
-        }
+        b->next_batch = strdup(next);
+        if (!b->next_batch)
+                return -ENOMEM;
         r = parse_crypto(b, root);
-        if (r < 0) {
-                matrix_sync_batch_free(b);
+        if (r < 0)
                 return r;
-        }
         rooms = json_object_get(root, "rooms");
         r = parse_invites(b, json_object_get(rooms, "invite"), own_user);
-        if (r >= 0)
-                r = parse_joined(b, json_object_get(rooms, "join"), own_user);
-        if (r < 0) {
-                matrix_sync_batch_free(b);
+        if (r < 0)
                 return r;
-        }
-        *ret = b;
+        r = parse_joined(b, json_object_get(rooms, "join"), own_user);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
         return 0;
 }
 
