@@ -118,8 +118,11 @@ static int append_sandboxing(sd_bus_message *m, const char *key, const char *val
                 _cleanup_free_ char *id = NULL;
                 const char *colon = strchr(value, ':');
 
-                if (!colon || !(id = strndup(value, (size_t) (colon - value))))
-                        return colon ? -ENOMEM : -EINVAL;
+                if (!colon)
+                        return -EINVAL;
+                id = strndup(value, (size_t) (colon - value));
+                if (!id)
+                        return -ENOMEM;
                 return sd_bus_message_append(m, "(sv)", key, "a(ss)", 1, id, colon + 1);
         }
         return -EOPNOTSUPP;
@@ -246,12 +249,18 @@ int bus_read_schedule_timers(sd_bus_message *reply, const char *customer, char *
         const char *name, *path;
         int r;
 
-        r = timers ? sd_bus_message_enter_container(reply, 'a', "(ssssssouso)") : -ENOMEM;
-        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
-                                                 &path, NULL, NULL, NULL)) > 0)
+        if (!timers)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        while (r > 0) {
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path, NULL,
+                                        NULL, NULL);
+                if (r <= 0)
+                        break;
                 if (schedule_unit_is_customers(name, customer) &&
                     (strv_extend(&timers, name) < 0 || strv_extend(&timers, path) < 0))
-                        r = -ENOMEM;
+                        return -ENOMEM;
+        }
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(timers);

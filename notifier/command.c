@@ -157,8 +157,9 @@ static int parse_when(Command *c, char *words[], size_t n, char **ret_error) {
                                      "`schedule %s 2027-01-08 17:00`", task_table[c->task]);
                 return 0;
         }
-        if (n < 2 || (c->weekday = weekday_from_string(words[0])) < 0 ||
-            time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
+        if (n >= 2)
+                c->weekday = weekday_from_string(words[0]);
+        if (n < 2 || c->weekday < 0 || time_of_day_parse(words[1], &c->hour, &c->minute) < 0)
                 return error(ret_error, "a recurring schedule needs a weekday and a time in UTC, e.g. "
                              "`recurring %s Friday 15:00`", task_table[c->task]);
         return 0;

@@ -25,8 +25,11 @@ int progress_text(bool initiated, const char *step, usec_t elapsed, bool finishe
 
         if (elapsed >= 60 * USEC_PER_SEC)
                 duration_format(elapsed, d, sizeof(d));
-        if (!isempty(step) && !(clean = step_clean(step)))
-                return -ENOMEM;
+        if (!isempty(step)) {
+                clean = step_clean(step);
+                if (!clean)
+                        return -ENOMEM;
+        }
         if (finished)
                 doing = strdup("");
         else if (clean && asprintf(&doing, "; current step: `%s`", clean) < 0)

@@ -126,8 +126,11 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         }
         /* a(ssssssouso): the first field of each entry is the unit's name. */
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
-                                                 NULL, NULL, NULL, NULL)) > 0)
+        while (r > 0) {
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL);
+                if (r <= 0)
+                        break;
                 if (!streq(name, unit)) {
                         if (asprintf(&text, "`%s` is already running",
                                      task_kind_to_string(op->command.task)) < 0)
@@ -136,6 +139,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                                 return manager_fatal_oom(m), 0;
                         return op_finish_with_reply(m, op, text);
                 }
+        }
         start_transient(m, op, unit);
         return 0;
 }

@@ -177,8 +177,11 @@ int zone_format(const char *zone, time_t t, char *buf, size_t size) {
         char *saved = NULL;
         bool ok;
 
-        if (!is_utc(zone) && !(saved = zone_enter(zone)))
-                return -ENOMEM;
+        if (!is_utc(zone)) {
+                saved = zone_enter(zone);
+                if (!saved)
+                        return -ENOMEM;
+        }
         ok = saved ? localtime_r(&t, &tm) != NULL : gmtime_r(&t, &tm) != NULL;
         if (saved)
                 zone_leave(saved);

@@ -14,10 +14,15 @@ static void curl_glue_check_finished(CurlGlue *g) {
         CURLMsg *msg;
         int k;
 
-        while ((msg = curl_multi_info_read(g->multi, &k))) {
-                CURL *easy = msg->easy_handle;
-                CURLcode result = msg->data.result;
+        for (;;) {
+                CURL *easy;
+                CURLcode result;
 
+                msg = curl_multi_info_read(g->multi, &k);
+                if (!msg)
+                        break;
+                easy = msg->easy_handle;
+                result = msg->data.result;
                 if (msg->msg != CURLMSG_DONE)
                         continue;
                 /* Remove first: the callback may free the handle or start new transfers. */
