@@ -141,8 +141,9 @@ static int local_wait(Maintenance *m, pid_t pid, int pidfd, int fd, unsigned tim
                         return -errno;
                 exited = exited || (p[1].revents & POLLIN);
                 /* After the exit only what is left in the pipe, not what a child left running says. */
-                while (p[0].fd >= 0 && (n = read(fd, buf, sizeof(buf))) != 0) {
-                        if (n < 0)
+                while (p[0].fd >= 0) {
+                        n = read(fd, buf, sizeof(buf));
+                        if (n <= 0)
                                 break;
                         on_output(buf, (size_t) n, m);
                 }

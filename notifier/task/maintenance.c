@@ -57,7 +57,10 @@ static char *clean_text(const char *s, size_t max) {
 static int clean_into(const char *s, size_t n, char **ret) {
         _cleanup_free_ char *copy = strndup(s, n), *t = NULL;
 
-        if (!copy || !(t = clean_text(copy, MAINTENANCE_STEP_MAX)))
+        if (!copy)
+                return -ENOMEM;
+        t = clean_text(copy, MAINTENANCE_STEP_MAX);
+        if (!t)
                 return -ENOMEM;
         if (isempty(t))
                 return 0;

@@ -128,8 +128,11 @@ int answer_wellknown_server(long status, const char *body, size_t size, const ch
         else if (server_name_split(server, &host, &port) < 0)
                 r = bad(ret_why, "\"m.server\" is not a server name: %.80s", server);
         else {
-                if (ret_delegated && !(*ret_delegated = strdup(server)))
-                        r = -ENOMEM;
+                if (ret_delegated) {
+                        *ret_delegated = strdup(server);
+                        if (!*ret_delegated)
+                                r = -ENOMEM;
+                }
                 if (r == 0 && strcasecmp(host, homeserver_host) != 0)
                         r = bad(ret_why, "points at %s, not at %s", server, homeserver_host);
         }

@@ -393,7 +393,9 @@ static void on_domain_resolved(Prober *prober, const Resolved *res, void *userda
 static void start_federation(Ping *p, size_t slot) {
         Federation *f = calloc(1, sizeof(Federation));
 
-        if (!f || !(f->name = strdup(p->cu->domain))) {
+        if (f)
+                f->name = strdup(p->cu->domain);
+        if (!f || !f->name) {
                 free(f);
                 not_started(p, slot, "federation", -ENOMEM);
                 return;
@@ -713,10 +715,14 @@ static int maintenance_running(const char *customer, bool *ret) {
                 if (!d)
                         continue;
                 seen = true;
-                while (!*ret && (de = readdir(d)))
+                while (!*ret) {
+                        de = readdir(d);
+                        if (!de)
+                                break;
                         if (startswith(de->d_name, prefix) && endswith(de->d_name, ".service") &&
                             cgroup_populated(dirfd(d), de->d_name))
                                 *ret = true;
+                }
         }
         return seen ? 0 : -ENOENT;
 }

@@ -100,9 +100,9 @@ static int ssh_wait(Ssh *s) {
  * deadline passed. */
 #define SSH_AGAIN(s, call)                                                                                  \
         ({                                                                                                  \
-                int _r;                                                                                     \
-                while ((_r = (call)) == LIBSSH2_ERROR_EAGAIN && ssh_wait(s) >= 0)                           \
-                        ;                                                                                   \
+                int _r = (call);                                                                            \
+                while (_r == LIBSSH2_ERROR_EAGAIN && ssh_wait(s) >= 0)                                      \
+                        _r = (call);                                                                        \
                 _r == LIBSSH2_ERROR_EAGAIN ? LIBSSH2_ERROR_TIMEOUT : _r;                                    \
         })
 
@@ -288,10 +288,12 @@ static int ssh_authenticate(Ssh *s) {
 static int ssh_exec(Ssh *s, const char *command) {
         int r;
 
-        while (!(s->channel = libssh2_channel_open_session(s->session)) &&
-               libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_EAGAIN)
+        s->channel = libssh2_channel_open_session(s->session);
+        while (!s->channel && libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_EAGAIN) {
                 if (ssh_wait(s) < 0)
                         return ssh_fail_timeout(s);
+                s->channel = libssh2_channel_open_session(s->session);
+        }
         if (!s->channel)
                 return ssh_fail(s, -EPROTO, "%s refused a session: %s", s->where, ssh_last_error(s));
 

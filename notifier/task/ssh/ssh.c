@@ -304,7 +304,7 @@ int ssh_parse_unit_state(const char *text, UnitState *ret, char **ret_error) {
 
         if (!copy)
                 return -ENOMEM;
-        while ((line = next_line(&p, &unterminated))) {
+        for (line = next_line(&p, &unterminated); line; line = next_line(&p, &unterminated)) {
                 char *eq = strchr(line, '=');
 
                 lineno++;
