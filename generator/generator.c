@@ -175,9 +175,9 @@ static void write_wants(Generator *g) {
 }
 
 static void generate(Generator *g) {
+        _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *error = NULL;
         const char *path;
-        Config *config = NULL;
         int r;
 
         path = getenv("SCHEDULER_CONFIG") ?: SCHEDULER_CONFIG_PATH;
@@ -195,7 +195,6 @@ static void generate(Generator *g) {
                 generate_customer(g, config, &config->customers[i]);
         log_debug("%s: %zu customers, %u units written to %s.", path, config->n_customers, g->n_units,
                   g->dir);
-        config_free(config);
         write_wants(g);
 }
 

@@ -36,7 +36,10 @@ static int parse_argv(int argc, char *argv[]) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hc:v", options, NULL)) >= 0)
+        for (;;) {
+                c = getopt_long(argc, argv, "hc:v", options, NULL);
+                if (c < 0)
+                        break;
                 switch (c) {
                 case 'h':
                         help();
@@ -56,6 +59,7 @@ static int parse_argv(int argc, char *argv[]) {
                 default:
                         return -EINVAL;
                 }
+        }
         if (optind < argc) {
                 log_error("%s takes no positional arguments.", program_invocation_short_name);
                 return -EINVAL;
@@ -64,8 +68,8 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *error = NULL;
-        Config *config = NULL;
         Manager *m = NULL;
         int r;
 
@@ -79,13 +83,10 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         r = loop_check_secrets(config);
-        if (r < 0) {
-                config_free(config);
+        if (r < 0)
                 return EXIT_FAILURE;
-        }
         if (arg_check) {
                 printf("%s: OK, %zu customers.\n", arg_config, config->n_customers);
-                config_free(config);
                 return EXIT_SUCCESS;
         }
 
@@ -96,7 +97,6 @@ int main(int argc, char *argv[]) {
         srandom((unsigned) now_usec(CLOCK_MONOTONIC));
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("Failed to initialize libcurl.");
-                config_free(config);
                 return EXIT_FAILURE;
         }
         r = loop_new(config, &m);
@@ -108,7 +108,6 @@ int main(int argc, char *argv[]) {
                         log_error_errno(r, "Event loop failed: %m");
         }
         loop_free(m);
-        config_free(config);
         curl_global_cleanup();
         return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

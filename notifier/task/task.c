@@ -174,7 +174,10 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "+hc:", options, NULL)) >= 0)
+        for (;;) {
+                c = getopt_long(argc, argv, "+hc:", options, NULL);
+                if (c < 0)
+                        break;
                 switch (c) {
                 case 'h':
                         printf("%s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]\n\n"
@@ -192,6 +195,7 @@ static int parse_argv(int argc, char *argv[], Run *ret) {
                 default:
                         return -EINVAL;
                 }
+        }
         if (argc - optind < 2) {
                 log_error("Usage: %s [--config=PATH] [--finish] CUSTOMER COMMAND [ARGS…]",
                           program_invocation_short_name);
@@ -235,8 +239,8 @@ static int use_key_credential(Config *c, const char *customer) {
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *error = NULL;
-        Config *c = NULL;
         Run run;
         int r;
 
@@ -257,7 +261,6 @@ int main(int argc, char *argv[]) {
                 r = EXIT_UNREPORTED;
         } else
                 r = run_command(c, &run);
-        config_free(c);
         free(run.args_joined);
         return r;
 }
