@@ -34,6 +34,7 @@ static void progress_free(Progress *p) {
         free(p->shown);
         free(p);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Progress *, progress_free);
 
 static Progress *progress_find(Manager *m, const char *run) {
         for (Progress *p = m->progress; p; p = p->next)
@@ -43,7 +44,8 @@ static Progress *progress_find(Manager *m, const char *run) {
 }
 
 static Progress *progress_add(Manager *m, const RunResult *e) {
-        Progress *p, **tail = &m->progress;
+        _cleanup_(progress_freep) Progress *p = NULL;
+        Progress **tail = &m->progress;
         size_t n = 0;
 
         for (; *tail; tail = &(*tail)->next)
@@ -56,15 +58,13 @@ static Progress *progress_add(Manager *m, const RunResult *e) {
         p->run = strdup(e->run);
         p->room = strdup(e->room);
         p->reply_to = strdup(strempty(e->reply_to));
-        if (!p->run || !p->room || !p->reply_to) {
-                progress_free(p);
+        if (!p->run || !p->room || !p->reply_to)
                 return NULL;
-        }
         p->initiated = streq_ptr(e->mode, "run") && !isempty(e->reply_to);
         p->started = e->started;
         p->seen = now_usec(CLOCK_MONOTONIC);
         *tail = p;
-        return p;
+        return TAKE_PTR(p);
 }
 
 static void progress_remove(Manager *m, Progress *p) {

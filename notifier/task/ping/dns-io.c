@@ -32,6 +32,7 @@ static void query_free(DnsQuery *q) {
         free(q->name);
         free(q);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(DnsQuery *, query_free);
 
 static void query_finish(DnsQuery *q, int error, DnsAnswer *a, const char *why) {
         q->cb(error, a, why, q->userdata);
@@ -83,7 +84,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int dns_lookup(sd_event *e, const DnsServer *server, const char *name, uint16_t type, uint64_t timeout_usec,
                dns_callback_t cb, void *userdata) {
-        DnsQuery *q;
+        _cleanup_(query_freep) DnsQuery *q = NULL;
         uint64_t now;
         int r;
 
@@ -91,33 +92,26 @@ int dns_lookup(sd_event *e, const DnsServer *server, const char *name, uint16_t 
         if (!q)
                 return -ENOMEM;
         *q = (DnsQuery){ .fd = -EBADF, .type = type, .cb = cb, .userdata = userdata, .name = strdup(name) };
-        if (!q->name) {
-                query_free(q);
+        if (!q->name)
                 return -ENOMEM;
-        }
         if (getrandom(&q->id, sizeof(q->id), 0) != sizeof(q->id))
                 q->id = (uint16_t) (getpid() ^ now_usec(CLOCK_MONOTONIC));
         r = dns_query_build(name, type, q->id, q->packet, sizeof(q->packet), &q->packet_len);
-        if (r < 0) {
-                query_free(q);
+        if (r < 0)
                 return r;
-        }
         q->fd = socket(server->address.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (q->fd < 0 || connect(q->fd, (const struct sockaddr *) &server->address, server->length) < 0) {
-                r = -errno;
-                query_free(q);
-                return r;
-        }
+        if (q->fd < 0 || connect(q->fd, (const struct sockaddr *) &server->address, server->length) < 0)
+                return -errno;
         (void) sd_event_now(e, CLOCK_MONOTONIC, &now);
         q->deadline = now + timeout_usec;
         r = sd_event_add_io(e, &q->io, q->fd, EPOLLIN, on_readable, q);
-        if (r >= 0)
-                r = sd_event_add_time(e, &q->timer, CLOCK_MONOTONIC, now, 0, on_timer, q);
-        if (r < 0) {
-                query_free(q);
+        if (r < 0)
                 return r;
-        }
-        /* The timer fires at once and sends the first packet. */
+        r = sd_event_add_time(e, &q->timer, CLOCK_MONOTONIC, now, 0, on_timer, q);
+        if (r < 0)
+                return r;
+        /* The timer fires at once and sends the first packet; query_finish() frees q. */
+        TAKE_PTR(q);
         return 0;
 }
 

@@ -139,6 +139,7 @@ static void fetch_free(Fetch *f) {
         free(f->url);
         free(f);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fetch *, fetch_free);
 
 static void tls_report(Fetch *f, time_t expiry, const char *why) {
         _cleanup_free_ char *text = NULL;
@@ -223,7 +224,7 @@ static void on_fetch_resolved(Prober *prober, const Resolved *res, void *userdat
 /* GET https://HOST + path (which may start with :PORT). */
 static void start_fetch(Ping *p, FetchKind kind, const char *host, const char *path, size_t slot,
                         size_t tls_slot) {
-        Fetch *f = calloc(1, sizeof(Fetch));
+        _cleanup_(fetch_freep) Fetch *f = calloc(1, sizeof(Fetch));
         int r = -ENOMEM;
 
         if (f) {
@@ -237,10 +238,10 @@ static void start_fetch(Ping *p, FetchKind kind, const char *host, const char *p
                 not_started(p, slot, host, r);
                 if (tls_slot != SIZE_MAX)
                         not_started(p, tls_slot, host, r);
-                if (f)
-                        fetch_free(f);
                 return;
         }
+        /* fetch_finish() frees it. */
+        TAKE_PTR(f);
         hold(p);
 }
 
