@@ -253,8 +253,8 @@ int bus_read_schedule_timers(sd_bus_message *reply, const char *customer, char *
                 return -ENOMEM;
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r > 0) {
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path, NULL,
-                                        NULL, NULL);
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path,
+                                        NULL, NULL, NULL);
                 if (r <= 0)
                         break;
                 if (schedule_unit_is_customers(name, customer) &&

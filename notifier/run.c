@@ -127,8 +127,8 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         /* a(ssssssouso): the first field of each entry is the unit's name. */
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r > 0) {
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                        NULL, NULL);
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL, NULL);
                 if (r <= 0)
                         break;
                 if (!streq(name, unit)) {
