@@ -93,9 +93,13 @@ int interrupted_report(Manager *m) {
         r = sd_journal_add_match(j, "SCHEDULER_EVENT=start", 0);
         if (r >= 0)
                 r = sd_journal_seek_realtime_usec(j, since);
-        while (r >= 0 && (r = sd_journal_next(j)) > 0) {
+        while (r >= 0) {
                 sd_id128_t entry_boot;
                 RunResult s;
+
+                r = sd_journal_next(j);
+                if (r <= 0)
+                        break;
 
                 if (sd_journal_get_monotonic_usec(j, NULL, &entry_boot) < 0)
                         continue;

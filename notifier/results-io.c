@@ -178,9 +178,13 @@ int results_read_new(Manager *m) {
         _cleanup_free_ char *last = NULL;
         int r;
 
-        while ((r = sd_journal_next(m->journal)) > 0) {
+        for (;;) {
                 _cleanup_free_ char *cursor = NULL;
                 RunResult res;
+
+                r = sd_journal_next(m->journal);
+                if (r <= 0)
+                        break;
 
                 r = sd_journal_get_cursor(m->journal, &cursor);
                 if (r < 0)

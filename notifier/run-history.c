@@ -82,9 +82,13 @@ int run_history_list(const char *customer, const char *zone, char **ret_text) {
         f = open_memstream(&text, &size);
         if (!f)
                 return -ENOMEM;
-        while (n < LIST_RUNS_MAX && (r = sd_journal_previous(j)) > 0) {
+        while (n < LIST_RUNS_MAX) {
                 _cleanup_free_ char *line = NULL;
                 RunResult res;
+
+                r = sd_journal_previous(j);
+                if (r <= 0)
+                        break;
 
                 /* Monitoring's quiet pings are not runs anyone asked for. */
                 if (run_history_read(j, &res) >= 0 && run_result_valid(&res) && streq(res.customer, customer) &&

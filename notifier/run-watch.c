@@ -17,7 +17,10 @@ static int changed_active_state(sd_bus_message *msg, const char **ret) {
         r = sd_bus_message_skip(msg, "s");
         if (r >= 0)
                 r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        while (r > 0 && (r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+        while (r > 0) {
+                r = sd_bus_message_enter_container(msg, 'e', "sv");
+                if (r <= 0)
+                        break;
                 r = sd_bus_message_read(msg, "s", &name);
                 if (r >= 0 && streq(name, "ActiveState"))
                         return sd_bus_message_read(msg, "v", "s", ret);
