@@ -7,50 +7,16 @@ Usage: /usr/bin/python3 tests/integration/test_alerts.py ENVFILE
 """
 
 import datetime
-import hashlib
-import hmac
 import json
 import os
 import sys
-import urllib.request
 
-from harness import Sandbox, highlighted, notification_of, run_tests, wait_reply
+from e2ee_client import MEGOLM, Device, on_the_wire
+from harness import (INITIATED, Sandbox, edit_config, highlighted, monitor_results, monitoring_memory,
+                     monitoring_run, notification_of, register, restore_config, result_of, run_tests, saved_memory,
+                     wait_for, wait_reply)
 from matrix import API, q
-from test_maintenance import GO_FILE, PLAYBOOK
-from test_e2ee import MEGOLM, Device, on_the_wire
-from test_run import INITIATED, result_of
-from test_monitor import edit_config, monitor_results, restart_notifier, restore_config, wait_for
-
-
-def monitoring_run(sb, customer):
-    """Starts the customer's monitoring once and waits until its result is in the journal."""
-    before = len(monitor_results(sb, customer))
-    unit = f"scheduler-{customer}-monitor.service"
-    # These tests start it more often than systemd's default start limit (5 in 10 s) allows.
-    sb.run("control", "systemctl", "reset-failed", unit, check=False)
-    sb.run("control", "systemctl", "start", unit)
-    wait_for(f"a monitoring result of {customer}", lambda: len(monitor_results(sb, customer)) > before, 120)
-
-
-def monitoring_memory(sb):
-    """Monitoring's memory, per customer, as the notifier saved it (monitoring.json)."""
-    path = os.path.join(sb.env["CONTROL_ROOT"], "var/lib/scheduler/monitoring.json")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)["alerts"]
-
-
-def saved_memory(sb, customer):
-    """monitoring.json once the customer's newest monitoring run is applied in it (the notifier
-    saves within seconds of reading it)."""
-    newest = int(monitor_results(sb, customer)[-1]["__REALTIME_TIMESTAMP"])
-
-    def applied():
-        try:
-            memory = monitoring_memory(sb)
-        except FileNotFoundError:
-            return None
-        return memory if memory.get(customer, {}).get("last") == newest else None
-    return wait_for(f"{customer}'s newest monitoring run in monitoring.json", applied, 30)
+import playbook
 
 
 def bot_messages(client, room, bot):
@@ -111,7 +77,7 @@ def test_an_alert_the_homeserver_had_not_taken_at_a_crash_still_goes_out(sb):
         sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
         sb.run("synapse", "start")
         away = False
-        restart_notifier(sb)
+        sb.restart_notifier()
         alert = client.wait_for_event(room, lambda e: e["sender"] == bot and e["type"] == "m.room.message"
                                       and e["content"]["body"].startswith("🚨 Monitoring found"), 60)
         body = alert["content"]["body"]
@@ -132,22 +98,6 @@ def test_an_alert_the_homeserver_had_not_taken_at_a_crash_still_goes_out(sb):
              30)
 
 
-def register(sb, user, password):
-    """A new user through Synapse's shared-secret registration (what the sandbox does at start)."""
-    hs = sb.env["HS_URL"]
-    with urllib.request.urlopen(f"{hs}/_synapse/admin/v1/register", timeout=30) as r:
-        nonce = json.load(r)["nonce"]
-    mac = hmac.new(sb.env["REGISTRATION_SECRET"].encode(), digestmod=hashlib.sha1)
-    mac.update(b"\0".join([nonce.encode(), user.encode(), password.encode(), b"notadmin"]))
-    body = json.dumps({"nonce": nonce, "username": user, "password": password, "admin": False,
-                       "mac": mac.hexdigest()}).encode()
-    req = urllib.request.Request(f"{hs}/_synapse/admin/v1/register", data=body,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30):
-        pass
-    return f"@{user}:{sb.env['SERVER_NAME']}"
-
-
 def test_a_customer_without_a_room_gets_a_direct_chat(sb):
     # A new user and customer each time, so the test can run again on the same sandbox.
     suffix = os.urandom(4).hex()
@@ -163,7 +113,7 @@ def test_a_customer_without_a_room_gets_a_direct_chat(sb):
              .replace("components = ", "#"))
     before = edit_config(sb, lambda t: t.rstrip("\n") + "\n\n" + extra)
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         # Carol's own E2EE client: the direct chat the bot makes is encrypted.
         client = Device(sb, user=carol, password="carol-password").login()
         monitoring_run(sb, customer)
@@ -195,7 +145,7 @@ def test_a_reminder_before_the_weekly_maintenance(sb):
                                                  "monitor_interval = 1h\nmaintenance_reminder = 1h\n"))
     assert "monitor_interval = 1h\n" in before, "the sandbox's configuration changed"
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         # acme is in UTC: a maintenance a little over an hour ahead, so the reminder is due in
         # one to two minutes.
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -216,7 +166,7 @@ def test_a_reminder_before_the_weekly_maintenance(sb):
         assert reminder["origin_server_ts"] / 1000 >= (when - datetime.timedelta(hours=1)).timestamp() - 2, \
             (reminder["origin_server_ts"], when)
         # Reminded once: a restart does not remind again (the answer to `help` comes first).
-        restart_notifier(sb)
+        sb.restart_notifier()
         event = client.send_text(room, "help")
         wait_reply(client, room, event, bot)
         client.sync_once(0)
@@ -229,16 +179,10 @@ def test_a_reminder_before_the_weekly_maintenance(sb):
 
 def test_monitoring_holds_off_while_a_maintenance_runs(sb):
     bot = sb.env["BOT_USER"]
-    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(PLAYBOOK)
-    os.chmod(path, 0o755)
-    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
-    if os.path.exists(go):
-        os.remove(go)
+    playbook.install(sb)
     before = edit_config(sb, lambda t: t + "\n[branch stable]\ncommand = /usr/local/bin/fake-playbook\n")
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         client, room = sb.customer_room("alice")
         event = client.send_text(room, "run maintenance")
         assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
@@ -246,7 +190,7 @@ def test_monitoring_holds_off_while_a_maintenance_runs(sb):
         monitoring_run(sb, "acme")
         report = json.loads(monitor_results(sb, "acme")[-1]["SCHEDULER_REPORT"])
         assert report == {"held": True, "failures": []}, report
-        open(go, "w").close()
+        playbook.let_go(sb)
         result = result_of(client, room, event, bot, 120)["content"]["body"]
         assert result.startswith("Execution of `run maintenance` command successful"), result
         # After it, monitoring checks again.
@@ -254,7 +198,7 @@ def test_monitoring_holds_off_while_a_maintenance_runs(sb):
         report = json.loads(monitor_results(sb, "acme")[-1]["SCHEDULER_REPORT"])
         assert report["held"] is False, report
     finally:
-        open(go, "w").close()
+        playbook.let_go(sb)
         restore_config(sb, before)
 
 

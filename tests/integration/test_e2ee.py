@@ -5,171 +5,25 @@ container; what goes over the wire is read back from the homeserver itself.
 Usage: /usr/bin/python3 tests/integration/test_e2ee.py ENVFILE
 """
 
-import asyncio
-import base64
 import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 
 import olm
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, MegolmEvent, RoomCreateResponse
-from nio import RoomPreset, RoomSendResponse, SyncResponse
-from nio.exceptions import EncryptionError
 
-from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_membership, wait_reply
-from matrix import API, Client, describe, q
-import test_maintenance as maintenance
-from test_run import INITIATED, result_of
-
-MEGOLM = "m.megolm.v1.aes-sha2"
-SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
-LOOP = asyncio.new_event_loop()
-DEVICES = []
-
-
-class Device(Client):
-    """One E2EE device of a user. nio does the crypto and the /sync; timelines hold each event
-    as alice reads it (decrypted when it can be), so harness.wait_reply works on it as it does
-    on a plaintext Client. Raw requests (Client.request, send_event) go out with this device's
-    token but never /sync, which would take this device's to-device messages away from nio."""
-
-    def __init__(self, sb, who=None, user=None, password=None):
-        """who: a sandbox user (alice, bob); or user and password of one registered meanwhile."""
-        super().__init__(sb.env["HS_URL"], user or sb.env[who.upper() + "_USER"],
-                         password or sb.env[who.upper() + "_PASSWORD"])
-        self.store = tempfile.TemporaryDirectory(prefix="scheduler-e2ee-")
-        self.nio = AsyncClient(self.hs_url, self.user_id, store_path=self.store.name,
-                               config=AsyncClientConfig(encryption_enabled=True))
-        self.undecrypted = []  # MegolmEvents whose room key has not come (yet)
-        self.to_device = []    # every to-device event received, as nio parsed it
-        DEVICES.append(self)
-
-    def run(self, coro):
-        return LOOP.run_until_complete(coro)
-
-    def login(self):
-        resp = self.run(self.nio.login(self.password, device_name="integration test (E2EE)"))
-        assert isinstance(resp, LoginResponse), resp
-        self.token = self.nio.access_token
-        self.run(self.keys())
-        return self
-
-    async def keys(self):
-        """What nio's sync_forever does between syncs: our keys up, others' keys down, Olm
-        sessions claimed, queued to-device messages (room keys) out."""
-        if self.nio.should_upload_keys:
-            await self.nio.keys_upload()
-        if self.nio.should_query_keys:
-            await self.nio.keys_query()
-        if self.nio.should_claim_keys:
-            await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
-        await self.nio.send_to_device_messages()
-
-    def sync_once(self, timeout_ms=0):
-        resp = self.run(self.nio.sync(timeout=int(timeout_ms), sync_filter=SYNC_FILTER))
-        assert isinstance(resp, SyncResponse), resp
-        self.run(self.keys())
-        self.to_device.extend(resp.to_device_events)
-        # A room key may come after the message it opens: retry those still locked.
-        still = []
-        for event in self.undecrypted:
-            try:
-                self.timelines[event.room_id].append(self.nio.decrypt_event(event).source)
-            except EncryptionError:
-                still.append(event)
-        self.undecrypted = still
-        for room_id, room in resp.rooms.join.items():
-            for event in room.timeline.events:
-                if isinstance(event, MegolmEvent):
-                    event.room_id = room_id
-                    self.undecrypted.append(event)
-                self.timelines.setdefault(room_id, []).append(event.source)
-        self.invites.update(resp.rooms.invite)
-        self.invites.difference_update(resp.rooms.join)
-        self.since = resp.next_batch
-        return resp
-
-    def trust(self):
-        """Trust on first use: every device nio has fetched (the bot's and alice's) is marked
-        verified, so room_send shares the room key with them. nio 0.20 knows no cross-signing;
-        test_bot_devices_are_cross_signed checks the bot's signatures itself."""
-        for device in self.nio.device_store:
-            if device.id != self.nio.device_id and not self.nio.olm.is_device_verified(device):
-                self.nio.verify_device(device)
-
-    async def send(self, room, content):
-        if not self.nio.rooms[room].members_synced:
-            await self.nio.joined_members(room)
-        await self.keys()
-        self.trust()
-        resp = await self.nio.room_send(room, "m.room.message", content)
-        assert isinstance(resp, RoomSendResponse), resp
-        return resp.event_id
-
-    def send_text(self, room, body, msgtype="m.text"):
-        return self.run(self.send(room, {"msgtype": msgtype, "body": body}))
-
-    def create_encrypted_dm(self, invite):
-        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
-        resp = self.run(self.nio.room_create(is_direct=True, preset=RoomPreset.trusted_private_chat,
-                                             invite=[invite], initial_state=[encryption]))
-        assert isinstance(resp, RoomCreateResponse), resp
-        return resp.room_id
-
-    def wait_to_device(self, predicate, timeout_s=30):
-        deadline = time.monotonic() + timeout_s
-        while not any(predicate(e.source) for e in self.to_device):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                seen = ", ".join(e.source.get("type", "?") for e in self.to_device) or "nothing"
-                raise TimeoutError(f"{self.user_id}: no such to-device event in {timeout_s} s; seen: {seen}")
-            self.sync_once(timeout_ms=min(left, 10) * 1000)
-        return next(e.source for e in self.to_device if predicate(e.source))
-
-
-def chat(sb):
-    """Alice's encrypted direct chat with the bot, made once, and her first device: (device, room)."""
-    if "e2ee" not in sb.rooms:
-        alice = Device(sb, "alice").login()
-        room = alice.create_encrypted_dm(sb.env["BOT_USER"])
-        wait_membership(alice, room, sb.env["BOT_USER"], "join")
-        sb.rooms["e2ee"] = (alice, room)
-    return sb.rooms["e2ee"]
-
-
-def say(sb, text):
-    """Alice sends text encrypted from her first device: (event id, the bot's reply decrypted)."""
-    alice, room = chat(sb)
-    event = alice.send_text(room, text)
-    return event, wait_reply(alice, room, event, sb.env["BOT_USER"])
-
-
-def on_the_wire(client, room, event_id):
-    """The event as the homeserver holds it."""
-    return client.request("GET", f"{API}/rooms/{q(room)}/event/{q(event_id)}")
-
-
-def assert_encrypted_reply(sb, reply, command):
-    alice, room = chat(sb)
-    assert "event_id" in reply and reply["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command
-    raw = on_the_wire(alice, room, reply["event_id"])
-    assert raw["type"] == "m.room.encrypted", describe(raw)
-    assert raw["content"]["algorithm"] == MEGOLM and "body" not in raw["content"], raw["content"]
-
-
-def bot_device_keys(sb, client):
-    bot = sb.env["BOT_USER"]
-    keys = client.request("POST", API + "/keys/query", {"device_keys": {bot: []}})
-    return keys.get("device_keys", {}).get(bot, {})
+from e2ee_client import (CRYPTO_STORE, MEGOLM, Device, assert_encrypted_reply, bot_device_keys, chat, on_the_wire,
+                         run_encrypted_tests, say_encrypted, unpadded_b64)
+from harness import INITIATED, is_edit_of, is_reply_to, replies_to, result_of, wait_reply
+from matrix import API, describe, q
+import playbook
 
 
 def test_help_is_an_encrypted_reply(sb):
     alice, room = chat(sb)
-    event, reply = say(sb, "help")
+    event, reply = say_encrypted(sb, "help")
     assert on_the_wire(alice, room, event)["type"] == "m.room.encrypted", "alice's client sent plaintext"
     assert_encrypted_reply(sb, reply, event)
     content = reply["content"]
@@ -180,7 +34,7 @@ def test_help_is_an_encrypted_reply(sb):
 
 def test_run_price_initiated_and_result_encrypted(sb):
     alice, room = chat(sb)
-    event, first = say(sb, "run price")
+    event, first = say_encrypted(sb, "run price")
     assert first["content"]["body"] == INITIATED, first["content"]
     assert_encrypted_reply(sb, first, event)
     result = alice.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
@@ -194,21 +48,21 @@ def test_run_price_initiated_and_result_encrypted(sb):
 def test_schedule_and_list_encrypted(sb):
     day = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
     when = day.strftime("%Y-%m-%d 04:00")
-    event, reply = say(sb, f"schedule maintenance {when}")
+    event, reply = say_encrypted(sb, f"schedule maintenance {when}")
     assert reply["content"]["body"] == "Command scheduled.", reply["content"]
     assert_encrypted_reply(sb, reply, event)
     try:
-        event, reply = say(sb, "list schedules")
+        event, reply = say_encrypted(sb, "list schedules")
         assert_encrypted_reply(sb, reply, event)
         assert f"* {when}: run maintenance" in reply["content"]["body"].splitlines(), reply["content"]
     finally:
-        _, reply = say(sb, f"cancel maintenance {when}")
+        _, reply = say_encrypted(sb, f"cancel maintenance {when}")
         assert reply["content"]["body"] == f"Cancelled `schedule maintenance` (at {when}).", reply["content"]
 
 
 def test_every_bot_message_is_encrypted_on_the_wire(sb):
     alice, room = chat(sb)
-    say(sb, "help")
+    say_encrypted(sb, "help")
     path = f"{API}/rooms/{q(room)}/messages"
     chunk = alice.request("GET", path, query={"dir": "b", "limit": 1000})["chunk"]
     said = [e for e in chunk if e["sender"] == sb.env["BOT_USER"] and "state_key" not in e]
@@ -232,7 +86,7 @@ def test_restart_keeps_the_encrypted_chat(sb):
     before = bot_device_keys(sb, alice)
     assert before, "the bot has no device keys"
     sb.restart_notifier()
-    event, reply = say(sb, "help")
+    event, reply = say_encrypted(sb, "help")
     assert_encrypted_reply(sb, reply, event)
     assert "`run ping`" in reply["content"]["body"], reply["content"]
     assert bot_device_keys(sb, alice) == before, "the bot came back as another device"
@@ -295,20 +149,16 @@ def test_undecryptable_message_asks_to_resend(sb):
                                    and e["content"].get("body", {}).get("session_id") == session.id)
     assert request["sender"] == bot, request
     assert request["content"]["body"]["room_id"] == room, request
-    say(sb, "help")   # answered in order: anything more to that event would be here by now
+    say_encrypted(sb, "help")   # answered in order: anything more to that event would be here by now
     assert len(replies_to(alice, room, event, bot)) == 1, replies_to(alice, room, event, bot)
 
 
 def test_replayed_command_is_not_answered(sb):
     alice, room = chat(sb)
-    original, _ = say(sb, "help")
+    original, _ = say_encrypted(sb, "help")
     replay = alice.send_event(room, "m.room.encrypted", on_the_wire(alice, room, original)["content"])
-    say(sb, "help")   # answered in order: the replay has been handled by now
+    say_encrypted(sb, "help")   # answered in order: the replay has been handled by now
     assert replies_to(alice, room, replay, sb.env["BOT_USER"]) == []
-
-
-def unpadded_b64(data):
-    return base64.b64encode(data).decode().rstrip("=")
 
 
 def test_a_pre_key_message_without_its_identity_key_is_ignored(sb):
@@ -335,7 +185,7 @@ def test_a_pre_key_message_without_its_identity_key_is_ignored(sb):
     text = f"Ignoring an encrypted to-device message from {alice.user_id}: it does not decrypt."
     said = sb.wait_notifier_said(cursor, text, timeout_s=30)
     assert text in said, said
-    event, reply = say(sb, "help")
+    event, reply = say_encrypted(sb, "help")
     assert_encrypted_reply(sb, reply, event)
     assert sb.notifier_property("MainPID") == pid, "the notifier was restarted"
 
@@ -371,23 +221,23 @@ def test_bot_devices_are_cross_signed(sb):
 def test_maintenance_progress_edits_are_encrypted(sb):
     alice, room = chat(sb)
     bot = sb.env["BOT_USER"]
-    maintenance.setup(sb)   # the operator's playbook stand-in, which waits for GO_FILE
+    playbook.setup(sb)   # the operator's playbook stand-in, which waits for its go
     try:
-        event, first = say(sb, "run maintenance")
+        event, first = say_encrypted(sb, "run maintenance")
         assert first["content"]["body"] == INITIATED, first["content"]
         alice.cursors[room] = 0
-        edit = alice.wait_for_event(room, lambda e: maintenance.is_edit_of(first["event_id"], bot)(e)
+        edit = alice.wait_for_event(room, lambda e: is_edit_of(first["event_id"], bot)(e)
                                     and "Ensure Synapse is started" in e["content"]["body"], 60)
         wire = on_the_wire(alice, room, edit["event_id"])
         assert wire["type"] == "m.room.encrypted" and "body" not in wire["content"], wire
         # The relation stays readable to the homeserver, as clients expect for an edit.
         assert wire["content"]["m.relates_to"]["rel_type"] == "m.replace", wire["content"]
-        open(os.path.join(sb.env["CONTROL_ROOT"], maintenance.GO_FILE), "w").close()
+        playbook.let_go(sb)
         result = result_of(alice, room, event, bot, 120)
         assert result["content"]["body"].startswith("Execution of `run maintenance` command successful")
         assert_encrypted_reply(sb, result, event)
     finally:
-        maintenance.teardown(sb)
+        playbook.teardown(sb)
 
 
 def claim_bot_key(sb, client):
@@ -407,14 +257,13 @@ def test_one_time_keys_are_replenished(sb):
             break
     else:
         raise AssertionError("the bot's one-time keys never ran out: no fallback key")
-    say(sb, "help")   # the bot's next /sync tells it its keys ran out
+    say_encrypted(sb, "help")   # the bot's next /sync tells it its keys ran out
     deadline = time.monotonic() + 30
     while any(key.get("fallback") for key in claim_bot_key(sb, alice)):
         assert time.monotonic() < deadline, "the bot did not upload new one-time keys"
-        say(sb, "help")
+        say_encrypted(sb, "help")
 
 
-STORE = "/var/lib/scheduler/crypto.json"
 KEY_FILE = "/etc/scheduler/secrets/crypto-key"
 
 
@@ -422,19 +271,19 @@ def test_a_lost_store_or_wrong_key_stops_the_bot_clearly(sb):
     chat(sb)
     sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
     sb.run("control", "cp", "-p", KEY_FILE, KEY_FILE + ".kept")
-    sb.run("control", "mv", STORE, STORE + ".kept")
+    sb.run("control", "mv", CRYPTO_STORE, CRYPTO_STORE + ".kept")
     try:
-        sb.start_fails_saying(f"The crypto store {STORE} cannot be used: it is missing, but this device "
+        sb.start_fails_saying(f"The crypto store {CRYPTO_STORE} cannot be used: it is missing, but this device "
                               "published its keys with it.")
-        sb.run("control", "mv", STORE + ".kept", STORE)
+        sb.run("control", "mv", CRYPTO_STORE + ".kept", CRYPTO_STORE)
         sb.run("control", "sh", "-c", f"echo another-key-of-32-characters-long > {KEY_FILE}")
-        sb.start_fails_saying(f"The crypto store {STORE} cannot be used: crypto_key_file does not open it")
+        sb.start_fails_saying(f"The crypto store {CRYPTO_STORE} cannot be used: crypto_key_file does not open it")
     finally:
-        sb.run("control", "sh", "-c", f"test -e {STORE} || mv {STORE}.kept {STORE}")
+        sb.run("control", "sh", "-c", f"test -e {CRYPTO_STORE} || mv {CRYPTO_STORE}.kept {CRYPTO_STORE}")
         sb.run("control", "mv", KEY_FILE + ".kept", KEY_FILE)
         sb.run("control", "systemctl", "reset-failed", "scheduler-notifier.service", check=False)
         sb.restart_notifier()
-    event, reply = say(sb, "help")
+    event, reply = say_encrypted(sb, "help")
     assert_encrypted_reply(sb, reply, event)
 
 
@@ -455,14 +304,6 @@ TESTS = [
     test_a_lost_store_or_wrong_key_stops_the_bot_clearly,
 ]
 
-def main(tests):
-    """Runs tests on the sandbox of argv[1], then closes every E2EE device they made."""
-    status = run_tests(tests, Sandbox(sys.argv[1]))
-    for device in DEVICES:
-        device.run(device.nio.close())
-        device.store.cleanup()
-    return status
-
 
 if __name__ == "__main__":
-    sys.exit(main(TESTS))
+    sys.exit(run_encrypted_tests(TESTS))

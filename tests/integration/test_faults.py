@@ -7,40 +7,17 @@ away, a SIGKILL mid-conversation and mid-run are in test_notifier, test_run and 
 Usage: /usr/bin/python3 tests/integration/test_faults.py ENVFILE
 """
 
-import json
 import os
 import random
-import socket
 import sys
 import time
 
-from harness import Sandbox, run_tests, wait_reply
-from matrix import API, q
-from test_monitor import edit_config, restore_config, restart_notifier
-from test_run import INITIATED, result_of
+from harness import (INITIATED, Sandbox, bot_answers, edit_config, restore_config, result_of, run_tests,
+                     silent_listener, wait_reply)
 
 
 COMMANDS = 100
 KILLS = 5
-
-
-def bot_replies(client, room, bot):
-    """(the event replied to, body) of the bot's messages, oldest first, read from the room's
-    history (a client's /sync shows only the last hundred events of a busy room)."""
-    flt = json.dumps({"senders": [bot], "types": ["m.room.message"]})
-    chunk = client.request("GET", f"{API}/rooms/{q(room)}/messages",
-                           query={"dir": "b", "limit": 1000, "filter": flt})["chunk"]
-    return [(e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id"),
-             e["content"]["body"]) for e in reversed(chunk)]
-
-
-def bot_answers(client, room, bot, commands):
-    """command → the bodies of the bot's replies to it."""
-    answers = {cmd: [] for cmd in commands}
-    for to, body in bot_replies(client, room, bot):
-        if to in answers:
-            answers[to].append(body)
-    return answers
 
 
 def settled(answers):
@@ -85,14 +62,6 @@ def test_100_commands_through_sigkills_each_answered_once(sb):
         assert len(results[cmd]) == (1 if cmd in ran else 0), (cmd, answers[cmd])
 
 
-def silent_listener():
-    """A TCP port that accepts connections and never says a word (a hung sshd)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(16)
-    return s
-
-
 def test_a_silent_ssh_server_fails_clearly_and_others_are_answered(sb):
     bot = sb.env["BOT_USER"]
     alice, room_a = sb.customer_room("alice")
@@ -103,7 +72,7 @@ def test_a_silent_ssh_server_fails_clearly_and_others_are_answered(sb):
     before = edit_config(sb, lambda t: t.replace(section, f"{section}\nssh_port = {port}", 1)
                          .replace(f"ssh_port = {sb.env['SSH_PORT']}\n", "", 1))
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         start = time.monotonic()
         ping = alice.send_text(room_a, "run disk")
         wait_reply(alice, room_a, ping, bot)

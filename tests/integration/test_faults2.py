@@ -16,29 +16,13 @@ import sys
 import time
 import zoneinfo
 
-from harness import SANDBOX, Sandbox, replies_to, run_tests, wait_membership, wait_reply
+from harness import (INITIATED, SANDBOX, Sandbox, bot_answers, bot_history, edit_config, monitoring_memory,
+                     monitoring_run, register, replied_to, restore_config, result_of, results_to, run_tests,
+                     saved_memory, say, schedule_store, silent_listener, soon, timers, wait_for, wait_membership,
+                     wait_reply)
 from matrix import Client
-from test_alerts import monitoring_memory, monitoring_run, register, saved_memory
-from test_faults import bot_answers, bot_replies, silent_listener
-from test_maintenance import BRANCHES, GO_FILE, PLAYBOOK
-from test_monitor import edit_config, restore_config, restart_notifier, wait_for
-from test_run import INITIATED, result_of
-from test_schedules import soon, store, timers
-
-
-def say(sb, text, who="alice"):
-    client, room = sb.customer_room(who)
-    event = client.send_text(room, text)
-    return event, wait_reply(client, room, event, sb.env["BOT_USER"], timeout_s=60)["content"]["body"]
-
-
-def results_to(sb, event, who="alice"):
-    """The bot's "Execution of …" replies to one command, after a marker command was answered (so
-    any second one would have come by now)."""
-    client, room = sb.customer_room(who)
-    say(sb, "help", who)
-    return [e["content"]["body"] for e in replies_to(client, room, event, sb.env["BOT_USER"])
-            if e["content"]["body"].startswith("Execution of")]
+import playbook
+from playbook import BRANCHES
 
 
 def silence_globex(text, port):
@@ -58,27 +42,22 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
     client, room = sb.customer_room("alice")
     bob, bob_room = sb.customer_room("bob")
     listener = silent_listener()
-    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(PLAYBOOK)
-    os.chmod(path, 0o755)
-    go = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/fake-playbook.go")
-    if os.path.exists(go):
-        os.remove(go)
+    playbook.install(sb)
     when = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
     # bob's `run disk` hangs on a silent sshd for its 15 s handshake bound: a short run the reboot cuts.
     config = edit_config(sb, lambda t: silence_globex(t, listener.getsockname()[1]) + BRANCHES)
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         # Something to lose: a one-shot, a weekly one, and monitoring's memory of a failing check.
-        assert say(sb, f"schedule price {when} 10:00")[1] == "Command scheduled."
-        assert say(sb, "recurring disk Monday 07:30")[1] == "Recurring schedule configured."
+        assert say(sb, f"schedule price {when} 10:00", timeout_s=60)[1] == "Command scheduled."
+        assert say(sb, "recurring disk Monday 07:30", timeout_s=60)[1] == "Recurring schedule configured."
         sb.run("customer", "systemctl", "stop", "matrix-nginx-proxy.service")
         try:
             monitoring_run(sb, "acme")
         finally:
             sb.run("customer", "systemctl", "start", "matrix-nginx-proxy.service")
-        listing_before, timers_before, store_before = say(sb, "list schedules")[1], timers(sb), store(sb)
+        listing_before = say(sb, "list schedules", timeout_s=60)[1]
+        timers_before, store_before = timers(sb), schedule_store(sb)
         alerts_before = saved_memory(sb, "acme")
         assert alerts_before.get("acme"), alerts_before
 
@@ -100,9 +79,10 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         assert bob_told.startswith("Execution of `run disk` command failed: interrupted: the server "
                                    "running The Scheduler restarted while it ran"), bob_told
         # Once, also when the notifier starts again in this boot.
-        restart_notifier(sb)
+        sb.restart_notifier()
         results, bob_results = results_to(sb, event), results_to(sb, disk, "bob")
-        listing_after, timers_after, store_after = say(sb, "list schedules")[1], timers(sb), store(sb)
+        listing_after = say(sb, "list schedules", timeout_s=60)[1]
+        timers_after, store_after = timers(sb), schedule_store(sb)
         alerts_after = monitoring_memory(sb)
         print(f"    reboot during `run maintenance` and bob's `run disk`: told it was interrupted "
               f"{took:.0f} s after the reboot began, {len(results)} and {len(bob_results)} message(s); "
@@ -116,13 +96,13 @@ def test_a_reboot_during_runs_is_told_once_and_nothing_is_lost(sb):
         assert timers_after == timers_before, (timers_before, timers_after)
         assert store_after == store_before
         assert alerts_after == alerts_before, (alerts_before, alerts_after)
-        runs = say(sb, "list runs")[1].splitlines()
+        runs = say(sb, "list runs", timeout_s=60)[1].splitlines()
         assert "run maintenance failed: interrupted" in runs[0], runs
     finally:
         listener.close()
         restore_config(sb, config)
-        say(sb, f"cancel price {when} 10:00")
-        say(sb, "cancel disk")
+        say(sb, f"cancel price {when} 10:00", timeout_s=60)
+        say(sb, "cancel disk", timeout_s=60)
 
 
 def day(ahead):
@@ -143,7 +123,7 @@ mount -t tmpfs -o size=$(( $(du -sk "$d" | cut -f1) + 256 ))k,uid=$(stat -c %u "
 gid=$(stat -c %g "$d"),mode=$(stat -c %a "$d") faults2 "$d"
 cp -a "$keep"/. "$d"/; rm -rf "$keep"
 """)
-    restart_notifier(sb)
+    sb.restart_notifier()
 
 
 def fill(sb, path):
@@ -186,8 +166,8 @@ FULL = " because our server is out of disk space, so nothing {}; we have been to
 def test_a_full_schedules_dir_loses_nothing_and_says_so(sb):
     d = "/etc/scheduler/schedules.d"
     first, second = day(40), day(41)
-    assert say(sb, f"schedule price {first} 10:00")[1] == "Command scheduled."
-    listing_before, timers_before = say(sb, "list schedules")[1], timers(sb)
+    assert say(sb, f"schedule price {first} 10:00", timeout_s=60)[1] == "Command scheduled."
+    listing_before, timers_before = say(sb, "list schedules", timeout_s=60)[1], timers(sb)
     tiny_tmpfs(sb, d)
     try:
         files_before = control_files(sb, d)
@@ -196,7 +176,7 @@ def test_a_full_schedules_dir_loses_nothing_and_says_so(sb):
         cursor = sb.journal_cursor()
         texts = (f"schedule price {second} 11:00", f"cancel price {first} 10:00",
                  "recurring ping Tuesday 08:00", "pause maintenance")
-        answers = [say(sb, text)[1] for text in texts]
+        answers = [say(sb, text, timeout_s=60)[1] for text in texts]
         files_after, said, errors = while_full(sb, d, cursor)
         size = len(files_before["acme.conf"])
         print(f"    schedules dir full ({spare} KiB taken): {len(answers)} changes refused, the store "
@@ -207,19 +187,19 @@ def test_a_full_schedules_dir_loses_nothing_and_says_so(sb):
         assert files_after == files_before, (files_before, files_after)
         assert f"Failed to save the schedules of acme to {d}: No space left on device" in said, said
         assert len(errors) == len(answers), errors
-        assert say(sb, "list schedules")[1] == listing_before
+        assert say(sb, "list schedules", timeout_s=60)[1] == listing_before
         assert timers(sb) == timers_before
 
         unfill(sb, d)
-        assert say(sb, f"schedule price {second} 11:00")[1] == "Command scheduled."
+        assert say(sb, f"schedule price {second} 11:00", timeout_s=60)[1] == "Command scheduled."
         store = control_files(sb, d)["acme.conf"]
         assert f"date = {first}" in store and f"date = {second}" in store, store
-        listing = say(sb, "list schedules")[1]
+        listing = say(sb, "list schedules", timeout_s=60)[1]
         assert f"{first} 10:00" in listing and f"{second} 11:00" in listing, listing
     finally:
         drop_tmpfs(sb, d)
-        say(sb, f"cancel price {first} 10:00")
-        say(sb, f"cancel price {second} 11:00")
+        say(sb, f"cancel price {first} 10:00", timeout_s=60)
+        say(sb, f"cancel price {second} 11:00", timeout_s=60)
 
 
 def test_a_full_state_dir_loses_nothing(sb):
@@ -235,7 +215,7 @@ def test_a_full_state_dir_loses_nothing(sb):
         assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
         result = result_of(client, room, event, bot, 60)["content"]["body"]
         assert result.startswith("Execution of `run price` command successful"), result
-        assert say(sb, "list runs")[1].startswith("* "), "list runs"
+        assert say(sb, "list runs", timeout_s=60)[1].startswith("* "), "list runs"
         after, said, errors = while_full(sb, d, cursor)
         print(f"    state dir full ({spare} KiB taken): `run price` answered and its result delivered, "
               f"state.json {'unchanged' if after == before else 'CHANGED'}, {len(errors)} error lines for "
@@ -247,10 +227,10 @@ def test_a_full_state_dir_loses_nothing(sb):
 
         # Room again: the next save writes what was kept in memory, and a restart repeats nothing.
         unfill(sb, d)
-        say(sb, "help")
+        say(sb, "help", timeout_s=60)
         saved = json.loads(control_files(sb, d)["state.json"])
         assert saved["since"] != json.loads(before["state.json"])["since"]
-        restart_notifier(sb)
+        sb.restart_notifier()
         assert results_to(sb, event) == [result]
     finally:
         drop_tmpfs(sb, d)
@@ -344,15 +324,11 @@ def test_results_finished_while_synapse_is_away_are_delivered_once(sb):
         user = register(sb, f"{who}-{suffix}", f"{who}-password")
         extra += extra_customer(sb, f"{who}-{suffix}", like, user)
         people.append((Client(sb.env["HS_URL"], user, f"{who}-password").login(), None, zone))
-    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(PLAYBOOK)
-    os.chmod(path, 0o755)
-    open(os.path.join(sb.env["CONTROL_ROOT"], GO_FILE), "w").close()   # the playbook ends at once
+    playbook.install(sb, go=True)   # the playbook ends at once
     config = edit_config(sb, lambda t: t.rstrip("\n") + "\n" + extra + BRANCHES)
     away = False
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         for i, (client, room, zone) in enumerate(people):
             if room is None:
                 room = client.create_room(invite=[bot], name="a customer and the scheduler")
@@ -407,8 +383,8 @@ def test_results_finished_while_synapse_is_away_are_delivered_once(sb):
             f"--since=@{int(due.timestamp()) - 1}", "-o", "json", "--no-pager").splitlines() if line.strip()]
         for client, room, _ in people:
             mine = {e for r, e in events if r == room}
-            told = [to for to, body in bot_replies(client, room, bot)
-                    if to in mine and body.startswith("Execution of")]
+            told = [replied_to(e) for e in bot_history(client, room, bot)
+                    if replied_to(e) in mine and e["content"]["body"].startswith("Execution of")]
             assert told == [e for e in written if e in mine], (room, told, written)
     finally:
         if away:
@@ -431,7 +407,7 @@ def test_a_journal_rotation_repeats_and_loses_nothing(sb):
         events.append(event)
         if rotate:
             sb.run("control", "journalctl", "--rotate")
-    restart_notifier(sb)
+    sb.restart_notifier()
     told = [results_to(sb, event) for event in events]
     print(f"    two journal rotations between three `run price`: {[len(t) for t in told]} results each, "
           f"after a restart too", flush=True)

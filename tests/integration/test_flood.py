@@ -6,15 +6,12 @@ Prints the figures (messages, answers, notices, alice's waits).
 Usage: /usr/bin/python3 tests/integration/test_flood.py ENVFILE
 """
 
-import json
 import statistics
 import sys
 import threading
 import time
 
-from harness import Sandbox, run_tests, wait_reply
-from matrix import API, q
-from test_monitor import edit_config, restore_config, restart_notifier
+from harness import Sandbox, bot_history, edit_config, replied_to, restore_config, run_tests, wait_reply
 
 FLOOD = 1000
 ALICE_COMMANDS = 8
@@ -26,11 +23,7 @@ def bot_replies(client, room, bot, events):
     """The bot's replies to events, read back from the room's history (a /sync would show only
     the last hundred events of a flood)."""
     sent = set(events)
-    flt = json.dumps({"senders": [bot], "types": ["m.room.message"]})
-    resp = client.request("GET", f"{API}/rooms/{q(room)}/messages",
-                          query={"dir": "b", "limit": 1000, "filter": flt})
-    return [e for e in resp["chunk"]
-            if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") in sent]
+    return [e for e in bot_history(client, room, bot) if replied_to(e) in sent]
 
 
 def test_a_flood_is_rate_limited_and_others_are_answered(sb):
@@ -40,7 +33,7 @@ def test_a_flood_is_rate_limited_and_others_are_answered(sb):
     before = edit_config(sb, lambda t: t.replace("commands_per_minute = 6000\n", ""))
     assert before != open(sb.env["CONTROL_CONFIG"], encoding="utf-8").read(), "no limit to remove"
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         flooder = sb.client("bob")   # its own connection: the flood runs in a thread
         flood = []
         thread = threading.Thread(target=lambda: flood.extend(flooder.send_text(room_b, "help")

@@ -11,9 +11,9 @@ import json
 import os
 import sys
 
-from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_membership, wait_reply
+from harness import (Sandbox, customer_result, replies_to, results, run_tests, run_units, say, schedule_store,
+                     wait_membership, wait_reply)
 from matrix import API, q
-from test_schedules import store
 
 # alice's schedules: far enough ahead that none fires during the tests.
 ALICE_ONE_SHOTS = ("schedule price 2027-06-02 05:00", "schedule restart 2027-06-03 06:00 slack")
@@ -21,34 +21,10 @@ ALICE_RECURRING = ("recurring disk Wednesday 05:30", "recurring ping Thursday 06
 REFUSAL = "Sorry, I take commands only from the customers I serve."
 
 
-def say(sb, text, who="alice"):
-    client, room = sb.customer_room(who)
-    event = client.send_text(room, text)
-    return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
-
-
-def result_of(sb, event, who="alice", timeout_s=60):
-    client, room = sb.customer_room(who)
-    client.cursors[room] = 0
-    return client.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
-                                 and e["content"]["body"].startswith("Execution of"), timeout_s)
-
-
-def timers(sb, customer):
+def listed_timers(sb, customer):
     """The customer's waiting timers as `systemctl list-timers` shows them: unit, what it activates."""
     out = sb.run("control", "systemctl", "list-timers", "--no-legend", f"scheduler-{customer}-*")
     return sorted(tuple(line.split()[-2:]) for line in out.splitlines() if line.strip())
-
-
-def results(sb, *matches):
-    out = sb.run("journal", "SCHEDULER_EVENT=result", *matches, "-o", "json", "--no-pager")
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def run_units(sb):
-    out = sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "--plain",
-                 "scheduler-*-run-*")
-    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
 
 
 def state_rooms(sb):
@@ -62,8 +38,8 @@ def listings(sb, who):
 
 def acme_as_seen(sb):
     """Everything of acme's schedules: alice's listings, systemd's timers, the store."""
-    return (say(sb, "list schedules")[1], say(sb, "list recurring")[1], timers(sb, "acme"),
-            store(sb, "acme"))
+    return (say(sb, "list schedules")[1], say(sb, "list recurring")[1], listed_timers(sb, "acme"),
+            schedule_store(sb, "acme"))
 
 
 def alice_schedules(sb):
@@ -75,14 +51,14 @@ def alice_schedules(sb):
             assert say(sb, text)[1] == "Recurring schedule configured.", text
         assert say(sb, "pause ping")[1].startswith("Paused `recurring ping`")
         sb.alice_scheduled = True
-    assert "scheduler-acme-disk-weekly-wed-0530.timer" in [t for t, _ in timers(sb, "acme")]
+    assert "scheduler-acme-disk-weekly-wed-0530.timer" in [t for t, _ in listed_timers(sb, "acme")]
 
 
 def test_bob_lists_nothing_of_alices(sb):
     before = listings(sb, "bob")
     alice_schedules(sb)
     event, _ = say(sb, "run price")
-    assert "$35" in result_of(sb, event)["content"]["body"]
+    assert "$35" in customer_result(sb, event)["content"]["body"]
     _, alices_runs = say(sb, "list runs")
     assert alices_runs.splitlines()[0].endswith(": run price"), alices_runs
     after = listings(sb, "bob")
@@ -96,7 +72,7 @@ def test_bob_lists_nothing_of_alices(sb):
 
 def test_bob_cannot_cancel_pause_or_resume_alices(sb):
     alice_schedules(sb)
-    acme, globex = acme_as_seen(sb), (timers(sb, "globex"), store(sb, "globex"))
+    acme, globex = acme_as_seen(sb), (listed_timers(sb, "globex"), schedule_store(sb, "globex"))
     for text, expected in (
             ("cancel price 2027-06-02 05:00", "There is no such one-shot to cancel; see `list schedules`"),
             ("cancel restart 2027-06-03 06:00", "There is no such one-shot to cancel; see `list schedules`"),
@@ -109,7 +85,7 @@ def test_bob_cannot_cancel_pause_or_resume_alices(sb):
         _, body = say(sb, text, "bob")
         assert body == expected, (text, body)
     assert acme_as_seen(sb) == acme
-    assert (timers(sb, "globex"), store(sb, "globex")) == globex
+    assert (listed_timers(sb, "globex"), schedule_store(sb, "globex")) == globex
 
 
 def test_bobs_maintenance_commands_are_globexs(sb):
@@ -117,7 +93,8 @@ def test_bobs_maintenance_commands_are_globexs(sb):
     acme = acme_as_seen(sb)
     _, body = say(sb, "pause maintenance", "bob")
     assert body.startswith("Paused `recurring maintenance`"), body
-    assert not [t for t, _ in timers(sb, "globex") if "-maintenance-weekly-" in t], timers(sb, "globex")
+    globex = listed_timers(sb, "globex")
+    assert not [t for t, _ in globex if "-maintenance-weekly-" in t], globex
     assert acme_as_seen(sb) == acme
     _, body = say(sb, "resume maintenance", "bob")
     assert body.startswith("Resumed `recurring maintenance`"), body
@@ -130,16 +107,16 @@ def test_bobs_schedules_with_alices_times_are_globexs(sb):
     _, body = say(sb, "schedule price 2027-06-02 05:00", "bob")
     assert body == "Command scheduled.", body
     stem = "scheduler-globex-price-at-202706020500"
-    assert (stem + ".timer", stem + ".service") in timers(sb, "globex"), timers(sb, "globex")
+    assert (stem + ".timer", stem + ".service") in listed_timers(sb, "globex"), listed_timers(sb, "globex")
     _, body = say(sb, "recurring disk Wednesday 05:30", "bob")
     assert body == "Recurring schedule configured.", body
-    assert "scheduler-globex-disk-weekly-wed-0530.timer" in [t for t, _ in timers(sb, "globex")]
+    assert "scheduler-globex-disk-weekly-wed-0530.timer" in [t for t, _ in listed_timers(sb, "globex")]
     assert acme_as_seen(sb) == acme
     _, body = say(sb, "cancel price 2027-06-02 05:00", "bob")
     assert body == "Cancelled `schedule price` (at 2027-06-02 05:00).", body
     _, body = say(sb, "cancel disk", "bob")
     assert body == "Cancelled `recurring disk` (every Wednesday 05:30).", body
-    assert not [t for t, _ in timers(sb, "globex") if "-price-at-2027060205" in t or "-disk-weekly-" in t]
+    assert not [t for t, _ in listed_timers(sb, "globex") if "-price-at-2027060205" in t or "-disk-weekly-" in t]
     assert acme_as_seen(sb) == acme
 
 
@@ -162,7 +139,7 @@ def test_bobs_runs_run_for_globex(sb):
                            ("run ping", f"INFO [{sb.env['GLOBEX_DOMAIN']}] disk usage: "),
                            ("run restart slack", "active")):
         event, _ = say(sb, text, "bob")
-        body = result_of(sb, event, "bob")["content"]["body"]
+        body = customer_result(sb, event, "bob")["content"]["body"]
         assert body.startswith(f"Execution of `{text}` command successful"), body
         assert expected in body and f"[{sb.env['ACME_DOMAIN']}]" not in body, (text, body)
         entries = results(sb, f"SCHEDULER_REPLY_TO={event}")
@@ -185,14 +162,14 @@ def test_alices_results_are_posted_only_in_her_room(sb):
     bob.skip_to_end(bobs_room)
     start = len(bob.timelines.get(bobs_room, []))
     event, _ = say(sb, "run disk")
-    assert result_of(sb, event)["content"]["body"].startswith("Execution of `run disk` command successful")
+    assert customer_result(sb, event)["content"]["body"].startswith("Execution of `run disk` command successful")
     # A one-shot a minute or two ahead: its result goes where it was scheduled, when no one is asking.
     now = datetime.datetime.now(datetime.timezone.utc)
     when = (now + datetime.timedelta(minutes=1, seconds=30)).replace(second=0, microsecond=0)
     when = when.strftime("%Y-%m-%d %H:%M")
     scheduled, body = say(sb, f"schedule price {when}")
     assert body == "Command scheduled.", body
-    result = result_of(sb, scheduled, timeout_s=180)["content"]["body"]
+    result = customer_result(sb, scheduled, timeout_s=180)["content"]["body"]
     assert result.startswith("Execution of `run price` command successful"), result
     for ev in (event, scheduled):
         entries = results(sb, f"SCHEDULER_REPLY_TO={ev}")
@@ -221,7 +198,8 @@ def test_bob_in_alices_room_is_a_stranger(sb):
     bob = sb.client("bob")
     bob.join(room)
     wait_membership(alice, room, sb.env["BOB_USER"], "join")
-    before = (acme_as_seen(sb), timers(sb, "globex"), store(sb, "globex"), run_units(sb), len(results(sb)))
+    before = (acme_as_seen(sb), listed_timers(sb, "globex"), schedule_store(sb, "globex"), run_units(sb),
+              len(results(sb)))
     rooms = state_rooms(sb)
     try:
         sent = [bob.send_text(room, text) for text in EVERY_COMMAND]
@@ -232,7 +210,7 @@ def test_bob_in_alices_room_is_a_stranger(sb):
         assert len(answers[0]) == 1 and answers[0][0]["content"]["body"].startswith(REFUSAL), answers[0]
         assert all(a == [] for a in answers[1:]), [a for a in answers[1:] if a]
         assert state_rooms(sb) == rooms, (rooms, state_rooms(sb))
-        after = (acme_as_seen(sb), timers(sb, "globex"), store(sb, "globex"), run_units(sb),
+        after = (acme_as_seen(sb), listed_timers(sb, "globex"), schedule_store(sb, "globex"), run_units(sb),
                  len(results(sb)))
         assert after == before, (before, after)
     finally:

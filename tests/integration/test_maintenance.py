@@ -12,57 +12,17 @@ import os
 import sys
 import time
 
-from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply, wait_runs_ended
+from harness import (INITIATED, Sandbox, ask, is_edit_of, is_reply_to, kill_notifier_mid_run, result_of,
+                     run_tests, soon, wait_runs_ended)
 from matrix import API
-from test_run import INITIATED, result_of
-from test_schedules import soon
-
-GO_FILE = "etc/scheduler/fake-playbook.go"
-
-# The operator's playbook stand-in: says its steps and its environment, and waits for the test
-# to let it finish, so the customer sees it running.
-PLAYBOOK = f"""#!/bin/sh
-echo "==> Gathering facts"
-echo "args: $*"
-env | grep '^SCHEDULER_' | sort | sed 's/^/env: /'
-echo "TASK [matrix-synapse : Ensure Synapse is started] ***************************"
-printf '<0>not an emergency\\n<3>nor an error\\n'
-printf 'colours: \\033[31mred\\033[0m, a title: \\033]0;owned\\007, C1: \\302\\2332J\\n'
-i=0
-while [ ! -e /{GO_FILE} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-echo "==> Restarting all services"
-echo "NOTICE: Synapse was updated to a new version."
-"""
-
-BRANCHES = """
-[branch stable]
-command = /usr/local/bin/fake-playbook --tags setup-all
-timeout = 20m
-
-[branch fresh]
-ssh_command = echo '==> Writing the marker'; hostname > /root/maintenance-ran; \
-printf '<0>the server says emergency\\n\\033[2Jcleared\\n'; echo '==> Done'
-"""
+import playbook
+from playbook import BRANCHES, write_config
 
 # Records each call instead of asking a mirror; prints what apt-get would.
 APT_RECORDER = """#!/bin/sh
 echo "apt-get $*" >> /root/apt-calls
 echo "Reading package lists... Done"
 """
-
-
-def say(sb, text, who):
-    client, room = sb.customer_room(who)
-    event = client.send_text(room, text)
-    return client, room, event, wait_reply(client, room, event, sb.env["BOT_USER"])
-
-
-def is_edit_of(event_id, sender):
-    def predicate(e):
-        rel = e.get("content", {}).get("m.relates_to", {})
-        return (e.get("type") == "m.room.message" and e.get("sender") == sender
-                and rel.get("rel_type") == "m.replace" and rel.get("event_id") == event_id)
-    return predicate
 
 
 def typing_users(client, room, timeout_s=30, want=None):
@@ -99,40 +59,20 @@ def journal_lines(sb, *matches):
     return sb.run("control", "journalctl", "-o", "cat", "--no-pager", *matches).splitlines()
 
 
-def write_config(sb, extra):
-    with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
-        f.write(sb.base_config + extra)
-    sb.restart_notifier()
-
-
-def setup(sb):
-    with open(sb.env["CONTROL_CONFIG"], encoding="utf-8") as f:
-        sb.base_config = f.read()
-    path = os.path.join(sb.env["CONTROL_ROOT"], "usr/local/bin/fake-playbook")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(PLAYBOOK)
-    os.chmod(path, 0o755)
-    for p in (os.path.join(sb.env["CONTROL_ROOT"], GO_FILE),
-              os.path.join(sb.env["CUSTOMER_ROOT"], "root/maintenance-ran")):
-        if os.path.exists(p):
-            os.remove(p)
-    write_config(sb, BRANCHES)
-
-
 def test_branch_command(sb):
-    *_, reply = say(sb, "branch", "alice")
+    *_, reply = ask(sb, "branch", "alice")
     body = reply["content"]["body"]
     assert body.startswith("Your server is on the `stable` stability branch (default)"), body
     assert "contact us" in body, body
-    *_, reply = say(sb, "branch", "bob")
+    *_, reply = ask(sb, "branch", "bob")
     assert reply["content"]["body"].startswith("Your server is on the `fresh` stability branch"), reply
-    *_, reply = say(sb, "help", "bob")
+    *_, reply = ask(sb, "help", "bob")
     assert "(now `fresh`)" in reply["content"]["body"], reply
 
 
 def test_stable_runs_the_operator_command_with_progress(sb):
     bot = sb.env["BOT_USER"]
-    client, room, event, first = say(sb, "run maintenance", "alice")
+    client, room, event, first = ask(sb, "run maintenance", "alice")
     assert first["content"]["body"] == INITIATED, first["content"]
     unit = sb.run("control", "systemctl", "list-units", "--no-legend", "--plain",
                   "scheduler-acme-maintenance-run-*").split()[0]
@@ -148,7 +88,7 @@ def test_stable_runs_the_operator_command_with_progress(sb):
     assert new["body"].endswith("; current step: `matrix-synapse : Ensure Synapse is started`"), new
     assert bot in typing_users(client, room, want=lambda u: bot in u)
 
-    open(os.path.join(sb.env["CONTROL_ROOT"], GO_FILE), "w").close()
+    playbook.let_go(sb)
     result = result_of(client, room, event, bot, 120)["content"]["body"]
     lines = result.splitlines()
     assert lines[0].startswith("Execution of `run maintenance` command successful (took "), lines
@@ -174,15 +114,14 @@ def test_stable_runs_the_operator_command_with_progress(sb):
         assert expected in out, (expected, out)
     steps = journal_lines(sb, "SCHEDULER_EVENT=progress", "SCHEDULER_RUN=" + unit[:-len(".service")])
     assert steps and steps[0] == "maintenance for acme: Gathering facts", steps
-    _, _, _, listing = say(sb, "list runs", "alice")
+    _, _, _, listing = ask(sb, "list runs", "alice")
     assert ": run maintenance" in listing["content"]["body"].splitlines()[0], listing
 
 
 def test_scheduled_maintenance_posts_its_own_progress(sb):
     bot = sb.env["BOT_USER"]
-    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
-    os.remove(go)
-    client, room, event, reply = say(sb, f"schedule maintenance {soon()}", "alice")
+    os.remove(playbook.go_file(sb))
+    client, room, event, reply = ask(sb, f"schedule maintenance {soon()}", "alice")
     assert reply["content"]["body"] == "Command scheduled.", reply
     client.cursors[room] = 0
     progress = client.wait_for_event(
@@ -190,7 +129,7 @@ def test_scheduled_maintenance_posts_its_own_progress(sb):
         and e["content"]["body"].startswith("Maintenance running for "), 150)
     client.wait_for_event(room, lambda e: is_edit_of(progress["event_id"], bot)(e)
                           and "Ensure Synapse is started" in e["content"]["body"], 60)
-    open(go, "w").close()
+    playbook.let_go(sb)
     result = result_of(client, room, event, bot, 120)["content"]["body"]
     assert result.startswith("Execution of `run maintenance` command successful (took "), result
     client.cursors[room] = 0
@@ -201,7 +140,7 @@ def test_scheduled_maintenance_posts_its_own_progress(sb):
 
 def test_fresh_runs_the_ssh_command_on_the_server(sb):
     bot = sb.env["BOT_USER"]
-    client, room, event, first = say(sb, "run maintenance", "bob")
+    client, room, event, first = ask(sb, "run maintenance", "bob")
     assert first["content"]["body"] == INITIATED, first["content"]
     result = result_of(client, room, event, bot, 120)["content"]["body"]
     lines = result.splitlines()
@@ -224,34 +163,21 @@ def test_fresh_runs_the_ssh_command_on_the_server(sb):
 
 def test_sigkill_of_the_notifier_mid_maintenance_posts_the_result_once(sb):
     bot = sb.env["BOT_USER"]
-    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
-    if os.path.exists(go):
-        os.remove(go)
-    pid = sb.notifier_property("MainPID")
-    client, room, event, first = say(sb, "run maintenance", "alice")
+    playbook.hold(sb)
+    client, room, event, first = ask(sb, "run maintenance", "alice")
     client.cursors[room] = 0
     client.wait_for_event(room, is_edit_of(first["event_id"], bot), 60)
-    sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
-    open(go, "w").close()
-    result = result_of(client, room, event, bot, 120)["content"]["body"]
+    result = kill_notifier_mid_run(sb, event, after_kill=lambda: playbook.let_go(sb))
     assert result.startswith("Execution of `run maintenance` command successful"), result
-    marker = client.send_text(room, "help")
-    wait_reply(client, room, marker, bot, timeout_s=60)
-    results = [e for e in replies_to(client, room, event, bot)
-               if e["content"]["body"].startswith("Execution of")]
-    assert len(results) == 1, results
-    assert sb.notifier_property("MainPID") != pid
 
 
 def test_a_killed_maintenance_says_what_it_last_printed(sb):
     """Killed, the task cannot report itself; its unit's ExecStopPost does, and runs as the task's
     own user, which cannot read the journal: the notifier adds the run's last lines."""
     bot = sb.env["BOT_USER"]
-    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
-    if os.path.exists(go):
-        os.remove(go)
+    playbook.hold(sb)
     wait_runs_ended(sb, "acme", "maintenance")
-    client, room, event, first = say(sb, "run maintenance", "alice")
+    client, room, event, first = ask(sb, "run maintenance", "alice")
     client.cursors[room] = 0
     client.wait_for_event(room, lambda e: is_edit_of(first["event_id"], bot)(e)
                           and "Ensure Synapse is started" in e["content"]["body"], 60)
@@ -266,12 +192,10 @@ def test_a_killed_maintenance_says_what_it_last_printed(sb):
 
 
 def test_operator_command_is_stopped_at_its_timeout(sb):
-    go = os.path.join(sb.env["CONTROL_ROOT"], GO_FILE)
-    if os.path.exists(go):
-        os.remove(go)
+    playbook.hold(sb)
     write_config(sb, BRANCHES.replace("timeout = 20m", "timeout = 1min"))
     bot = sb.env["BOT_USER"]
-    client, room, event, _ = say(sb, "run maintenance", "alice")
+    client, room, event, _ = ask(sb, "run maintenance", "alice")
     result = result_of(client, room, event, bot, 150)["content"]["body"]
     assert result.startswith("Execution of `run maintenance` command failed: the maintenance took longer "
                              "than 1 min and was stopped (took 1 min)"), result
@@ -295,7 +219,7 @@ def test_builtin_default_over_ssh(sb):
         # /run is the container's own tmpfs: made from inside.
         sb.run("customer", "touch", "/run/reboot-required")
         bot = sb.env["BOT_USER"]
-        client, room, event, _ = say(sb, "run maintenance", "alice")
+        client, room, event, _ = ask(sb, "run maintenance", "alice")
         result = result_of(client, room, event, bot, 120)["content"]["body"]
         lines = result.splitlines()
         assert lines[0].startswith("Execution of `run maintenance` command successful"), lines
@@ -323,13 +247,9 @@ def test_builtin_default_over_ssh(sb):
         sb.run("customer", "rm", "-f", "/run/reboot-required")
 
 
-def teardown(sb):
-    write_config(sb, "")
-
-
 def main():
     sb = Sandbox(sys.argv[1])
-    setup(sb)
+    playbook.setup(sb)
     try:
         return run_tests([test_branch_command, test_stable_runs_the_operator_command_with_progress,
                           test_scheduled_maintenance_posts_its_own_progress,
@@ -338,7 +258,7 @@ def main():
                           test_a_killed_maintenance_says_what_it_last_printed,
                           test_operator_command_is_stopped_at_its_timeout, test_builtin_default_over_ssh], sb)
     finally:
-        teardown(sb)
+        playbook.teardown(sb)
 
 
 if __name__ == "__main__":

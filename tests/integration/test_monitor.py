@@ -9,12 +9,10 @@ Usage: /usr/bin/python3 tests/integration/test_monitor.py ENVFILE
 """
 
 import json
-import os
 import subprocess
 import sys
-import time
 
-from harness import SANDBOX, Sandbox, run_tests
+from harness import SANDBOX, Sandbox, edit_config, monitor_results, restore_config, run_tests, wait_for
 
 def active_timers(sb):
     out = sb.run("control", "systemctl", "list-timers", "--no-pager", "--no-legend", "scheduler-*")
@@ -34,54 +32,20 @@ def started_by_timers_target(sb, timer):
     assert 0 < started < notifier, (timer, started, notifier)
 
 
-def monitor_results(sb, customer):
-    out = sb.run("journal", "SCHEDULER_EVENT=result", "SCHEDULER_MODE=monitor",
-                 f"SCHEDULER_CUSTOMER={customer}", "-o", "json", "--no-pager")
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def wait_for(what, predicate, timeout_s):
-    """predicate()'s first true value, polled until timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
-        time.sleep(0.5)
-
-
-def edit_config(sb, edit):
-    """Applies edit(text) to the control host's scheduler.conf; returns the text before."""
-    path = sb.env["CONTROL_CONFIG"]
-    with open(path, encoding="utf-8") as f:
-        before = f.read()
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(edit(before))
-    return before
-
-
-def restart_notifier(sb):
-    """As an operator would after editing the configuration; reset-failed first, since these
-    tests restart it more often than its unit's start limit allows."""
-    sb.run("control", "systemctl", "reset-failed", "scheduler-notifier.service")
-    sb.restart_notifier()
-
-
-def restore_config(sb, text):
-    with open(sb.env["CONTROL_CONFIG"], "w", encoding="utf-8") as f:
-        f.write(text)
-    restart_notifier(sb)
+def generated_monitor_timer(sb, timers, customer):
+    """The customer's monitoring timer, which must be among timers: made by the generator at boot,
+    from the configuration, and started by timers.target."""
+    timer = f"scheduler-{customer}-monitor.timer"
+    assert timer in timers, timers
+    assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
+    started_by_timers_target(sb, timer)
+    return timer
 
 
 def test_every_customer_has_a_monitoring_timer(sb):
     timers = active_timers(sb)
     for customer in ("acme", "globex"):
-        timer = f"scheduler-{customer}-monitor.timer"
-        assert timer in timers, timers
-        # Made by the generator at boot, from the configuration, and started by timers.target.
-        assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
-        started_by_timers_target(sb, timer)
+        timer = generated_monitor_timer(sb, timers, customer)
         assert show(sb, timer, "SourcePath") == "/etc/scheduler/scheduler.conf"
         assert show(sb, timer, "Description") == f"The Scheduler: monitoring of {customer}, every 1h"
         assert show(sb, timer, "Unit") == f"scheduler-{customer}-monitor.service"
@@ -115,7 +79,7 @@ def test_a_monitoring_run_is_a_quiet_ping_result(sb):
 def test_a_customer_no_longer_monitored_loses_the_timer(sb):
     before = edit_config(sb, lambda t: t.replace("[customer globex]\n", "[customer globex]\nmonitor = no\n"))
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         wait_for("globex's timer stopped",
                  lambda: "scheduler-globex-monitor.timer" not in active_timers(sb), 30)
         assert "scheduler-acme-monitor.timer" in active_timers(sb)
@@ -139,7 +103,7 @@ def test_a_new_customer_gets_a_transient_timer(sb):
     timer = "scheduler-initech-monitor.timer"
     before = edit_config(sb, lambda t: t.rstrip("\n") + "\n\n" + extra)
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         wait_for("initech's timer", lambda: timer in active_timers(sb), 30)
         assert show(sb, timer, "Transient") == "yes"
         assert show(sb, timer, "Description") == "The Scheduler: monitoring of initech, every 1h"
@@ -162,7 +126,7 @@ def test_monitoring_off_creates_nothing(sb):
     before = edit_config(sb, lambda t: t.replace("monitor_interval = 1h\n", "monitor_interval = off\n"))
     assert "monitor_interval = 1h\n" in before, "the sandbox's configuration changed"
     try:
-        restart_notifier(sb)
+        sb.restart_notifier()
         wait_for("every monitoring timer stopped",
                  lambda: not [t for t in active_timers(sb) if t.endswith("-monitor.timer")], 30)
         assert timer not in active_timers(sb)
@@ -176,10 +140,7 @@ def test_reboot_brings_the_timers_back(sb):
     subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, capture_output=True)
     timers = active_timers(sb)
     for customer in ("acme", "globex"):
-        timer = f"scheduler-{customer}-monitor.timer"
-        assert timer in timers, timers
-        assert show(sb, timer, "FragmentPath") == f"/run/systemd/generator/{timer}"
-        started_by_timers_target(sb, timer)
+        generated_monitor_timer(sb, timers, customer)
     # The schedules' timers too: every customer's weekly maintenance, at the least.
     maintenance = [t for t in timers if "-maintenance-weekly-" in t]
     assert {t.split("-")[1] for t in maintenance} >= {"acme", "globex"}, timers

@@ -8,10 +8,8 @@ Usage: /usr/bin/python3 tests/integration/test_notifications.py ENVFILE
 
 import sys
 
-from harness import Sandbox, highlighted, notification_of, run_tests, wait_membership, wait_reply
-from harness import wait_runs_ended
-from test_run import INITIATED, result_of
-from test_schedules import soon
+from harness import (INITIATED, Sandbox, highlighted, notification_of, result_of, run_tests, soon,
+                     wait_membership, wait_reply, wait_runs_ended)
 
 
 def test_a_result_rings_and_answers_stay_quiet(sb):

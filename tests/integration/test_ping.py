@@ -9,14 +9,13 @@ Usage: /usr/bin/python3 tests/integration/test_ping.py ENVFILE
 import re
 import sys
 
-from harness import Sandbox, run_tests, wait_runs_ended
-from test_run import run
+from harness import Sandbox, run_command, run_tests, wait_runs_ended
 
 HELP = "https://scheduler.example/help"
 
 
 def ping_lines(sb, who):
-    _, _, result = run(sb, "run ping", who=who)
+    _, _, result = run_command(sb, "run ping", who=who)
     body = result["content"]["body"]
     assert body.startswith("Execution of `run ping` command successful\n"), body
     return body.splitlines()

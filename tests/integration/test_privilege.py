@@ -12,22 +12,14 @@ import json
 import os
 import re
 import sys
-import time
 
-from harness import Sandbox, is_reply_to, run_tests, wait_reply, wait_runs_ended
-from test_isolation import result_of
+from harness import Sandbox, customer_result, is_reply_to, run_tests, say, wait_reply, wait_runs_ended
 
 USER = "scheduler"
 SECRETS = "/etc/scheduler/secrets"
 # A far-off one-shot whose service stays loaded, waiting, while the test looks at it.
 SCHEDULE = "schedule disk 2027-06-05 05:00"
 EXPOSURE_MAX = 2.0
-
-
-def say(sb, text, who="alice"):
-    client, room = sb.customer_room(who)
-    event = client.send_text(room, text)
-    return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
 
 
 def control(sb, *args, check=True):
@@ -71,7 +63,7 @@ def test_tasks_run_as_users_of_their_own(sb):
     for _ in range(2):
         wait_runs_ended(sb, "acme", "disk")
         event, _ = say(sb, "run disk")
-        result_of(sb, event)
+        customer_result(sb, event)
         out = sb.run("journal", f"SCHEDULER_REPLY_TO={event}", "-o", "json", "--no-pager")
         entries = [json.loads(line) for line in out.splitlines() if line.strip()]
         assert entries, "no journal entry of the run"
@@ -236,11 +228,7 @@ def run_probe(sb, script, marker=None):
         event, _ = say(sb, "run maintenance")
         result = wait_for_result(sb, event, marker)
         # The run's own end (a forged result may come before it), before the notifier restarts.
-        deadline = time.monotonic() + 120
-        while control(sb, "systemctl", "list-units", "--no-legend", "--plain",
-                      "scheduler-acme-maintenance-run-*").strip():
-            assert time.monotonic() < deadline, "the maintenance did not end"
-            time.sleep(0.2)
+        wait_runs_ended(sb, "acme", "maintenance", timeout_s=120)
         said = sb.run("journal", "--after-cursor", cursor, "SCHEDULER_CUSTOMER=acme",
                       "SCHEDULER_COMMAND=maintenance", "-o", "cat", "--no-pager")
     finally:
@@ -269,7 +257,7 @@ def test_a_task_holds_only_its_own_customers_key(sb):
     # And acme's own runs still work, over SSH with the key it was given.
     wait_runs_ended(sb, "acme", "disk")
     event, _ = say(sb, "run disk")
-    assert "successful" in result_of(sb, event)["content"]["body"]
+    assert "successful" in customer_result(sb, event)["content"]["body"]
 
 
 # A task taken over writes result entries of its own: one as another customer's run, one of its own

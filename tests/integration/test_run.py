@@ -6,10 +6,8 @@ Usage: /usr/bin/python3 tests/integration/test_run.py ENVFILE
 
 import sys
 
-from harness import Sandbox, is_reply_to, replies_to, run_tests, wait_reply
-
-INITIATED = ("Command execution initiated. Please be patient, as this may take some time. "
-             "You'll receive a notification upon completion.")
+from harness import (INITIATED, Sandbox, kill_notifier_mid_run, result_of, run_command, run_tests, run_units,
+                     wait_reply)
 
 # A service on the customer's server whose stop takes a while, so a run is still going when
 # the test does something to the notifier.
@@ -21,32 +19,8 @@ ExecStop=/bin/sleep 3
 """
 
 
-def result_of(client, room, event_id, bot, timeout_s=60):
-    """The bot's "Execution of …" reply to a command."""
-    client.cursors[room] = 0
-    return client.wait_for_event(
-        room, lambda e: is_reply_to(event_id, bot)(e)
-        and e["content"]["body"].startswith("Execution of"), timeout_s)
-
-
-def run(sb, text, who="alice"):
-    """Sends a run command; returns (event id, initiated reply, result reply)."""
-    client, room = sb.customer_room(who)
-    bot = sb.env["BOT_USER"]
-    event = client.send_text(room, text)
-    first = wait_reply(client, room, event, bot)
-    assert first["content"]["body"] == INITIATED, first["content"]
-    return event, first, result_of(client, room, event, bot)
-
-
-def scheduler_units(sb):
-    out = sb.run("control", "systemctl", "list-units", "--all", "--no-legend", "--plain",
-                 "scheduler-*-run-*")
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
-
-
 def test_price(sb):
-    _, _, result = run(sb, "run price")
+    _, _, result = run_command(sb, "run price")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run price` command successful\n"), body
     # acme: matrix, hosting-big, email and element-web (free, so not listed).
@@ -59,7 +33,7 @@ def test_price(sb):
 
 
 def test_ping(sb):
-    _, _, result = run(sb, "run ping")
+    _, _, result = run_command(sb, "run ping")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run ping` command successful\n"), body
     df = sb.run("customer", "df", "-P", "/").splitlines()[1].split()[4]
@@ -72,7 +46,7 @@ def test_ping(sb):
 
 def test_ping_red_check_comes_first_with_help(sb):
     # globex is configured with disk_threshold = 1: its disk check is red.
-    _, _, result = run(sb, "run ping", who="bob")
+    _, _, result = run_command(sb, "run ping", who="bob")
     lines = result["content"]["body"].splitlines()
     assert lines[0] == "Execution of `run ping` command successful", lines
     assert lines[1].startswith(f"INFO [{sb.env['GLOBEX_DOMAIN']}] disk usage: "), lines
@@ -96,7 +70,7 @@ def test_result_is_in_the_journal_with_our_fields(sb):
 def test_restart_really_restarts(sb):
     before = sb.run("customer", "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic",
                     "matrix-mautrix-slack.service").strip()
-    _, _, result = run(sb, "run restart slack")
+    _, _, result = run_command(sb, "run restart slack")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run restart slack` command successful"), body
     assert "active" in body, body
@@ -106,7 +80,7 @@ def test_restart_really_restarts(sb):
 
 
 def test_disk(sb):
-    _, _, result = run(sb, "run disk")
+    _, _, result = run_command(sb, "run disk")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run disk` command successful"), body
     domain = sb.env["ACME_DOMAIN"]
@@ -116,7 +90,7 @@ def test_disk(sb):
 
 
 def test_failure_is_reported_and_listed(sb):
-    _, _, result = run(sb, "run restart matrix-no-such-bridge")
+    _, _, result = run_command(sb, "run restart matrix-no-such-bridge")
     body = result["content"]["body"]
     assert body.startswith("Execution of `run restart matrix-no-such-bridge` command failed: "), body
     client, room = sb.customer_room()
@@ -133,7 +107,7 @@ def test_customers_do_not_see_each_others_runs(sb):
     event = bob.send_text(room, "list runs")
     body = wait_reply(bob, room, event, sb.env["BOT_USER"])["content"]["body"]
     assert body == "No runs yet; try `run ping`.", body
-    _, _, result = run(sb, "run price", who="bob")
+    _, _, result = run_command(sb, "run price", who="bob")
     # globex: matrix, gotosocial and email.
     assert "The total price for your server is $13" in result["content"]["body"]
     event = bob.send_text(room, "list runs")
@@ -145,7 +119,7 @@ def test_injection_is_refused_and_nothing_runs(sb):
     client, room = sb.customer_room()
     bot = sb.env["BOT_USER"]
     before = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
-    units_before = scheduler_units(sb)
+    units_before = run_units(sb)
     for text, expected in (("run restart slack;reboot", "is not a service name"),
                            ("run restart $(reboot)", "is not a service name"),
                            ("run restart `reboot`", "is not a service name"),
@@ -158,7 +132,7 @@ def test_injection_is_refused_and_nothing_runs(sb):
         assert expected in body, (text, body)
     after = sb.run("journal", "SCHEDULER_EVENT=result", "-o", "cat", "--no-pager").count("\n")
     assert after == before, "a run happened"
-    assert scheduler_units(sb) == units_before
+    assert run_units(sb) == units_before
 
 
 def install_slow_unit(sb):
@@ -182,19 +156,10 @@ def test_one_run_of_a_command_at_a_time(sb):
 def test_sigkill_while_a_task_runs_posts_the_result_once(sb):
     install_slow_unit(sb)
     client, room = sb.customer_room()
-    bot = sb.env["BOT_USER"]
-    pid = sb.notifier_property("MainPID")
     event = client.send_text(room, "run restart matrix-slow")
-    assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
-    sb.run("control", "systemctl", "kill", "--signal=KILL", "scheduler-notifier.service")
-    result = result_of(client, room, event, bot, timeout_s=90)
-    assert "successful" in result["content"]["body"], result["content"]
-    marker = client.send_text(room, "help")
-    wait_reply(client, room, marker, bot, timeout_s=60)
-    results = [e for e in replies_to(client, room, event, bot)
-               if e["content"]["body"].startswith("Execution of")]
-    assert len(results) == 1, results
-    assert sb.notifier_property("MainPID") != pid
+    assert wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"] == INITIATED
+    result = kill_notifier_mid_run(sb, event, timeout_s=90)
+    assert "successful" in result, result
 
 
 def test_a_killed_run_is_still_reported(sb):
@@ -203,7 +168,7 @@ def test_a_killed_run_is_still_reported(sb):
     bot = sb.env["BOT_USER"]
     event = client.send_text(room, "run restart matrix-slow")
     assert wait_reply(client, room, event, bot)["content"]["body"] == INITIATED
-    units = [u for u in scheduler_units(sb) if u.startswith("scheduler-acme-restart-run-")]
+    units = [u for u in run_units(sb) if u.startswith("scheduler-acme-restart-run-")]
     assert units, "the run's unit is not there"
     sb.run("control", "systemctl", "kill", "--signal=KILL", units[0])
     body = result_of(client, room, event, bot)["content"]["body"]

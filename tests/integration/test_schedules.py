@@ -9,50 +9,12 @@ import os
 import subprocess
 import sys
 
-from harness import SANDBOX, Sandbox, is_reply_to, replies_to, run_tests, wait_reply
-from test_monitor import edit_config, restore_config
-
-
-def say(sb, text, who="alice"):
-    client, room = sb.customer_room(who)
-    event = client.send_text(room, text)
-    return event, wait_reply(client, room, event, sb.env["BOT_USER"])["content"]["body"]
-
-
-def soon(minutes=1):
-    """A whole minute at least `minutes` ahead (and 20 s at least), as "YYYY-MM-DD HH:MM"."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    t = (now + datetime.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
-    if (t - now).total_seconds() < 20:
-        t += datetime.timedelta(minutes=1)
-    return t.strftime("%Y-%m-%d %H:%M")
-
-
-def timers(sb, customer="acme"):
-    """The customer's timers that are running (waiting to elapse)."""
-    out = sb.run("control", "systemctl", "list-units", "--state=active", "--no-legend", "--plain",
-                 "--type=timer", f"scheduler-{customer}-*")
-    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
-
-
-def store(sb, customer="acme"):
-    path = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/schedules.d", f"{customer}.conf")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def result_of(sb, event, timeout_s, who="alice"):
-    client, room = sb.customer_room(who)
-    client.cursors[room] = 0
-    return client.wait_for_event(room, lambda e: is_reply_to(event, sb.env["BOT_USER"])(e)
-                                 and e["content"]["body"].startswith("Execution of"), timeout_s)
+from harness import (SANDBOX, Sandbox, customer_result, edit_config, restore_config, results_to, run_tests,
+                     say, schedule_store, soon, timers, wait_reply)
 
 
 def test_bad_dates_create_nothing(sb):
-    before = (timers(sb), store(sb))
+    before = (timers(sb), schedule_store(sb))
     for text, expected in (("schedule price 2001-01-01 10:00", "is in the past"),
                            ("schedule price 2027-02-30 10:00", "2027-02-30 10:00 does not exist in UTC"),
                            ("schedule price 2099-01-01 10:00", "at most 2 years ahead"),
@@ -65,7 +27,7 @@ def test_bad_dates_create_nothing(sb):
                            ("resume maintenance", "not paused")):
         _, body = say(sb, text)
         assert expected in body, (text, body)
-    assert (timers(sb), store(sb)) == before
+    assert (timers(sb), schedule_store(sb)) == before
 
 
 def test_default_maintenance_from_boot(sb):
@@ -84,15 +46,15 @@ def test_schedule_fires_and_reports(sb):
     assert body == "Command scheduled.", body
     stem = "scheduler-acme-price-at-" + when.replace("-", "").replace(" ", "").replace(":", "")
     assert stem + ".timer" in timers(sb), timers(sb)
-    assert f"[{stem}]" in store(sb)
+    assert f"[{stem}]" in schedule_store(sb)
     desc = sb.run("control", "systemctl", "show", "-P", "Description", stem + ".timer").strip()
     assert desc == f"The Scheduler: schedule price for acme, at {when} UTC", desc
     _, listing = say(sb, "list schedules")
     assert f"* {when}: run price" in listing.splitlines(), listing
-    result = result_of(sb, event, 150)["content"]["body"]
+    result = customer_result(sb, event, timeout_s=150)["content"]["body"]
     assert result.startswith("Execution of `run price` command successful"), result
     assert "ran late" not in result
-    assert f"[{stem}]" not in store(sb), "a done one-shot stays in the store"
+    assert f"[{stem}]" not in schedule_store(sb), "a done one-shot stays in the store"
     _, listing = say(sb, "list schedules")
     assert f"{when}: run price" not in listing, listing
 
@@ -163,7 +125,7 @@ def test_customer_time_zone(sb):
 
 
 def test_at_most_50_pending(sb):
-    existing = store(sb).count("\n[")
+    existing = schedule_store(sb).count("\n[")
     for i in range(50 - existing):
         _, body = say(sb, f"schedule disk 2027-03-{1 + i // 24:02d} {i % 24:02d}:00")
         assert body == "Command scheduled.", (i, body)
@@ -274,16 +236,12 @@ def test_one_shot_missed_while_down_runs_once_after_boot(sb):
     # The host is down across the due time: that is the scenario.
     subprocess.run([SANDBOX, "reboot", "control", "--name", sb.name], check=True, env=env,
                    capture_output=True)
-    result = result_of(sb, event, 150)["content"]["body"]
+    result = customer_result(sb, event, timeout_s=150)["content"]["body"]
     assert result.startswith("Execution of `run price` command successful"), result
     assert f"This ran late: it was due at {when} UTC" in result, result
-    client, room = sb.customer_room()
-    marker = client.send_text(room, "help")
-    wait_reply(client, room, marker, sb.env["BOT_USER"])
-    runs = [e for e in replies_to(client, room, event, sb.env["BOT_USER"])
-            if e["content"]["body"].startswith("Execution of")]
+    runs = results_to(sb, event)
     assert len(runs) == 1, runs
-    assert "-price-at-" not in store(sb)
+    assert "-price-at-" not in schedule_store(sb)
 
 
 TESTS = [

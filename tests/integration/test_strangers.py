@@ -8,7 +8,6 @@ after a restart it is the same device in her encrypted chat.
 Usage: /usr/bin/python3 tests/integration/test_strangers.py ENVFILE
 """
 
-import base64
 import json
 import os
 import sys
@@ -18,13 +17,12 @@ import uuid
 
 import olm
 
+from e2ee_client import (CRYPTO_STORE, MEGOLM, assert_encrypted_reply, bot_device_keys, chat, run_encrypted_tests,
+                         say_encrypted, unpadded_b64)
 from harness import wait_membership
 from matrix import API, q
-from test_e2ee import MEGOLM, assert_encrypted_reply, bot_device_keys, chat, say
-from test_e2ee import main as e2ee_main
 
 OLM = "m.olm.v1.curve25519-aes-sha2"
-STORE = "/var/lib/scheduler/crypto.json"
 # What the store's limits allow (notifier/e2ee/crypto-internal.h): 500 Olm peers of 5 sessions, 1,000
 # Megolm sessions with 100 indices each, and the devices of the rooms' members.
 STORE_BOUND = 8 * 1024 * 1024
@@ -35,11 +33,11 @@ JOURNAL_LINES_MAX = 100
 
 
 def store_size(sb):
-    return int(sb.run("control", "stat", "-c", "%s", STORE))
+    return int(sb.run("control", "stat", "-c", "%s", CRYPTO_STORE))
 
 
-def store(sb):
-    return json.loads(sb.run("control", "cat", STORE))
+def crypto_store(sb):
+    return json.loads(sb.run("control", "cat", CRYPTO_STORE))
 
 
 def notifier_rss_kb(sb):
@@ -49,10 +47,6 @@ def notifier_rss_kb(sb):
 
 def room_keys_of(held, user):
     return sum(1 for entry in held["inbound"].values() if entry.get("sender") == user)
-
-
-def b64(data):
-    return base64.b64encode(data).decode().rstrip("=")
 
 
 class Flood:
@@ -74,7 +68,7 @@ class Flood:
 
     def junk(self, n, sender_key, olm_type=0, body_bytes=64):
         for _ in range(n):
-            body = b64(os.urandom(body_bytes))
+            body = unpadded_b64(os.urandom(body_bytes))
             self.events.append(("m.room.encrypted", self.each_device(lambda d, keys: {
                 "algorithm": OLM, "sender_key": sender_key(),
                 "ciphertext": {keys["keys"][f"curve25519:{d}"]: {"type": olm_type, "body": body}}})))
@@ -145,27 +139,27 @@ class Flood:
 
 def timed_say(sb, text):
     start = time.monotonic()
-    event, reply = say(sb, text)
+    event, reply = say_encrypted(sb, text)
     return event, reply, time.monotonic() - start
 
 
 def test_a_flood_of_to_device_events_neither_stops_slows_nor_grows_the_bot(sb):
     alice, room = chat(sb)
-    say(sb, "help")
+    say_encrypted(sb, "help")
     mallory = sb.client("mallory")
     size_before, rss_before = store_size(sb), notifier_rss_kb(sb)
-    mallory_keys_before = room_keys_of(store(sb), mallory.user_id)
+    mallory_keys_before = room_keys_of(crypto_store(sb), mallory.user_id)
     alice_curve = alice.nio.olm.account.identity_keys["curve25519"]
     pid = sb.notifier_property("MainPID")
     cursor = sb.journal_cursor()
 
     flood = Flood(sb, mallory)
-    flood.junk(600, lambda: b64(os.urandom(45000)))               # 60 KB keys: they grew the store to 72 MB
-    flood.junk(900, lambda: b64(os.urandom(32)), olm_type=0)      # keys of the right shape, junk bodies
-    flood.junk(900, lambda: b64(os.urandom(32)), olm_type=1)
+    flood.junk(600, lambda: unpadded_b64(os.urandom(45000)))           # 60 KB keys: they grew the store to 72 MB
+    flood.junk(900, lambda: unpadded_b64(os.urandom(32)), olm_type=0)  # keys of the right shape, junk bodies
+    flood.junk(900, lambda: unpadded_b64(os.urandom(32)), olm_type=1)
     flood.unknown_types(600)
-    flood.room_keys_from_new_devices(2 * PEERS_MAX, room)         # more Olm peers than are kept
-    flood.room_keys_over_one_session(1000, room)                  # room keys from a non-member
+    flood.room_keys_from_new_devices(2 * PEERS_MAX, room)              # more Olm peers than are kept
+    flood.room_keys_over_one_session(1000, room)                       # room keys from a non-member
     total = len(flood.events)
     assert total == 5000, total
 
@@ -187,7 +181,7 @@ def test_a_flood_of_to_device_events_neither_stops_slows_nor_grows_the_bot(sb):
     assert not flood.errors, flood.errors[:3]
 
     size_after, rss_after = store_size(sb), notifier_rss_kb(sb)
-    held = store(sb)
+    held = crypto_store(sb)
     said = sb.notifier_said(cursor).splitlines()
     print(f"    {flood.sent} to-device events sent in {elapsed:.0f} s; alice's answers came in {waits} s;"
           f" crypto.json {size_before / 1024:.0f} KB -> {size_after / 1024:.0f} KB"
@@ -209,7 +203,7 @@ def test_a_flood_of_to_device_events_neither_stops_slows_nor_grows_the_bot(sb):
     # After a restart: the same device, in the same encrypted chat.
     before = bot_device_keys(sb, alice)
     sb.restart_notifier()
-    event, reply = say(sb, "help")
+    event, reply = say_encrypted(sb, "help")
     assert_encrypted_reply(sb, reply, event)
     assert bot_device_keys(sb, alice) == before, "the bot came back as another device"
 
@@ -236,4 +230,4 @@ TESTS = [
 ]
 
 if __name__ == "__main__":
-    sys.exit(e2ee_main(TESTS))
+    sys.exit(run_encrypted_tests(TESTS))
