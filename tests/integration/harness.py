@@ -30,11 +30,11 @@ class Sandbox:
         self.name = self.env["SANDBOX_NAME"]
         self.rooms = {}
 
-    def run(self, *args, check=True, input_text=None):
+    def run(self, *args, check=True, input_text=None, timeout=None):
         """Runs `sandbox ARGS… --name NAME` and returns its stdout."""
         cmd = [SANDBOX, args[0], "--name", self.name, *args[1:]]
         return subprocess.run(cmd, check=check, capture_output=True, text=True,
-                              input=input_text).stdout
+                              input=input_text, timeout=timeout).stdout
 
     def client(self, who):
         who = who.upper()

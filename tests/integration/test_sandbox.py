@@ -22,32 +22,25 @@ import time
 import uuid
 from http.client import HTTPSConnection
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from matrix import Client, load_env  # noqa: E402
-
-SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sandbox", "sandbox")
+from harness import Sandbox, run_tests
 
 
-def client(env, who):
-    return Client(env["HS_URL"], env[who + "_USER"], env[who + "_PASSWORD"]).login()
-
-
-def test_users_log_in(env):
+def test_users_log_in(sb):
     for who in ("BOT", "ALICE", "BOB", "MALLORY"):
-        assert client(env, who).token, f"{who} got no access token"
+        assert sb.client(who).token, f"{who} got no access token"
 
 
-def test_alice_talks_to_bob(env):
-    alice, bob = client(env, "ALICE"), client(env, "BOB")
-    room = alice.create_room(invite=[env["BOB_USER"]], name="sandbox smoke")
+def test_alice_talks_to_bob(sb):
+    alice, bob = sb.client("alice"), sb.client("bob")
+    room = alice.create_room(invite=[sb.env["BOB_USER"]], name="sandbox smoke")
     bob.join(room)
     body = "hello bob " + uuid.uuid4().hex
     alice.send_text(room, body)
     event = bob.wait_for_event(
         room, lambda e: e["type"] == "m.room.message" and e["content"].get("body") == body,
         timeout_s=30)
-    assert event["sender"] == env["ALICE_USER"], event
-    assert sorted(alice.joined_members(room)) == sorted([env["ALICE_USER"], env["BOB_USER"]])
+    assert event["sender"] == sb.env["ALICE_USER"], event
+    assert sorted(alice.joined_members(room)) == sorted([sb.env["ALICE_USER"], sb.env["BOB_USER"]])
 
 
 def configured_host_key(env):
@@ -57,12 +50,12 @@ def configured_host_key(env):
     return conf["customer acme"]["ssh_known_host_key"]
 
 
-def test_ssh_to_customer(env):
+def test_ssh_to_customer(sb):
     with tempfile.NamedTemporaryFile("w", suffix=".known_hosts") as known:
-        known.write(f"[127.0.0.1]:{env['SSH_PORT']} {configured_host_key(env)}\n")
+        known.write(f"[127.0.0.1]:{sb.env['SSH_PORT']} {configured_host_key(sb.env)}\n")
         known.flush()
         out = subprocess.run(
-            ["ssh", "-F", "/dev/null", "-i", env["SSH_KEY"], "-p", env["SSH_PORT"],
+            ["ssh", "-F", "/dev/null", "-i", sb.env["SSH_KEY"], "-p", sb.env["SSH_PORT"],
              "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
              "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + known.name,
              "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
@@ -71,25 +64,19 @@ def test_ssh_to_customer(env):
     assert out.stdout.strip() == "active", (out.returncode, out.stdout, out.stderr)
 
 
-def sandbox(env, *args):
-    """Runs `sandbox ARGS[0] --name NAME ARGS[1:]` and returns its stdout."""
-    return subprocess.run([SANDBOX, args[0], "--name", env["SANDBOX_NAME"], *args[1:]],
-                          check=True, capture_output=True, text=True, timeout=60).stdout
-
-
-def test_control_has_the_network_config(env):
-    path = os.path.join(env["CONTROL_ROOT"], "etc/scheduler/sandbox-ca.pem")
-    with open(path, "rb") as f, open(env["CA_FILE"], "rb") as ca:
+def test_control_has_the_network_config(sb):
+    path = os.path.join(sb.env["CONTROL_ROOT"], "etc/scheduler/sandbox-ca.pem")
+    with open(path, "rb") as f, open(sb.env["CA_FILE"], "rb") as ca:
         assert f.read() == ca.read(), "the control host's CA is not the run's"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, oct(os.stat(path).st_mode)
     conf = configparser.ConfigParser(interpolation=None)
-    conf.read(env["CONTROL_CONFIG"])
-    assert conf["scheduler"]["resolver"] == env["DNS_ADDR"] + ":53", dict(conf["scheduler"])
+    conf.read(sb.env["CONTROL_CONFIG"])
+    assert conf["scheduler"]["resolver"] == sb.env["DNS_ADDR"] + ":53", dict(conf["scheduler"])
     assert conf["scheduler"]["tls_ca_file"] == "/etc/scheduler/sandbox-ca.pem"
     for who in ("acme", "globex"):
         section = conf["customer " + who]
-        assert section["domain"] == env[who.upper() + "_DOMAIN"], dict(section)
-        assert section["address"] == env[who.upper() + "_ADDR"], dict(section)
+        assert section["domain"] == sb.env[who.upper() + "_DOMAIN"], dict(section)
+        assert section["address"] == sb.env[who.upper() + "_ADDR"], dict(section)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,40 +111,40 @@ def https(env, host, path, port=443):
         conn.close()
 
 
-def test_acme_front(env):
-    acme = env["ACME_DOMAIN"]
-    assert env["SERVER_NAME"] == acme, "the sandbox's homeserver is acme's"
+def test_acme_front(sb):
+    acme = sb.env["ACME_DOMAIN"]
+    assert sb.env["SERVER_NAME"] == acme, "the sandbox's homeserver is acme's"
     for host in (acme, "matrix." + acme, "element." + acme):
-        status, ctype, body, days = https(env, host, "/.well-known/matrix/client")
+        status, ctype, body, days = https(sb.env, host, "/.well-known/matrix/client")
         assert (status, ctype) == (200, "application/json"), (host, status, ctype, body)
         assert json.loads(body) == {"m.homeserver": {"base_url": f"https://matrix.{acme}"}}, body
         assert days > 80, (host, days)
-    status, ctype, body, _ = https(env, acme, "/.well-known/matrix/server")
+    status, ctype, body, _ = https(sb.env, acme, "/.well-known/matrix/server")
     assert (status, ctype) == (200, "application/json"), (status, ctype, body)
     assert json.loads(body) == {"m.server": f"matrix.{acme}:443"}, body
-    status, _, body, _ = https(env, "matrix." + acme, "/_matrix/client/versions")
+    status, _, body, _ = https(sb.env, "matrix." + acme, "/_matrix/client/versions")
     assert status == 200 and "versions" in json.loads(body), (status, body)
     for port in (443, 8448):
-        status, _, body, _ = https(env, "matrix." + acme, "/_matrix/key/v2/server", port)
+        status, _, body, _ = https(sb.env, "matrix." + acme, "/_matrix/key/v2/server", port)
         assert status == 200 and json.loads(body)["server_name"] == acme, (port, status, body)
 
 
-def test_globex_front_is_half_broken(env):
-    globex = env["GLOBEX_DOMAIN"]
-    status, ctype, body, days = https(env, globex, "/.well-known/matrix/server")
+def test_globex_front_is_half_broken(sb):
+    globex = sb.env["GLOBEX_DOMAIN"]
+    status, ctype, body, days = https(sb.env, globex, "/.well-known/matrix/server")
     assert status == 404 and ctype.startswith("text/html"), (status, ctype, body)
     assert body.startswith(b"<html>"), body
     assert 4 < days < 14, f"globex's certificate has {days:.1f} days left"
-    status, ctype, body, _ = https(env, globex, "/.well-known/matrix/client")
+    status, ctype, body, _ = https(sb.env, globex, "/.well-known/matrix/client")
     assert (status, ctype) == (200, "application/json"), (status, ctype, body)
     assert json.loads(body)["m.homeserver"]["base_url"] == "https://matrix.example.org", body
-    status, _, body, _ = https(env, "matrix." + globex, "/_matrix/client/versions")
+    status, _, body, _ = https(sb.env, "matrix." + globex, "/_matrix/client/versions")
     assert status == 200 and "versions" in json.loads(body), (status, body)
     for port in (443, 8448):
-        status, ctype, body, _ = https(env, "matrix." + globex, "/_matrix/key/v2/server", port)
+        status, ctype, body, _ = https(sb.env, "matrix." + globex, "/_matrix/key/v2/server", port)
         assert status == 200 and ctype.startswith("text/html"), (port, status, ctype)
         assert body == b"<html><body>It works</body></html>\n", (port, body)
-    status, _, body, _ = https(env, "matrix." + globex, "/_matrix/federation/v1/version", 8448)
+    status, _, body, _ = https(sb.env, "matrix." + globex, "/_matrix/federation/v1/version", 8448)
     assert status == 200 and json.loads(body)["server"]["name"] == "Synapse", (status, body)
 
 
@@ -169,20 +156,20 @@ def refused(addr, port):
     return False
 
 
-def test_mail_ports(env):
+def test_mail_ports(sb):
     for port in (25, 587):
-        socket.create_connection((env["ACME_ADDR"], port), timeout=5).close()
-        assert refused(env["GLOBEX_ADDR"], port), f"globex's port {port} is open"
+        socket.create_connection((sb.env["ACME_ADDR"], port), timeout=5).close()
+        assert refused(sb.env["GLOBEX_ADDR"], port), f"globex's port {port} is open"
 
 
-def test_front_stops_and_starts(env):
-    sandbox(env, "customer", "systemctl", "stop", "matrix-nginx-proxy")
+def test_front_stops_and_starts(sb):
+    sb.run("customer", "systemctl", "stop", "matrix-nginx-proxy", timeout=60)
     try:
-        assert refused(env["ACME_ADDR"], 443), "acme's port 443 is open with the front stopped"
+        assert refused(sb.env["ACME_ADDR"], 443), "acme's port 443 is open with the front stopped"
     finally:
-        sandbox(env, "customer", "systemctl", "start", "matrix-nginx-proxy")
+        sb.run("customer", "systemctl", "start", "matrix-nginx-proxy", timeout=60)
     # 'systemctl start' returns once nginx listens.
-    assert https(env, env["ACME_DOMAIN"], "/.well-known/matrix/server")[0] == 200
+    assert https(sb.env, sb.env["ACME_DOMAIN"], "/.well-known/matrix/server")[0] == 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,9 +241,9 @@ def dns_query(server, name, qtype, tcp=False):
     return flags & 0xF, sorted(answers, key=repr)
 
 
-def test_dns_zone(env):
-    acme, globex = env["ACME_DOMAIN"], env["GLOBEX_DOMAIN"]
-    a, g = env["ACME_ADDR"], env["GLOBEX_ADDR"]
+def test_dns_zone(sb):
+    acme, globex = sb.env["ACME_DOMAIN"], sb.env["GLOBEX_DOMAIN"]
+    a, g = sb.env["ACME_ADDR"], sb.env["GLOBEX_ADDR"]
     expected = {
         (acme, "A"): [(acme, "A", a)],
         ("matrix." + acme, "A"): [("matrix." + acme, "A", a)],
@@ -272,32 +259,25 @@ def test_dns_zone(env):
     }
     for (name, qtype), answers in expected.items():
         for tcp in (False, True):
-            got = dns_query(env["DNS_ADDR"], name, qtype, tcp)
+            got = dns_query(sb.env["DNS_ADDR"], name, qtype, tcp)
             assert got == (0, sorted(answers, key=repr)), (name, qtype, tcp, got)
-    assert dns_query(env["DNS_ADDR"], "nothing." + acme, "A") == (NXDOMAIN, [])
+    assert dns_query(sb.env["DNS_ADDR"], "nothing." + acme, "A") == (NXDOMAIN, [])
     # Nothing outside .test is answered, nor forwarded anywhere.
-    rcode, answers = dns_query(env["DNS_ADDR"], "deb.debian.org", "A")
+    rcode, answers = dns_query(sb.env["DNS_ADDR"], "deb.debian.org", "A")
     assert rcode != 0 and not answers, (rcode, answers)
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.exit(f"usage: {argv[0]} ENVFILE")
-    env = load_env(argv[1])
-    tests = [test_users_log_in, test_alice_talks_to_bob, test_ssh_to_customer,
-             test_control_has_the_network_config, test_acme_front, test_globex_front_is_half_broken,
-             test_mail_ports, test_front_stops_and_starts, test_dns_zone]
-    failed = 0
-    for test in tests:
-        try:
-            test(env)
-            print(f"PASS {test.__name__}")
-        except Exception as e:  # a test bed reports every failure, whatever its kind
-            failed += 1
-            print(f"FAIL {test.__name__}: {type(e).__name__}: {e}")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
+TESTS = [
+    test_users_log_in,
+    test_alice_talks_to_bob,
+    test_ssh_to_customer,
+    test_control_has_the_network_config,
+    test_acme_front,
+    test_globex_front_is_half_broken,
+    test_mail_ports,
+    test_front_stops_and_starts,
+    test_dns_zone,
+]
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(TESTS, Sandbox(sys.argv[1])))
