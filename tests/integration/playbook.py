@@ -1,5 +1,5 @@
 """The operator's playbook stand-in for maintenance runs, as test_maintenance, test_alerts,
-test_e2ee and test_faults2 install it: a script that says its steps and waits for GO_FILE (the
+test_e2ee and test_outages install it: a script that says its steps and waits for GO_FILE (the
 test's go) before it ends, and the branches that run it."""
 
 import os

@@ -1,10 +1,11 @@
-"""More faults the bot must ride out, each with its figure printed: the scheduler's host rebooted
+"""Outages the bot must ride out, each with its figure printed: the scheduler's host rebooted
 while a maintenance and a short run run (each customer told once that it was interrupted,
 schedules and alert state back); the state and schedules dirs full (a clear error, nothing lost
-or half-written, and all well once there is room again); the customer's host key changed (a clear failure, others
-answered meanwhile); the homeserver away while 20 runs finish (every result delivered once).
+or half-written, and all well once there is room again); the customer's host key changed (a clear
+failure, others answered meanwhile); the homeserver away while 20 runs finish (every result
+delivered once); the journal rotated between runs (each result once).
 
-Usage: /usr/bin/python3 tests/integration/test_faults2.py ENVFILE
+Usage: /usr/bin/python3 tests/integration/test_outages.py ENVFILE
 """
 
 import datetime
@@ -117,10 +118,10 @@ def tiny_tmpfs(sb, path):
     """A tmpfs over path in the control container, owned and moded as the dir is (whoever the
     notifier runs as), holding what the dir held, with a little room to spare; the notifier is
     restarted so its mount namespace has it."""
-    control_sh(sb, f"""d={path}; keep=/run/faults2$(echo $d | tr / -)
+    control_sh(sb, f"""d={path}; keep=/run/outages$(echo $d | tr / -)
 rm -rf "$keep"; cp -a "$d" "$keep"
 mount -t tmpfs -o size=$(( $(du -sk "$d" | cut -f1) + 256 ))k,uid=$(stat -c %u "$d"),\
-gid=$(stat -c %g "$d"),mode=$(stat -c %a "$d") faults2 "$d"
+gid=$(stat -c %g "$d"),mode=$(stat -c %a "$d") outages "$d"
 cp -a "$keep"/. "$d"/; rm -rf "$keep"
 """)
     sb.restart_notifier()
@@ -139,7 +140,7 @@ def unfill(sb, path):
 def drop_tmpfs(sb, path):
     """What the tmpfs holds goes back to the dir under it; the notifier stopped meanwhile."""
     sb.run("control", "systemctl", "stop", "scheduler-notifier.service")
-    control_sh(sb, f"""d={path}; keep=/run/faults2$(echo $d | tr / -)
+    control_sh(sb, f"""d={path}; keep=/run/outages$(echo $d | tr / -)
 rm -f "$d/zz-filler"; rm -rf "$keep"; cp -a "$d" "$keep"
 umount "$d"; cp -a "$keep"/. "$d"/; rm -rf "$keep"
 """)
@@ -260,7 +261,7 @@ def bob_waits(sb, n=3):
 def test_a_changed_host_key_fails_clearly_and_others_are_answered(sb):
     bot = sb.env["BOT_USER"]
     alice, room = sb.customer_room("alice")
-    new = os.path.join(sb.env["SANDBOX_RUN"], "faults2-new-host-key")
+    new = os.path.join(sb.env["SANDBOX_RUN"], "outages-new-host-key")
     if os.path.exists(new):
         os.remove(new)
         os.remove(new + ".pub")

@@ -4,7 +4,7 @@ another customer answered meanwhile); 100 commands while the notifier is SIGKILL
 moments (each answered exactly once, each run's result delivered exactly once). The homeserver
 away, a SIGKILL mid-conversation and mid-run are in test_notifier, test_run and test_maintenance.
 
-Usage: /usr/bin/python3 tests/integration/test_faults.py ENVFILE
+Usage: /usr/bin/python3 tests/integration/test_sigkills_and_hung_ssh.py ENVFILE
 """
 
 import os
