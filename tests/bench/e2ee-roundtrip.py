@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Sandbox, wait_membership, wait_reply  # noqa: E402
-from test_e2ee import DEVICES, chat  # noqa: E402
+from e2ee_client import DEVICES, chat  # noqa: E402
 from figures import percentile  # noqa: E402
 
 

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Sandbox, is_reply_to, wait_reply  # noqa: E402
-from test_e2ee import DEVICES, chat  # noqa: E402
+from e2ee_client import DEVICES, chat  # noqa: E402
 
 DROPIN_DIR = "etc/systemd/system/scheduler-notifier.service.d"
 LOG = "/var/lib/scheduler/valgrind.log"   # the unit's StateDirectory: writable under ProtectSystem=strict
