@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include <sys/mount.h>
+
 #include "bus-unit.h"
 
 static int open_property(sd_bus_message *m, const char *name, const char *type) {
@@ -125,6 +127,22 @@ static int append_sandboxing(sd_bus_message *m, const char *key, const char *val
                         return -ENOMEM;
                 return sd_bus_message_append(m, "(sv)", key, "a(ss)", 1, id, colon + 1);
         }
+        /* "-SOURCE:DEST", the '-' an absent source ignored, bound as a file unit's is (rbind). */
+        if (streq(key, "BindReadOnlyPaths")) {
+                _cleanup_free_ char *source = NULL;
+                bool optional = value[0] == '-';
+                const char *colon;
+
+                value += optional;
+                colon = strchr(value, ':');
+                if (!colon)
+                        return -EINVAL;
+                source = strndup(value, (size_t) (colon - value));
+                if (!source)
+                        return -ENOMEM;
+                return sd_bus_message_append(m, "(sv)", key, "a(ssbt)", 1, source, colon + 1, optional,
+                                             (uint64_t) MS_REC);
+        }
         return -EOPNOTSUPP;
 }
 
@@ -227,10 +245,10 @@ int bus_message_start_transient(sd_bus *bus, const UnitSpec *u, const UnitSpec *
         return 0;
 }
 
-int bus_list_units_async(sd_bus *bus, sd_bus_slot **slot, char **states, const char *pattern,
+int bus_list_units_async(sd_bus *bus, sd_bus_slot **slot, char **states, char **patterns,
                          sd_bus_message_handler_t callback, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        char *none[] = { NULL }, *patterns[] = { (char *) pattern, NULL };
+        char *none[] = { NULL };
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",

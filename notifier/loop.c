@@ -21,6 +21,7 @@
 #include "interrupted.h"
 #include "lanes.h"
 #include "log.h"
+#include "locks.h"
 #include "loop.h"
 #include "manager.h"
 #include "ops.h"
@@ -218,6 +219,7 @@ int loop_new(Config *config, Manager **ret) {
         r = setup_loop(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the event loop: %m");
+        locks_prepare(config, SCHEDULER_LOCK_DIR);
         r = alerts_queue_pending(m);
         if (r < 0)
                 return r;

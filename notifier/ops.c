@@ -49,6 +49,7 @@ Op *op_free(Op *op) {
         free(op->progress_run);
         free(op->event_id);
         free(op->sender);
+        free(op->holder);
         if (op->timer)
                 unit_spec_done(op->timer);
         if (op->service)

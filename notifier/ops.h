@@ -57,6 +57,7 @@ struct Op {
         Command command;       /* a run */
         usec_t bus_start;      /* a run: when StartTransientUnit was sent, for the log */
         bool maybe_ran;        /* a run from the first batch after a start: it may have run before */
+        char *holder;          /* a maintenance or restart: the other of the two, running now */
         UnitSpec *timer;       /* schedule units: to start, with its service */
         UnitSpec *service;
         char **stop;           /* schedule units: units to stop */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include "calendar.h"
 #include "progress.h"
 #include "reply.h"
 #include "results.h"

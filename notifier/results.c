@@ -209,17 +209,6 @@ static char *what(const RunResult *r) {
         return s;
 }
 
-void duration_format(usec_t d, char *buf, size_t size) {
-        unsigned long long sec = d / USEC_PER_SEC, min = (sec + 30) / 60;
-
-        if (sec < 60)
-                snprintf(buf, size, "%llu s", sec);
-        else if (min < 60)
-                snprintf(buf, size, "%llu min", min);
-        else
-                snprintf(buf, size, "%llu h %llu min", min / 60, min % 60);
-}
-
 int run_result_message(const RunResult *r, char **ret) {
         _cleanup_free_ char *w = what(r), *report = strdup(strempty(r->report));
         size_t n;

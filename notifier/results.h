@@ -53,8 +53,6 @@ bool run_progress_valid(const RunResult *r);
  * customer's own unit, with the invocation id its result entry would carry. */
 bool run_start_valid(const RunResult *r);
 bool run_result_success(const RunResult *r);
-/* "45 s", "17 min", "1 h 5 min". */
-void duration_format(usec_t d, char *buf, size_t size);
 /* "Execution of `run ping` command successful" and the report, or "… failed: why"; a maintenance
  * says how long it took. */
 int run_result_message(const RunResult *r, char **ret);

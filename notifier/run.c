@@ -5,6 +5,7 @@
  * reply that says so. The result comes later, from the journal. */
 
 #include "bus-unit.h"
+#include "calendar.h"
 #include "log.h"
 #include "manager.h"
 #include "ops.h"
@@ -108,11 +109,70 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
         }
 }
 
+/* "scheduler-acme-maintenance-…": the command of another unit of the customer's, or NULL. */
+static const char *command_of(const char *unit, const char *customer) {
+        const char *rest = startswith(unit, "scheduler-");
+
+        rest = rest ? startswith(rest, customer) : NULL;
+        if (!rest || rest[0] != '-')
+                return NULL;
+        for (TaskKind k = 0; k < _TASK_MAX; k++) {
+                const char *after = startswith(rest + 1, task_kind_to_string(k));
+
+                if (after && after[0] == '-')
+                        return task_kind_to_string(k);
+        }
+        return NULL;
+}
+
+/* Another of the customer's maintenance or restart runs: "`maintenance` is running (started 14:02
+ * UTC, 6 min ago); `restart slack` was not started…", from the unit's ActiveEnterTimestamp. */
+static int on_holder_since(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_free_ char *what = NULL, *started = NULL, *text = NULL;
+        Manager *m = userdata;
+        Op *op = m->ops;
+        const Customer *cu = config_find_customer(m->config, op->customer);
+        const char *zone = cu ? customer_zone(cu) : "UTC";
+        uint64_t since = 0, now = now_usec(CLOCK_REALTIME);
+        char when[32], ago[32];
+
+        m->send.slot = sd_bus_slot_unref(m->send.slot);
+        if (reply && !sd_bus_message_is_method_error(reply, NULL))
+                (void) sd_bus_message_read(reply, "v", "t", &since);
+        what = command_task_string(&op->command);
+        if (!what)
+                return manager_fatal_oom(m), 0;
+        if (since > 0 && since <= now &&
+            zone_format(zone, (time_t) (since / USEC_PER_SEC), when, sizeof(when)) >= 0) {
+                duration_format(now - since, ago, sizeof(ago));
+                /* The time of day alone, if it was today or near enough. */
+                if (asprintf(&started, " (started %s %s, %s ago)",
+                             now - since < 12 * 3600 * USEC_PER_SEC ? when + 11 : when, zone, ago) < 0)
+                        return manager_fatal_oom(m), 0;
+        }
+        if (asprintf(&text, "`%s` is running%s; `%s` was not started. Send it again when it has finished.",
+                     op->holder, strempty(started), what) < 0)
+                return manager_fatal_oom(m), 0;
+        if (note_refused(m, op->event_id) < 0)
+                return manager_fatal_oom(m), 0;
+        return op_finish_with_reply(m, op, text);
+}
+
+static int ask_holder_since(Manager *m, const char *path) {
+        int r;
+
+        r = sd_bus_call_method_async(m->bus, &m->send.slot, "org.freedesktop.systemd1", path,
+                                     "org.freedesktop.DBus.Properties", "Get", on_holder_since, m, "ss",
+                                     "org.freedesktop.systemd1.Unit", "ActiveEnterTimestamp");
+        /* Without the time, the answer is still right. */
+        return r < 0 ? on_holder_since(NULL, m, NULL) : 0;
+}
+
 static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         _cleanup_free_ char *unit = NULL, *text = NULL;
         Manager *m = userdata;
         Op *op = m->ops;
-        const char *name;
+        const char *name, *path;
         int r;
 
         m->send.slot = sd_bus_slot_unref(m->send.slot);
@@ -124,21 +184,29 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                           sd_bus_message_get_error(reply)->message);
                 return op_finish_with_reply(m, op, "The command could not be started; we have been told.");
         }
-        /* a(ssssssouso): the first field of each entry is the unit's name. */
+        /* a(ssssssouso): the unit's name first, its object path seventh. */
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r > 0) {
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
+                const char *other;
+
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path,
                                         NULL, NULL, NULL);
                 if (r <= 0)
                         break;
-                if (!streq(name, unit)) {
-                        if (asprintf(&text, "`%s` is already running",
-                                     task_kind_to_string(op->command.task)) < 0)
+                if (streq(name, unit))
+                        continue;
+                other = command_of(name, op->customer);
+                /* The other of the two commands that change the server: say which, and since when. */
+                if (other && !streq(other, task_kind_to_string(op->command.task))) {
+                        if (free_and_strdup(&op->holder, other) < 0)
                                 return manager_fatal_oom(m), 0;
-                        if (note_refused(m, op->event_id) < 0)
-                                return manager_fatal_oom(m), 0;
-                        return op_finish_with_reply(m, op, text);
+                        return ask_holder_since(m, path);
                 }
+                if (asprintf(&text, "`%s` is already running", task_kind_to_string(op->command.task)) < 0)
+                        return manager_fatal_oom(m), 0;
+                if (note_refused(m, op->event_id) < 0)
+                        return manager_fatal_oom(m), 0;
+                return op_finish_with_reply(m, op, text);
         }
         start_transient(m, op, unit);
         return 0;
@@ -147,7 +215,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
 static void run_start(Manager *m, Op *op) {
         char *states[] = { (char *) "active", (char *) "activating", (char *) "deactivating",
                            (char *) "reloading", NULL };
-        _cleanup_free_ char *pattern = NULL;
+        _cleanup_free_ char *pattern = NULL, *other = NULL;
         int r;
 
         /* Started before a crash and finished since (its unit is gone): not again. The "initiated"
@@ -172,7 +240,12 @@ static void run_start(Manager *m, Op *op) {
         if (asprintf(&pattern, "scheduler-%s-%s-*.service", op->customer,
                      task_kind_to_string(op->command.task)) < 0)
                 return manager_fatal_oom(m);
-        r = bus_list_units_async(m->bus, &m->send.slot, states, pattern, on_listed, m);
+        /* maintenance and restart change the server: one at a time of either (task/lock.c). */
+        if (unit_command_exclusive(task_kind_to_string(op->command.task)) &&
+            asprintf(&other, "scheduler-%s-%s-*.service", op->customer,
+                     op->command.task == TASK_RESTART ? "maintenance" : "restart") < 0)
+                return manager_fatal_oom(m);
+        r = bus_list_units_async(m->bus, &m->send.slot, states, STRV_MAKE(pattern, other), on_listed, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd for the units of %s: %m", op->customer);
                 (void) op_finish_with_reply(m, op, "The command could not be started; we have been told.");

@@ -288,7 +288,8 @@ static void list_step(Manager *m, Op *op) {
         else if (asprintf(&pattern, "scheduler-%s-*.timer", op->customer) < 0)
                 return manager_fatal_oom(m);
         else
-                r = bus_list_units_async(m->bus, &m->send.slot, NULL, pattern, on_timers_listed, m);
+                r = bus_list_units_async(m->bus, &m->send.slot, NULL, STRV_MAKE(pattern), on_timers_listed,
+                                         m);
         if (r < 0) {
                 log_error_errno(r, "Failed to ask systemd for the timers of %s: %m", op->customer);
                 (void) op_finish_with_reply(m, op,

@@ -97,6 +97,7 @@ TEST(defaults) {
         ASSERT_STREQ(c->schedules_dir, "/etc/scheduler/schedules.d");
         ASSERT_STREQ(c->device_name, "The Scheduler");
         ASSERT_EQ(c->monitor_interval, 300);
+        ASSERT_EQ(c->lock_wait, 3 * 3600);
         ASSERT_EQ(c->n_customers, 0);
         config_free(c);
 }
@@ -158,6 +159,26 @@ TEST(monitor_interval) {
                 ASSERT_EQ(c->monitor_interval, cases[i].sec);
                 ASSERT_TRUE(c->customers[0].monitor);
                 ASSERT_EQ(customer_monitored(c, &c->customers[0]), cases[i].sec > 0);
+                config_free(c);
+        }
+}
+
+/* lock_wait: how long a scheduled maintenance or restart waits for another; every customer's. */
+TEST(lock_wait) {
+        static const struct {
+                const char *value;
+                unsigned sec;
+        } cases[] = { { "0", 0 }, { "90s", 90 }, { "2h", 7200 }, { "24h", 86400 } };
+
+        FOREACH_ROW(i, cases, "\"%s\"", cases[i].value) {
+                _cleanup_free_ char *text = NULL, *error = NULL;
+                Config *c = NULL;
+
+                if (asprintf(&text, "%s%s[scheduler]\nlock_wait = %s\n", minimal, customer, cases[i].value) < 0)
+                        abort();
+                ASSERT_OK(config_load(tests_write("lock.conf", text), CONFIG_LOAD_DEFAULT, &c, &error));
+                ASSERT_EQ(c->lock_wait, cases[i].sec);
+                ASSERT_EQ(c->customers[0].lock_wait_sec, cases[i].sec);
                 config_free(c);
         }
 }
@@ -232,6 +253,8 @@ TEST(errors_name_line_key_and_why) {
                   "[scheduler] commands_per_minute: '0' is not a number from 1 to 6000" },
                 { "[scheduler]\nmaintenance_reminder = 8d\n",
                   "[scheduler] maintenance_reminder: '8d' is not a time from 1min to 6d" },
+                { "[scheduler]\nlock_wait = 2d\n", "[scheduler] lock_wait: '2d' is not a time up to 24h" },
+                { "[scheduler]\nlock_wait = soon\n", "[scheduler] lock_wait: 'soon' is not a time up to 24h" },
                 { "[scheduler]\ntls_ca_file = ca.pem\n", "tls_ca_file: 'ca.pem' is not an absolute path" },
                 { "[scheduler]\nping_allowed_networks = 127.0.0.0/8, 10.1.2.3/8\n",
                   "[scheduler] ping_allowed_networks: '10.1.2.3/8' is not a network like 10.1.0.0/16" },

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 
+#include "calendar.h"
 #include "results.h"
 #include "run.h"
 #include "unit.h"

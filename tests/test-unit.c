@@ -124,6 +124,31 @@ TEST(render_escapes_dollar) {
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "180");
 }
 
+/* A scheduled restart may first wait for a maintenance of its customer's: its unit lets it. It sees
+ * its own customer's lock file, no other. */
+TEST(render_exclusive_waits) {
+        Schedule s = { .kind = SCHEDULE_WEEKLY, .command = (char *) "restart", .args = (char *) "slack",
+                       .weekday = 4, .hour = 15 };
+        _cleanup_(unit_spec_done) UnitSpec timer = {}, service = {}, run = {};
+        Customer waiting = acme;
+        RunSpec r = { .customer = "acme", .command = "ping", .mode = "run" };
+
+        waiting.lock_wait_sec = 3600;
+        ASSERT_OK(unit_render_schedule(&waiting, &s, 0, &timer, &service));
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "3780");
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "BindReadOnlyPaths"),
+                     "-" SCHEDULER_LOCK_DIR "/acme.lock:" UNIT_LOCK_PATH);
+        s.command = (char *) "disk";
+        s.args = NULL;
+        unit_spec_done(&timer);
+        unit_spec_done(&service);
+        ASSERT_OK(unit_render_schedule(&waiting, &s, 0, &timer, &service));
+        ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "600");
+        ASSERT_OK(unit_render_service(&r, "scheduler-acme-ping-run-00000000002a.service", &run));
+        ASSERT_STREQ(prop(&run, SECTION_SERVICE, "BindReadOnlyPaths"),
+                     "-" SCHEDULER_LOCK_DIR "/acme.lock:" UNIT_LOCK_PATH);
+}
+
 TEST(render_run_service) {
         RunSpec r = { .customer = "acme", .command = "price", .mode = "run",
                       .sender = "@alice:example.com" };

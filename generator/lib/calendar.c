@@ -189,3 +189,14 @@ int zone_format(const char *zone, time_t t, char *buf, size_t size) {
                 return -EINVAL;
         return 0;
 }
+
+void duration_format(usec_t d, char *buf, size_t size) {
+        unsigned long long sec = d / USEC_PER_SEC, min = (sec + 30) / 60;
+
+        if (sec < 60)
+                snprintf(buf, size, "%llu s", sec);
+        else if (min < 60)
+                snprintf(buf, size, "%llu min", min);
+        else
+                snprintf(buf, size, "%llu h %llu min", min / 60, min % 60);
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "util.h"
+
 typedef struct WeeklyTime {
         int weekday;   /* 0 = Monday … 6 = Sunday */
         int hour;
@@ -35,3 +37,5 @@ bool zone_valid(const char *zone);
 int zone_to_epoch(const char *zone, int year, int month, int day, int hour, int minute, time_t *ret);
 /* Seconds since the epoch → "YYYY-MM-DD HH:MM" in zone. */
 int zone_format(const char *zone, time_t t, char *buf, size_t size);
+/* "45 s", "17 min", "1 h 5 min". */
+void duration_format(usec_t d, char *buf, size_t size);

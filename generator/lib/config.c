@@ -332,6 +332,15 @@ static int handle_scheduler(ParseState *st, const char *key, const char *value) 
                 c->maintenance_reminder = sec;
                 return 1;
         }
+        if (streq(key, "lock_wait")) {
+                unsigned sec = 0;
+
+                if (!streq(value, "0") && (interval_parse(value, &sec) < 0 || sec > LOCK_WAIT_MAX))
+                        return ini_fail(&st->error, "scheduler", key,
+                                        "'%s' is not a time up to 24h, like 3h (0: never wait)", value);
+                c->lock_wait = sec;
+                return 1;
+        }
         if (streq(key, "ping_allowed_networks"))
                 return handle_allowed_networks(st, value, c);
         if (streq(key, "resolver")) {
@@ -814,8 +823,10 @@ static int config_validate(Config *c, ConfigLoadFlags flags, char **ret_why) {
                 if (bc->timeout_sec == 0)
                         bc->timeout_sec = MAINTENANCE_TIMEOUT_DEFAULT_SEC;
         }
-        for (size_t i = 0; i < c->n_customers; i++)
+        for (size_t i = 0; i < c->n_customers; i++) {
                 c->customers[i].maintenance_timeout_sec = c->branches[c->customers[i].branch].timeout_sec;
+                c->customers[i].lock_wait_sec = c->lock_wait;
+        }
         if (!(flags & CONFIG_LOAD_NO_CATALOGUE) && config_load_catalogue(c, ret_why) != 0)
                 return 1;
         if ((!c->state_dir && set_string(&c->state_dir, SCHEDULER_STATE_DIR) == 0) ||
@@ -846,6 +857,7 @@ int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **re
         c->monitor_interval = MONITOR_INTERVAL_DEFAULT;
         c->encrypt_rooms = true;
         c->commands_per_minute = COMMANDS_PER_MINUTE_DEFAULT;
+        c->lock_wait = LOCK_WAIT_DEFAULT;
 
         f = fopen(path, "re");
         if (!f) {

@@ -48,6 +48,7 @@ typedef struct Customer {
         char **addresses;          /* the server's public IPs, what DNS must say; NULL: ssh_host's */
         bool monitor;              /* gets a monitoring timer (when [scheduler] has one); default yes */
         unsigned maintenance_timeout_sec; /* from the branch's section, for the units' RuntimeMaxSec */
+        unsigned lock_wait_sec;    /* [scheduler] lock_wait, for the units' RuntimeMaxSec */
 } Customer;
 
 #define COMPONENT_PORTS_MAX 8
@@ -87,6 +88,9 @@ typedef struct Config {
         unsigned monitor_interval; /* seconds between monitoring runs; 0: no monitoring */
         unsigned maintenance_reminder; /* seconds before a weekly maintenance to remind; 0: none */
         unsigned commands_per_minute; /* per owner; more are left out with one notice a minute */
+        /* How long a scheduled maintenance or restart waits for another of its customer's to finish
+         * before it is skipped; LOCK_WAIT_DEFAULT. */
+        unsigned lock_wait;
 
         Component *catalogue;
         size_t n_catalogue;
@@ -105,6 +109,10 @@ typedef enum ConfigLoadFlags {
 
 /* On failure *ret_error says what is wrong, where: "FILE:LINE: [section] key: why". */
 #define COMMANDS_PER_MINUTE_DEFAULT 20
+/* A maintenance may take 3 hours (its default RuntimeMaxSec): a restart scheduled meanwhile waits
+ * for it rather than be skipped. */
+#define LOCK_WAIT_DEFAULT (3 * 3600)
+#define LOCK_WAIT_MAX (24 * 3600)
 
 int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char **ret_error);
 Config *config_free(Config *c);

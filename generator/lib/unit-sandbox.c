@@ -28,6 +28,9 @@ int unit_add_sandboxing(UnitSpec *u, const RunSpec *r) {
         if (r->ssh_key && access(r->ssh_key, F_OK) >= 0)
                 k |= unit_add(u, SECTION_SERVICE, "LoadCredential", UNIT_SSH_KEY_CREDENTIAL ":%s",
                               r->ssh_key);
+        /* Its customer's lock and no other: the directory is closed to everyone else (task/lock.c). */
+        k |= unit_add(u, SECTION_SERVICE, "BindReadOnlyPaths",
+                      "-" SCHEDULER_LOCK_DIR "/%s.lock:" UNIT_LOCK_PATH, r->customer);
         k |= unit_add(u, SECTION_SERVICE, "ProtectSystem", "strict");
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 k |= unit_add(u, SECTION_SERVICE, yes[i], "yes");

@@ -36,6 +36,10 @@ usec_t unit_runtime_max_usec(const char *command) {
         return 60 * USEC_PER_SEC;
 }
 
+bool unit_command_exclusive(const char *command) {
+        return streq_ptr(command, "maintenance") || streq_ptr(command, "restart");
+}
+
 usec_t unit_customer_runtime_max_usec(const Customer *c, const char *command) {
         if (streq(command, "maintenance") && c->maintenance_timeout_sec > 0)
                 return (c->maintenance_timeout_sec + MAINTENANCE_CHECKS_SEC) * USEC_PER_SEC;
@@ -252,7 +256,9 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 .mode = s->kind == SCHEDULE_WEEKLY ? "recurring" : "schedule",
                 .room = s->room,
                 .reply_to = s->reply_to,
-                .runtime_max = unit_customer_runtime_max_usec(c, s->command),
+                /* A scheduled maintenance or restart may first wait for another to finish. */
+                .runtime_max = unit_customer_runtime_max_usec(c, s->command) +
+                               (unit_command_exclusive(s->command) ? c->lock_wait_sec * USEC_PER_SEC : 0),
                 .ssh_key = c->ssh_key_file,
         };
         int r;

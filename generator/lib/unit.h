@@ -48,6 +48,12 @@ typedef struct RunSpec {
 
 /* The credential a task finds its customer's SSH key under, in $CREDENTIALS_DIRECTORY. */
 #define UNIT_SSH_KEY_CREDENTIAL "ssh-key"
+/* Where a task finds its customer's lock file (SCHEDULER_LOCK_DIR/CUSTOMER.lock, bound read-only
+ * into its unit): a command that changes the customer's server holds it (task/lock.c). */
+#define UNIT_LOCK_PATH "/run/scheduler-lock"
+
+/* maintenance and restart change the customer's server: one at a time per customer. */
+bool unit_command_exclusive(const char *command);
 
 void unit_spec_done(UnitSpec *u);
 /* Adds KEY=VALUE to a section of u; format is a literal or has one "%s" (fast), or any format. */

@@ -3,6 +3,7 @@
 
 /* The few helpers every part of the project shares: cleanup attributes, string predicates. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,6 +69,10 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* A NULL-terminated list of strings, on the stack: STRV_MAKE("a", b). */
+#define STRV_MAKE(...) ((char *[]) { __VA_ARGS__, NULL })
 
 static inline void strv_free(char **l) {
         if (!l)

@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 
 #include "build-config.h"
+#include "lock.h"
 #include "log.h"
 #include "task.h"
 #include "unit.h"
@@ -87,6 +88,20 @@ static void report_lateness(FILE *f, usec_t started) {
                 when);
 }
 
+/* A maintenance or restart: one at a time per customer (lock.c). Asked for in chat, it does not
+ * wait; scheduled, it waits up to [scheduler] lock_wait. Monitoring takes no lock. */
+static int take_lock(TaskContext *t, const Run *run) {
+        const char *mode = getenv("SCHEDULER_MODE") ?: "run";
+        _cleanup_free_ char *what = NULL;
+
+        if (!unit_command_exclusive(run->command) || streq(mode, "monitor"))
+                return 0;
+        if (asprintf(&what, "%s%s%s", run->command, isempty(run->args_joined) ? "" : " ",
+                     run->args_joined) < 0)
+                return task_fail(t, -ENOMEM, "out of memory");
+        return task_lock(t, what, !streq(mode, "run"), t->customer->lock_wait_sec);
+}
+
 static int run_command(const Config *c, const Run *run) {
         _cleanup_free_ char *text = NULL;
         usec_t started = now_usec(CLOCK_REALTIME);
@@ -113,7 +128,9 @@ static int run_command(const Config *c, const Run *run) {
         if (getenv("INVOCATION_ID") && !streq_ptr(getenv("SCHEDULER_MODE"), "monitor"))
                 (void) entry_send(run, "start", NULL, NULL, NULL, started);
 
-        r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not a command", run->command);
+        r = func ? take_lock(&t, run) : 0;
+        if (r >= 0)
+                r = func ? func(&t) : task_fail(&t, -EOPNOTSUPP, "`%s` is not a command", run->command);
         if (fclose(t.report) != 0)
                 return log_oom(), EXIT_UNREPORTED;
         if (r < 0 && !t.failure)

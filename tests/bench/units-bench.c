@@ -11,9 +11,10 @@
  *   units-bench list CUSTOMER STOREDIR RUNS   `list schedules` of one customer, RUNS times
  *
  * The notifier's path is handle_schedule() (notifier/schedule-commands.c) and units_step()
- * (notifier/schedule-io.c) step by step, with the same library calls (schedule_store_load/_save, unit_render_schedule,
- * bus_message_start_transient), one call at a time as its op queue makes them; list is list_step()
- * (ListUnitsByPatterns, then NextElapseUSecRealtime of each timer, the store for the arguments). */
+ * (notifier/schedule-io.c) step by step, with the same library calls (schedule_store_load/_save,
+ * unit_render_schedule, bus_message_start_transient), one call at a time as its op queue makes
+ * them; list is list_step() (ListUnitsByPatterns, then NextElapseUSecRealtime of each timer, the
+ * store for the arguments). */
 
 #include <systemd/sd-bus.h>
 
@@ -287,7 +288,7 @@ static char *list_schedules(sd_bus *bus, const char *dir, const Customer *cu, si
 
         if (asprintf(&pattern, "scheduler-%s-*.timer", cu->name) < 0)
                 die("list", ENOMEM);
-        r = bus_list_units_async(bus, &slot, NULL, pattern, on_listed, &l);
+        r = bus_list_units_async(bus, &slot, NULL, STRV_MAKE(pattern), on_listed, &l);
         while (r >= 0 && !l.done)
                 if ((r = sd_bus_process(bus, NULL)) == 0)
                         r = sd_bus_wait(bus, UINT64_MAX);

@@ -11,7 +11,6 @@
 
 #define INPUT_MAX (1024U * 1024U)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static int replay_file(const char *path) {
         _cleanup_free_ char *text = NULL;

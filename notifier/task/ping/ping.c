@@ -17,6 +17,7 @@
 
 #include "checks.h"
 #include "log.h"
+#include "lock.h"
 #include "ping-answers.h"
 #include "probe.h"
 #include "ssh-io.h"
@@ -675,71 +676,22 @@ int ping_collect(TaskContext *t, CheckList *l) {
         return r;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-/* Whether the unit's cgroup directory holds a process (cgroup.events of cgroup v2, cgroup.procs of
- * v1's named hierarchy). */
-static bool cgroup_populated(int dir_fd, const char *unit) {
-        _cleanup_free_ char *events = NULL, *procs = NULL;
-
-        if (asprintf(&events, "%s/cgroup.events", unit) < 0 || asprintf(&procs, "%s/cgroup.procs", unit) < 0)
-                return false;
-        _cleanup_close_ int fd = openat(dir_fd, events, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                fd = openat(dir_fd, procs, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        char buf[512];
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return false;
-        buf[n] = 0;
-        return strstr(buf, "populated 1") || isdigit((unsigned char) buf[0]);
-}
-
-/* Is a maintenance of this customer running? Then monitoring holds off: failures are expected.
- * Read from the cgroup file system, where systemd keeps each unit's processes (wherever this
- * host's cgroup layout has them): the task's own user may not use the system bus. */
-static int maintenance_running(const char *customer, bool *ret) {
-        static const char *const slices[] = { "/sys/fs/cgroup/system.slice", "/sys/fs/cgroup/unified/system.slice",
-                                             "/sys/fs/cgroup/systemd/system.slice" };
-        _cleanup_free_ char *prefix = NULL;
-        bool seen = false;
-
-        if (asprintf(&prefix, "scheduler-%s-maintenance-", customer) < 0)
-                return -ENOMEM;
-        *ret = false;
-        for (size_t i = 0; i < ELEMENTSOF(slices) && !*ret; i++) {
-                _cleanup_(closedirp) DIR *d = opendir(slices[i]);
-                struct dirent *de;
-
-                if (!d)
-                        continue;
-                seen = true;
-                while (!*ret) {
-                        de = readdir(d);
-                        if (!de)
-                                break;
-                        if (startswith(de->d_name, prefix) && endswith(de->d_name, ".service") &&
-                            cgroup_populated(dirfd(d), de->d_name))
-                                *ret = true;
-                }
-        }
-        return seen ? 0 : -ENOENT;
-}
-
 /* A monitoring run reports to the notifier, not to a person: its failures as JSON (alerts.h). */
 static int monitor_report(TaskContext *t) {
         json_auto_t *root = NULL;
         _cleanup_free_ char *text = NULL;
         CheckList l = {};
+        const char *holder = NULL;
         bool held = false;
         json_t *failures;
         int r;
 
-        r = maintenance_running(t->customer->name, &held);
+        /* While a maintenance or restart changes the server, failures are expected: hold off. */
+        r = lock_holder(t->customer->name, NULL, &holder);
         if (r < 0)
-                log_warning_errno(r, "Cannot tell whether a maintenance is running, checking anyway: %m");
+                log_warning_errno(r, "Cannot tell whether a maintenance or restart is running, checking "
+                                  "anyway: %m");
+        held = holder;
         root = json_pack("{s:b, s:[]}", "held", held, "failures");
         failures = json_object_get(root, "failures");
         if (!root)
