@@ -33,7 +33,7 @@ int alerts_on_result(Manager *m, const RunResult *res, const char *cursor) {
                 return 0;
         }
         if (held) {
-                log_info("Monitoring of %s held: a maintenance is running.", cu->name);
+                log_info("Monitoring of %s held: a maintenance or restart is running.", cu->name);
                 json_decref(failures);
                 return 0;
         }

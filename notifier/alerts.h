@@ -17,7 +17,7 @@
 
 /* The report of a monitoring run, as scheduler-task writes it:
  *   {"held": false, "failures": [{"key": "25 (tcp port)", "line": "🟥 25 (tcp port): timeout (help: …)"}]}
- * held: a maintenance was running, nothing was checked. -EBADMSG if it is not that. */
+ * held: a maintenance or restart was running, nothing was checked. -EBADMSG if it is not that. */
 int monitor_report_parse(const char *text, bool *ret_held, json_t **ret_failures);
 
 /* Applies one run (failures as monitor_report_parse gives them) written at realtime to state (a

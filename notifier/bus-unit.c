@@ -173,6 +173,8 @@ static int append_one(sd_bus_message *m, const char *key, const char *value) {
                         return sd_bus_message_append(m, "(sv)", key, "b", streq(value, "yes"));
         if (streq(key, "ExecStart") || streq(key, "ExecStopPost"))
                 return append_exec(m, key, value);
+        if (streq(key, "After"))
+                return sd_bus_message_append(m, "(sv)", key, "as", 1, value);
         if (streq(key, "OnCalendar"))
                 return sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", value);
         r = append_sandboxing(m, key, value);

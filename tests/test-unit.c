@@ -136,6 +136,9 @@ TEST(render_exclusive_waits) {
         waiting.lock_wait_sec = 3600;
         ASSERT_OK(unit_render_schedule(&waiting, &s, 0, &timer, &service));
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "3780");
+        ASSERT_TRUE(has(&service, "Environment", "SCHEDULER_LOCK_WAIT=3600"));
+        /* A timer that fires at boot waits for the notifier, which makes the lock files. */
+        ASSERT_STREQ(prop(&service, SECTION_UNIT, "After"), "scheduler-notifier.service");
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "BindReadOnlyPaths"),
                      "-" SCHEDULER_LOCK_DIR "/acme.lock:" UNIT_LOCK_PATH);
         s.command = (char *) "disk";
@@ -144,6 +147,7 @@ TEST(render_exclusive_waits) {
         unit_spec_done(&service);
         ASSERT_OK(unit_render_schedule(&waiting, &s, 0, &timer, &service));
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "600");
+        ASSERT_FALSE(has(&service, "Environment", "SCHEDULER_LOCK_WAIT=3600"));
         ASSERT_OK(unit_render_service(&r, "scheduler-acme-ping-run-00000000002a.service", &run));
         ASSERT_STREQ(prop(&run, SECTION_SERVICE, "BindReadOnlyPaths"),
                      "-" SCHEDULER_LOCK_DIR "/acme.lock:" UNIT_LOCK_PATH);

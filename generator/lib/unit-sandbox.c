@@ -28,7 +28,10 @@ int unit_add_sandboxing(UnitSpec *u, const RunSpec *r) {
         if (r->ssh_key && access(r->ssh_key, F_OK) >= 0)
                 k |= unit_add(u, SECTION_SERVICE, "LoadCredential", UNIT_SSH_KEY_CREDENTIAL ":%s",
                               r->ssh_key);
-        /* Its customer's lock and no other: the directory is closed to everyone else (task/lock.c). */
+        /* Its customer's lock and no other: the directory is closed to everyone else (task/lock.c).
+         * The notifier makes the lock files as it starts: a timer that fires at boot (one missed
+         * while the host was down) waits for it. Ordering only: without a notifier, tasks run. */
+        k |= unit_add(u, SECTION_UNIT, "After", "scheduler-notifier.service");
         k |= unit_add(u, SECTION_SERVICE, "BindReadOnlyPaths",
                       "-" SCHEDULER_LOCK_DIR "/%s.lock:" UNIT_LOCK_PATH, r->customer);
         k |= unit_add(u, SECTION_SERVICE, "ProtectSystem", "strict");

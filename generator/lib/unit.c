@@ -151,6 +151,9 @@ static int add_environment(UnitSpec *u, const RunSpec *r, const char *stem) {
         if (r->due)
                 k |= unit_add(u, SECTION_SERVICE, "Environment", "SCHEDULER_DUE=%llu",
                               (unsigned long long) r->due);
+        /* The wait its RuntimeMaxSec= was made for, whatever the configuration says by then. */
+        if (r->lock_wait)
+                k |= unit_add(u, SECTION_SERVICE, "Environment", "SCHEDULER_LOCK_WAIT=%u", r->lock_wait);
         k |= unit_add(u, SECTION_SERVICE, "Environment", "SCHEDULER_RUN=%s", stem);
         k |= unit_add(u, SECTION_SERVICE, "Environment", "SCHEDULER_MODE=%s", r->mode);
         k |= unit_add(u, SECTION_SERVICE, "LogExtraFields", "SCHEDULER_CUSTOMER=%s", r->customer);
@@ -259,6 +262,7 @@ int unit_render_schedule(const Customer *c, const Schedule *s, usec_t now, UnitS
                 /* A scheduled maintenance or restart may first wait for another to finish. */
                 .runtime_max = unit_customer_runtime_max_usec(c, s->command) +
                                (unit_command_exclusive(s->command) ? c->lock_wait_sec * USEC_PER_SEC : 0),
+                .lock_wait = unit_command_exclusive(s->command) ? c->lock_wait_sec : 0,
                 .ssh_key = c->ssh_key_file,
         };
         int r;

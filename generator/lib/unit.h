@@ -42,6 +42,7 @@ typedef struct RunSpec {
         const char *schedule;  /* a one-shot's unit stem, so its result can retire it */
         usec_t due;            /* a one-shot's due time, so a late run can say so */
         usec_t runtime_max;    /* 0: unit_runtime_max_usec(command) */
+        unsigned lock_wait;    /* a scheduled maintenance or restart: how long it may wait (s) */
         const char *ssh_key;   /* the customer's SSH key file, handed to the task as credential
                                 * "ssh-key" if it is there; NULL: none */
 } RunSpec;

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "calendar.h"
@@ -92,9 +94,12 @@ static void on_alarm(int sig) {
         /* Only to interrupt flock(). */
 }
 
-/* Waits for the lock up to sec seconds: 0, or -ETIME. */
+/* Waits for the lock up to sec seconds: 0, or -ETIME. The timer fires at the deadline and every
+ * second after it, so an alarm that comes before flock() is entered cannot leave it blocked. */
 static int lock_wait(int fd, unsigned sec) {
         struct sigaction sa = { .sa_handler = on_alarm }, old;
+        struct itimerval timer = { .it_value = { .tv_sec = sec }, .it_interval = { .tv_sec = 1 } }, off = {};
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + (usec_t) sec * USEC_PER_SEC;
         int r;
 
         if (sec == 0)
@@ -102,12 +107,39 @@ static int lock_wait(int fd, unsigned sec) {
         /* No SA_RESTART: the alarm ends flock() with EINTR. */
         if (sigaction(SIGALRM, &sa, &old) < 0)
                 return -errno;
-        alarm(sec);
-        r = flock(fd, LOCK_EX);
-        r = r < 0 ? -errno : 0;
-        alarm(0);
+        if (setitimer(ITIMER_REAL, &timer, NULL) < 0) {
+                r = -errno;
+                (void) sigaction(SIGALRM, &old, NULL);
+                return r;
+        }
+        for (;;) {
+                r = flock(fd, LOCK_EX) < 0 ? -errno : 0;
+                if (r != -EINTR)
+                        break;
+                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                        r = -ETIME;
+                        break;
+                }
+        }
+        (void) setitimer(ITIMER_REAL, &off, NULL);
         (void) sigaction(SIGALRM, &old, NULL);
-        return r == -EINTR ? -ETIME : r;
+        return r;
+}
+
+/* The lock file bound into this unit, or -ENOENT: without the bind (no file to bind), the path may
+ * be the host's own stub that systemd left there, which anyone could lock. */
+static int open_bound_lock(void) {
+        _cleanup_close_ int fd = open(UNIT_LOCK_PATH, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct statx stx;
+
+        if (fd < 0)
+                return -errno;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
+                return -errno;
+        if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+            !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) || !S_ISREG(stx.stx_mode))
+                return -ENOENT;
+        return TAKE_FD(fd);
 }
 
 int task_lock(TaskContext *t, const char *command, bool wait, unsigned wait_sec) {
@@ -117,10 +149,10 @@ int task_lock(TaskContext *t, const char *command, bool wait, unsigned wait_sec)
         char d[32];
         int fd, r;
 
-        fd = open(UNIT_LOCK_PATH, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        fd = open_bound_lock();
         if (fd < 0) {
                 if (getenv("INVOCATION_ID"))
-                        log_warning_errno(errno, "No lock file at %s, running without it: %m",
+                        log_warning_errno(fd, "No lock file bound at %s, running without it: %m",
                                           UNIT_LOCK_PATH);
                 return 0;
         }

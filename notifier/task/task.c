@@ -93,13 +93,17 @@ static void report_lateness(FILE *f, usec_t started) {
 static int take_lock(TaskContext *t, const Run *run) {
         const char *mode = getenv("SCHEDULER_MODE") ?: "run";
         _cleanup_free_ char *what = NULL;
+        unsigned wait_sec;
 
         if (!unit_command_exclusive(run->command) || streq(mode, "monitor"))
                 return 0;
         if (asprintf(&what, "%s%s%s", run->command, isempty(run->args_joined) ? "" : " ",
                      run->args_joined) < 0)
                 return task_fail(t, -ENOMEM, "out of memory");
-        return task_lock(t, what, !streq(mode, "run"), t->customer->lock_wait_sec);
+        /* The wait the unit's RuntimeMaxSec= allows (unit.c); the configuration's if it says none. */
+        if (safe_atou(strempty(getenv("SCHEDULER_LOCK_WAIT")), &wait_sec) < 0)
+                wait_sec = t->customer->lock_wait_sec;
+        return task_lock(t, what, !streq(mode, "run"), wait_sec);
 }
 
 static int run_command(const Config *c, const Run *run) {
