@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "command.h"
+#include "schedule.h"
 #include "util.h"
 
 #define WORDS_MAX 8
@@ -31,6 +32,15 @@ static const char *const mode_table[] = {
 
 const char *task_kind_to_string(TaskKind k) {
         return k < _TASK_MAX ? task_table[k] : NULL;
+}
+
+int task_kind_from_string(const char *s, TaskKind *ret) {
+        for (size_t i = 0; i < _TASK_MAX; i++)
+                if (streq_ptr(s, task_table[i])) {
+                        *ret = (TaskKind) i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 const char *mode_to_string(Mode m) {
@@ -177,6 +187,18 @@ static int parse_cancel(Command *c, char *words[], size_t n, char **ret_error) {
         return 0;
 }
 
+/* "4" or "#4": a schedule's id (1 if it is one, 0 if the word is no number). */
+static int parse_id(const char *word, unsigned *ret) {
+        const char *digits = word[0] == '#' ? word + 1 : word;
+        unsigned id;
+
+        if (digits[0] == 0 || strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 4 ||
+            safe_atou(digits, &id) < 0 || id == 0 || id > SCHEDULE_ID_MAX)
+                return 0;
+        *ret = id;
+        return 1;
+}
+
 static int parse_list(Command *c, char *words[], size_t n, char **ret_error) {
         static const char *const what[] = { [LIST_RUNS] = "runs", [LIST_SCHEDULES] = "schedules",
                                             [LIST_RECURRING] = "recurring" };
@@ -207,6 +229,12 @@ static int parse_words(Command *c, char *words[], size_t n, char **ret_error) {
         if (n < 2)
                 return error(ret_error, "`%s` needs a command, e.g. `%s ping`; send `help`", words[0],
                              mode_table[c->mode]);
+        if (c->mode == MODE_CANCEL || c->mode == MODE_PAUSE || c->mode == MODE_RESUME) {
+                r = parse_id(words[1], &c->id);
+                if (r > 0)
+                        return n == 2 ? 0 : error(ret_error, "`%s %s` takes nothing more",
+                                                  mode_table[c->mode], words[1]);
+        }
         r = parse_task(words[1], &c->task, ret_error);
         if (r < 0)
                 return r;

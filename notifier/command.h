@@ -8,6 +8,7 @@
  *   recurring <command> <Weekday> HH:MM [args]
  *   list runs | list schedules | list recurring
  *   cancel <command> [YYYY-MM-DD HH:MM] | pause <command> | resume <command>
+ *   cancel <id> | pause <id> | resume <id>          (id: as `list schedules` shows it, "4" or "#4")
  *   branch
  * commands: ping, disk, price, maintenance, restart <service> */
 
@@ -51,6 +52,7 @@ typedef struct Command {
         int hour, minute;       /* schedule, recurring */
         int weekday;            /* recurring, 0 = Monday */
         bool has_date;          /* cancel: a one-shot's date and time were given */
+        unsigned id;            /* cancel, pause, resume: the schedule's id; 0: by command */
 } Command;
 
 /* No command is longer (the longest real one is about 60 bytes): a longer message is none, and is
@@ -65,6 +67,7 @@ int command_parse(const char *text, Command *ret, char **ret_error);
 int command_parse_sized(const char *body, size_t size, Command *ret, char **ret_error);
 
 const char *task_kind_to_string(TaskKind k);
+int task_kind_from_string(const char *s, TaskKind *ret);
 /* "restart slack", "ping": the command as the customer wrote it, without the mode. */
 char *command_task_string(const Command *c);
 const char *mode_to_string(Mode m);

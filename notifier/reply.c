@@ -19,6 +19,8 @@ static const char help_text[] =
         "that time. Example: `cancel maintenance 2027-01-08 17:00`\n"
         "* `pause <command>`, `resume <command>`: suspends a recurring schedule and brings it back. "
         "Example: `pause maintenance`\n"
+        "* `cancel <id>`, `pause <id>`, `resume <id>`: the same by the id `list schedules` shows. "
+        "Example: `cancel 4`\n"
         "* `branch`: which stability branch your server is on (now `%s`); to switch, contact us. "
         "Example: `branch`\n"
         "Commands:\n"

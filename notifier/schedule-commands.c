@@ -195,7 +195,8 @@ static int cancel_once(Manager *m, const Customer *cu, const SyncMessage *msg, S
                 if (s->kind != SCHEDULE_ONCE || !streq(s->command, task_kind_to_string(c->task)))
                         continue;
                 count++;
-                if (!c->has_date || (s->year == c->year && s->month == c->month && s->day == c->day &&
+                if (c->id > 0 ? s->id == c->id :
+                    !c->has_date || (s->year == c->year && s->month == c->month && s->day == c->day &&
                                      s->hour == c->hour && s->minute == c->minute))
                         found = (ssize_t) i;
         }
@@ -256,15 +257,54 @@ static int change_weekly(Manager *m, const Customer *cu, const SyncMessage *msg,
         return r;
 }
 
+/* `cancel 4`: *ret, the same command by command (and a one-shot's date and time) that id 4 of the
+ * customer's stands for: 1 a one-shot, 0 a weekly, -ENOENT none of theirs. */
+static int command_of_id(const Schedules *all, const Command *c, Command *ret) {
+        for (size_t i = 0; i < all->n_all; i++) {
+                const Schedule *s = &all->all[i];
+
+                if (s->id != c->id || s->state == SCHEDULE_CANCELLED)
+                        continue;
+                *ret = *c;
+                if (task_kind_from_string(s->command, &ret->task) < 0)
+                        return -ENOENT;
+                if (s->kind == SCHEDULE_WEEKLY)
+                        return 0;
+                ret->has_date = true;
+                ret->year = s->year;
+                ret->month = s->month;
+                ret->day = s->day;
+                ret->hour = s->hour;
+                ret->minute = s->minute;
+                return 1;
+        }
+        return -ENOENT;
+}
+
 static int handle_weekly_change(Manager *m, const Customer *cu, const SyncMessage *msg, const Command *c) {
         _cleanup_(schedules_done) Schedules all = {};
-        const char *command = task_kind_to_string(c->task);
         _cleanup_free_ char *why = NULL;
+        const char *command;
+        Command by_id;
         ssize_t w;
+        int r;
 
         if (schedules_load(m, cu, &all) < 0)
                 return ops_queue_reply(m, msg,
                                            "Your schedules cannot be read right now; we have been told.");
+        if (c->id > 0) {
+                r = command_of_id(&all, c, &by_id);
+                if (r == -ENOENT && asprintf(&why, "There is no schedule #%u; see `list schedules`", c->id) < 0)
+                        return log_oom();
+                if (r > 0 && c->mode != MODE_CANCEL &&
+                    asprintf(&why, "#%u is a one-shot: it can be cancelled, not %s", c->id,
+                             c->mode == MODE_PAUSE ? "paused" : "resumed") < 0)
+                        return log_oom();
+                if (why)
+                        return reply_why(m, msg, TAKE_PTR(why));
+                c = &by_id;
+        }
+        command = task_kind_to_string(c->task);
         w = schedules_find_weekly(all.all, all.n_all, command);
         if (w >= 0 && all.all[w].state == SCHEDULE_CANCELLED)
                 w = -1;
@@ -305,9 +345,9 @@ static int handle_list_recurring(Manager *m, const Customer *cu, const SyncMessa
                 const Schedule *s = &all.all[i];
                 if (s->kind != SCHEDULE_WEEKLY || s->state == SCHEDULE_CANCELLED)
                         continue;
-                fprintf(f, "%s* %s %02d:%02d: run %s%s%s%s", n++ ? "\n" : "", weekday_to_string(s->weekday),
-                        s->hour, s->minute, s->command, s->args ? " " : "", strempty(s->args),
-                        s->state == SCHEDULE_PAUSED ? " (paused)" : "");
+                fprintf(f, "%s* #%u %s %02d:%02d: run %s%s%s%s", n++ ? "\n" : "", s->id,
+                        weekday_to_string(s->weekday), s->hour, s->minute, s->command, s->args ? " " : "",
+                        strempty(s->args), s->state == SCHEDULE_PAUSED ? " (paused)" : "");
         }
         if (fclose(f) != 0)
                 return log_oom();

@@ -25,7 +25,8 @@ int schedules_load(Manager *m, const Customer *cu, Schedules *ret) {
         Schedules s = {};
         int r;
 
-        r = schedule_store_load(m->config->schedules_dir, cu->name, &s.stored, &s.n_stored, &error);
+        r = schedule_store_load_ids(m->config->schedules_dir, cu->name, &s.stored, &s.n_stored, &s.next_id,
+                                    &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the schedules of %s: %s", cu->name,
                                        error ?: "out of memory");
@@ -41,7 +42,7 @@ int schedules_load(Manager *m, const Customer *cu, Schedules *ret) {
 int schedules_save(Manager *m, const Customer *cu, const Schedules *s) {
         int r;
 
-        r = schedule_store_save(m->config->schedules_dir, cu->name, s->stored, s->n_stored);
+        r = schedule_store_save_ids(m->config->schedules_dir, cu->name, s->stored, s->n_stored, s->next_id);
         if (r < 0)
                 return log_error_errno(r, "Failed to save the schedules of %s to %s: %m", cu->name,
                                        m->config->schedules_dir);
@@ -57,6 +58,9 @@ int schedules_add(Schedules *s, const Schedule *add) {
         if (schedule_copy(add, &n[s->n_stored]) < 0)
                 return -ENOMEM;
         n[s->n_stored].builtin = false;
+        /* A new one gets its id; one that changes (paused, resumed, cancelled) keeps it. */
+        if (n[s->n_stored].id == 0)
+                n[s->n_stored].id = schedule_next_id(s->stored, s->n_stored, &s->next_id, &n[s->n_stored]);
         s->n_stored++;
         return 0;
 }
@@ -216,23 +220,25 @@ static int compare_lines(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
-/* The arguments are not in a unit's name; the store has them. */
-static const char *args_of(const Customer *cu, const Schedules *all, const char *unit) {
+/* The arguments and the id are not in a unit's name; the store has them. */
+static const Schedule *schedule_of(const Customer *cu, const Schedules *all, const char *unit) {
         for (size_t i = 0; i < all->n_all; i++) {
                 _cleanup_free_ char *stem = NULL;
 
-                if (all->all[i].args && schedule_unit_stem(cu->name, &all->all[i], &stem) >= 0 &&
-                    startswith(unit, stem) && streq(unit + strlen(stem), ".timer"))
-                        return all->all[i].args;
+                if (schedule_unit_stem(cu->name, &all->all[i], &stem) >= 0 && startswith(unit, stem) &&
+                    streq(unit + strlen(stem), ".timer"))
+                        return &all->all[i];
         }
         return NULL;
 }
 
-/* "* 2027-01-08 17:00: run restart slack (recurring)", from "<next µs> <unit>". */
+/* "* #4 2027-01-08 17:00: run restart slack (recurring)", from "<next µs> <unit>". */
 static int list_line(FILE *f, const Customer *cu, const Schedules *all, const char *line) {
         _cleanup_free_ char *command = NULL;
-        const char *unit = line + 21, *args = args_of(cu, all, unit);
-        char when[32];
+        const char *unit = line + 21;
+        const Schedule *s = schedule_of(cu, all, unit);
+        const char *args = s ? s->args : NULL;
+        char when[32], id[16] = "";
         bool weekly;
 
         if (command_of(unit, cu->name, &command, &weekly) < 0)
@@ -240,7 +246,9 @@ static int list_line(FILE *f, const Customer *cu, const Schedules *all, const ch
         if (zone_format(customer_zone(cu), (time_t) (strtoull(line, NULL, 10) / USEC_PER_SEC), when,
                         sizeof(when)) < 0)
                 return 0;
-        fprintf(f, "* %s: run %s%s%s%s\n", when, command, args ? " " : "", strempty(args),
+        if (s && s->id > 0)
+                snprintf(id, sizeof(id), "#%u ", s->id);
+        fprintf(f, "* %s%s: run %s%s%s%s\n", id, when, command, args ? " " : "", strempty(args),
                 weekly ? " (recurring)" : "");
         return 0;
 }

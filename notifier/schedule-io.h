@@ -15,6 +15,7 @@ typedef struct Schedules {
         size_t n_stored;
         Schedule *all;         /* the store plus the default maintenance */
         size_t n_all;
+        unsigned next_id;      /* the id the next new schedule gets */
 } Schedules;
 
 /* Starts the op's timer (timer, service) or an existing one, stops those of stop, then replies

@@ -46,6 +46,11 @@ TEST(commands_parse) {
                     .hour = 17, .has_date = true } },
                 { "Pause maintenance", { .mode = MODE_PAUSE, .task = TASK_MAINTENANCE } },
                 { "resume ping", { .mode = MODE_RESUME, .task = TASK_PING } },
+                /* By the id `list schedules` shows. */
+                { "cancel 4", { .mode = MODE_CANCEL, .id = 4 } },
+                { "cancel #12", { .mode = MODE_CANCEL, .id = 12 } },
+                { "pause #1", { .mode = MODE_PAUSE, .id = 1 } },
+                { "resume 9999", { .mode = MODE_RESUME, .id = 9999 } },
         };
 
         FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {
@@ -66,6 +71,7 @@ TEST(commands_parse) {
                 ASSERT_EQ(c.minute, e->minute);
                 ASSERT_EQ(c.weekday, e->weekday);
                 ASSERT_EQ(c.has_date, e->has_date);
+                ASSERT_EQ(c.id, e->id);
         }
 }
 
@@ -120,6 +126,12 @@ TEST(errors_say_what_is_wrong) {
                 { "cancel maintenance tomorrow", "`cancel` takes a command, and for a one-shot its date" },
                 { "cancel maintenance 2027-01-08", "`cancel` takes a command, and for a one-shot its date" },
                 { "pause maintenance now", "`pause` takes only the command of a recurring schedule" },
+                { "cancel 4 2027-01-08 17:00", "`cancel 4` takes nothing more" },
+                { "cancel 0", "unknown command `0`" },
+                { "cancel #0", "unknown command `#0`" },
+                { "cancel 10000", "unknown command `10000`" },
+                { "pause #", "unknown command `#`" },
+                { "resume #-1", "unknown command `#-1`" },
                 /* Hostile text: refused, and quoted (if at all) so that it cannot break the reply. */
                 { "run ping; rm -rf /", "unknown command `ping;`" },
                 { "run $(id)", "unknown command `$(id)`" },

@@ -40,10 +40,11 @@ static char *where(const char *name, const char *rest) {
 
 TEST(store_round_trip) {
         Schedule in[] = {
-                { .kind = SCHEDULE_ONCE, .command = (char *) "restart", .args = (char *) "matrix-synapse",
-                  .year = 2027, .month = 1, .day = 8, .hour = 17, .minute = 5,
+                { .id = 7, .kind = SCHEDULE_ONCE, .command = (char *) "restart",
+                  .args = (char *) "matrix-synapse", .year = 2027, .month = 1, .day = 8, .hour = 17,
+                  .minute = 5,
                   .room = (char *) "!room:example.com", .reply_to = (char *) "$event1:example.com" },
-                { .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_PAUSED, .command = (char *) "disk",
+                { .id = 3, .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_PAUSED, .command = (char *) "disk",
                   .weekday = 6, .hour = 0, .minute = 0 },
                 { .kind = SCHEDULE_WEEKLY, .state = SCHEDULE_CANCELLED, .command = (char *) "maintenance",
                   .weekday = 4, .hour = 15, .minute = 0 },
@@ -64,6 +65,11 @@ TEST(store_round_trip) {
         ASSERT_TRUE(error == NULL);
         /* The builtin default maintenance is derived, never stored. */
         ASSERT_EQ(n, 4);
+        /* Ids as saved; the weekly maintenance's is 1; one without gets the next above the highest. */
+        ASSERT_EQ(out[0].id, 7U);
+        ASSERT_EQ(out[1].id, 3U);
+        ASSERT_EQ(out[2].id, SCHEDULE_ID_MAINTENANCE);
+        ASSERT_EQ(out[3].id, 8U);
         for (size_t i = 0, j = 0; i < ELEMENTSOF(in); i++) {
                 const Schedule *a = &in[i], *b;
 
@@ -86,6 +92,60 @@ TEST(store_round_trip) {
                 } else
                         ASSERT_EQ(b->weekday, a->weekday);
         }
+        schedules_free(out, n);
+}
+
+/* A store of before ids, or a hand edit: every schedule still gets its own, the weekly maintenance
+ * 1, the same at every load. */
+TEST(store_ids_are_given_where_missing_or_taken) {
+        static const char text[] = "[a]\nid = 5\ncommand = ping\nweekday = Monday\ntime = 10:00\n"
+                                   "[b]\nid = 5\ncommand = disk\nweekday = Monday\ntime = 11:00\n"
+                                   "[c]\nid = 1\ncommand = price\nweekday = Monday\ntime = 12:00\n"
+                                   "[d]\nid = 9\ncommand = maintenance\nweekday = Friday\ntime = 15:00\n"
+                                   "[e]\ncommand = ping\ndate = 2027-01-08\ntime = 17:00\n";
+        static const unsigned ids[] = { 5, 6, 7, SCHEDULE_ID_MAINTENANCE, 8 };
+
+        for (unsigned load = 0; load < 2; load++) {
+                _cleanup_free_ char *error = NULL;
+                Schedule *out = NULL;
+                size_t n = 0;
+
+                (void) tests_write("ids.conf", text);
+                ASSERT_OK(schedule_store_load(tests_tmpdir(), "ids", &out, &n, &error));
+                ASSERT_EQ(n, ELEMENTSOF(ids));
+                FOREACH_ROW(i, ids, "%u", ids[i])
+                        ASSERT_EQ(out[i].id, ids[i]);
+                ASSERT_EQ(schedule_next_id(out, n, NULL, &out[0]), 9U);
+                ASSERT_EQ(schedule_next_id(out, n, NULL, &out[3]), SCHEDULE_ID_MAINTENANCE);
+                schedules_free(out, n);
+        }
+}
+
+/* An id that is gone is not given again: the store keeps the counter. */
+TEST(store_ids_are_not_reused) {
+        Schedule in[] = {
+                { .id = 2, .kind = SCHEDULE_WEEKLY, .command = (char *) "ping", .weekday = 1, .hour = 8 },
+                { .id = 3, .kind = SCHEDULE_WEEKLY, .command = (char *) "disk", .weekday = 2, .hour = 9 },
+        };
+        Schedule fresh = { .kind = SCHEDULE_ONCE, .command = (char *) "price", .year = 2027, .month = 1,
+                           .day = 8 };
+        _cleanup_free_ char *error = NULL;
+        Schedule *out = NULL;
+        size_t n = 0;
+        unsigned next = 0;
+
+        /* #3 went (it ran, or was cancelled) after #4 had been given. */
+        ASSERT_OK(schedule_store_save_ids(tests_tmpdir(), "counter", in, 1, 5));
+        ASSERT_OK(schedule_store_load_ids(tests_tmpdir(), "counter", &out, &n, &next, &error));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(next, 5U);
+        ASSERT_EQ(schedule_next_id(out, n, &next, &fresh), 5U);
+        ASSERT_EQ(next, 6U);
+        schedules_free(out, n);
+        /* A store of before the counter: the next above the highest. */
+        ASSERT_OK(schedule_store_save(tests_tmpdir(), "counter", in, 2));
+        ASSERT_OK(schedule_store_load_ids(tests_tmpdir(), "counter", &out, &n, &next, &error));
+        ASSERT_EQ(next, 4U);
         schedules_free(out, n);
 }
 
@@ -130,6 +190,10 @@ TEST(store_errors_name_file_line_and_reason) {
                 { "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\nstate = gone\n",
                   ":5: [a] state: 'gone' is not active, paused or cancelled" },
                 { "this is not a store\n", ":1: syntax error" },
+                { "[a]\nid = 0\ncommand = ping\n", ":2: [a] id: '0' is not a number from 1 to 9999" },
+                { "[a]\nid = 10000\ncommand = ping\n",
+                  ":2: [a] id: '10000' is not a number from 1 to 9999" },
+                { "[a]\nid = -3\ncommand = ping\n", ":2: [a] id: '-3' is not a number from 1 to 9999" },
                 /* Checks across keys name the schedule instead of a line. */
                 { "[a]\ncommand = ping\nweekday = Monday\ntime = 10:00\nstate = cancelled\n",
                   ": schedule 1: only the weekly maintenance can be cancelled in place" },
@@ -137,6 +201,10 @@ TEST(store_errors_name_file_line_and_reason) {
                   ": schedule 1: only the weekly maintenance can be cancelled in place" },
                 { "[a]\ncommand = ping\nweekday = Monday\n[b]\nweekday = Monday\n",
                   ": schedule 2: command= missing" },
+                { "[a]\ncommand = ping\nweekday = Monday\n[b]\ncommand = ping\nweekday = Friday\n",
+                  ": schedule 2: a second weekly ping (one per command)" },
+                { "next_id = many\n[a]\ncommand = ping\n",
+                  ":1: [] next_id: 'many' is not a number up to 10000" },
         };
 
         FOREACH_ROW(i, cases, "\"%s\"", cases[i].text) {

@@ -76,7 +76,7 @@ bool schedule_unit_is_customers(const char *unit, const char *customer) {
 }
 
 int schedule_default_maintenance(const Customer *c, Schedule *ret) {
-        Schedule s = { .kind = SCHEDULE_WEEKLY, .builtin = true };
+        Schedule s = { .id = SCHEDULE_ID_MAINTENANCE, .kind = SCHEDULE_WEEKLY, .builtin = true };
         WeeklyTime w;
         uint64_t h;
 
@@ -136,6 +136,7 @@ int schedule_weekly_next(const Schedule *s, const char *zone, time_t after, time
 typedef struct StoreParse {
         Schedule *items;
         size_t n;
+        unsigned next_id;      /* next_id = before the first section */
         char *section;         /* the section being read */
         char *error;
 } StoreParse;
@@ -157,6 +158,57 @@ static Schedule *store_current(StoreParse *st, const char *section) {
         return &n[st->n - 1];
 }
 
+bool schedule_is_weekly_maintenance(const Schedule *s) {
+        return s->kind == SCHEDULE_WEEKLY && streq_ptr(s->command, "maintenance");
+}
+
+static bool id_taken(const Schedule *l, size_t n, unsigned id) {
+        for (size_t i = 0; i < n; i++)
+                if (l[i].id == id)
+                        return true;
+        return false;
+}
+
+unsigned schedule_next_id(const Schedule *l, size_t n, unsigned *next, const Schedule *s) {
+        unsigned max = SCHEDULE_ID_MAINTENANCE;
+
+        if (schedule_is_weekly_maintenance(s))
+                return SCHEDULE_ID_MAINTENANCE;
+        for (size_t i = 0; i < n; i++)
+                if (l[i].id > max)
+                        max = l[i].id;
+        /* Never one a schedule had before, while the store's counter says which were given. */
+        if (next && *next > max + 1 && *next <= SCHEDULE_ID_MAX)
+                max = *next - 1;
+        if (max < SCHEDULE_ID_MAX) {
+                if (next)
+                        *next = max + 2;
+                return max + 1;
+        }
+        /* 50 schedules at most: a free one is always below. */
+        for (unsigned id = SCHEDULE_ID_MAINTENANCE + 1; id <= SCHEDULE_ID_MAX; id++)
+                if (!id_taken(l, n, id))
+                        return id;
+        return 0;
+}
+
+/* The store's ids as it says them; the weekly maintenance's is 1, and one missing (a store of
+ * before ids), taken twice or 1 (a hand edit) gets the next free one, in the store's order. */
+static void store_number(Schedule *l, size_t n, unsigned *next) {
+        for (size_t i = 0; i < n; i++) {
+                if (schedule_is_weekly_maintenance(&l[i]))
+                        l[i].id = SCHEDULE_ID_MAINTENANCE;
+                else if (l[i].id <= SCHEDULE_ID_MAINTENANCE || id_taken(l, i, l[i].id))
+                        l[i].id = 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (l[i].id == 0)
+                        l[i].id = schedule_next_id(l, n, next, &l[i]);
+        for (size_t i = 0; i < n; i++)
+                if (l[i].id >= *next)
+                        *next = l[i].id + 1;
+}
+
 static bool word_valid(const char *s) {
         if (isempty(s) || strlen(s) > 100)
                 return false;
@@ -168,9 +220,16 @@ static bool word_valid(const char *s) {
 
 static int store_handler(void *userdata, const char *section, const char *key, const char *value) {
         StoreParse *st = userdata;
-        Schedule *s = store_current(st, section);
+        Schedule *s;
         int h, m;
 
+        if (isempty(section) && streq(key, "next_id")) {
+                if (safe_atou(value, &st->next_id) < 0 || st->next_id > SCHEDULE_ID_MAX + 1)
+                        return ini_fail(&st->error, "", key, "'%s' is not a number up to %u", value,
+                                        SCHEDULE_ID_MAX + 1);
+                return 1;
+        }
+        s = store_current(st, section);
         if (!s)
                 return ini_fail(&st->error, strempty(st->section), key,
                                 "too many schedules or out of memory");
@@ -185,6 +244,15 @@ static int store_handler(void *userdata, const char *section, const char *key, c
                         return ini_fail(&st->error, strempty(st->section), key, "'%s' is not a Matrix %s id",
                                         value, streq(key, "room") ? "room" : "event");
                 return free_and_strdup(streq(key, "room") ? &s->room : &s->reply_to, value) < 0 ? 0 : 1;
+        }
+        if (streq(key, "id")) {
+                unsigned id;
+
+                if (safe_atou(value, &id) < 0 || id == 0 || id > SCHEDULE_ID_MAX)
+                        return ini_fail(&st->error, strempty(st->section), key,
+                                        "'%s' is not a number from 1 to %u", value, SCHEDULE_ID_MAX);
+                s->id = id;
+                return 1;
         }
         if (streq(key, "date")) {
                 char rest;
@@ -235,6 +303,14 @@ static int store_validate(const StoreParse *st, char **ret_why) {
                         return asprintf(ret_why, "schedule %zu: command= missing", i + 1);
                 if (s->kind == SCHEDULE_ONCE && schedule_once_usec(s, "UTC", &u) < 0)
                         return asprintf(ret_why, "schedule %zu: the date does not exist", i + 1);
+                for (size_t j = 0; s->kind == SCHEDULE_WEEKLY && j < i; j++) {
+                        const Schedule *other = &st->items[j];
+
+                        if (other->kind == SCHEDULE_WEEKLY && streq_ptr(other->command, s->command))
+                                return asprintf(ret_why,
+                                                "schedule %zu: a second weekly %s (one per command)", i + 1,
+                                                s->command);
+                }
                 if (s->state == SCHEDULE_CANCELLED &&
                     (s->kind != SCHEDULE_WEEKLY || !streq(s->command, "maintenance")))
                         return asprintf(ret_why,
@@ -247,6 +323,11 @@ static int store_validate(const StoreParse *st, char **ret_why) {
 
 int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
                         char **ret_error) {
+        return schedule_store_load_ids(dir, customer, ret, ret_n, NULL, ret_error);
+}
+
+int schedule_store_load_ids(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
+                            unsigned *ret_next_id, char **ret_error) {
         _cleanup_free_ char *path = NULL, *text = NULL, *why = NULL;
         struct stat dir_st;
         StoreParse st = {};
@@ -284,6 +365,11 @@ int schedule_store_load(const char *dir, const char *customer, Schedule **ret, s
                 schedules_free(st.items, st.n);
                 return r;
         }
+        if (st.next_id <= SCHEDULE_ID_MAINTENANCE)
+                st.next_id = SCHEDULE_ID_MAINTENANCE + 1;
+        store_number(st.items, st.n, &st.next_id);
+        if (ret_next_id)
+                *ret_next_id = st.next_id;
         *ret = st.items;
         *ret_n = st.n;
         return 0;
@@ -295,7 +381,10 @@ static void store_write_one(FILE *f, const char *customer, const Schedule *s) {
 
         if (schedule_unit_stem(customer, s, &stem) < 0)
                 return;
-        fprintf(f, "\n[%s]\ncommand = %s\n", stem, s->command);
+        fprintf(f, "\n[%s]\n", stem);
+        if (s->id > 0)
+                fprintf(f, "id = %u\n", s->id);
+        fprintf(f, "command = %s\n", s->command);
         if (s->args)
                 fprintf(f, "args = %s\n", s->args);
         if (s->kind == SCHEDULE_ONCE)
@@ -312,6 +401,11 @@ static void store_write_one(FILE *f, const char *customer, const Schedule *s) {
 }
 
 int schedule_store_save(const char *dir, const char *customer, const Schedule *s, size_t n) {
+        return schedule_store_save_ids(dir, customer, s, n, 0);
+}
+
+int schedule_store_save_ids(const char *dir, const char *customer, const Schedule *s, size_t n,
+                            unsigned next_id) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         size_t size = 0;
         FILE *f;
@@ -324,6 +418,9 @@ int schedule_store_save(const char *dir, const char *customer, const Schedule *s
         fprintf(f, "# The schedules of customer %s, written by scheduler-notifier and read at boot by\n"
                    "# scheduler-generator. Change them from chat; an edit here applies at the next boot.\n",
                 customer);
+        /* The id the next schedule gets: one that is gone is not given again. */
+        if (next_id > 0)
+                fprintf(f, "next_id = %u\n", next_id);
         for (size_t i = 0; i < n; i++)
                 if (!s[i].builtin)
                         store_write_one(f, customer, &s[i]);

@@ -12,6 +12,10 @@
 #include "util.h"
 
 #define SCHEDULES_MAX 50
+/* A schedule's id, the customer's own short handle on it (`cancel 4`): 1 is the weekly maintenance,
+ * default or not; the others get the next above the highest, kept in the store. */
+#define SCHEDULE_ID_MAINTENANCE 1U
+#define SCHEDULE_ID_MAX 9999U
 
 typedef enum ScheduleKind {
         SCHEDULE_ONCE,
@@ -25,6 +29,7 @@ typedef enum ScheduleState {
 } ScheduleState;
 
 typedef struct Schedule {
+        unsigned id;           /* see SCHEDULE_ID_MAINTENANCE; 0: none yet */
         ScheduleKind kind;
         ScheduleState state;
         char *command;         /* "maintenance", "restart", … */
@@ -38,6 +43,10 @@ typedef struct Schedule {
 } Schedule;
 
 void schedule_done(Schedule *s);
+bool schedule_is_weekly_maintenance(const Schedule *s);
+/* The id a new schedule s gets among the store's l, never one below *next (the store's counter, may
+ * be NULL), which moves past it. */
+unsigned schedule_next_id(const Schedule *l, size_t n, unsigned *next, const Schedule *s);
 void schedules_free(Schedule *s, size_t n);
 int schedule_copy(const Schedule *s, Schedule *ret);
 
@@ -61,6 +70,11 @@ int schedule_weekly_next(const Schedule *s, const char *zone, time_t after, time
 int schedule_store_load(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
                         char **ret_error);
 int schedule_store_save(const char *dir, const char *customer, const Schedule *s, size_t n);
+/* The same with the store's id counter: the id the next new schedule gets (see schedule_next_id()). */
+int schedule_store_load_ids(const char *dir, const char *customer, Schedule **ret, size_t *ret_n,
+                            unsigned *ret_next_id, char **ret_error);
+int schedule_store_save_ids(const char *dir, const char *customer, const Schedule *s, size_t n,
+                            unsigned next_id);
 
 /* What the customer has: the store's schedules plus the default maintenance unless the store
  * has a weekly maintenance (of any state). */

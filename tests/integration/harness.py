@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -282,6 +283,15 @@ def schedule_store(sb, customer="acme"):
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+def listed(body, entry):
+    """The id of the line "* #ID entry" of a `list schedules` or `list recurring` answer, or None."""
+    for line in body.splitlines():
+        m = re.fullmatch(r"\* #([0-9]+) (.*)", line)
+        if m and m.group(2) == entry:
+            return int(m.group(1))
+    return None
 
 
 def edit_config(sb, edit):

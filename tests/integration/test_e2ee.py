@@ -16,7 +16,7 @@ import olm
 
 from e2ee_client import (CRYPTO_STORE, MEGOLM, Device, assert_encrypted_reply, bot_device_keys, chat, on_the_wire,
                          run_encrypted_tests, say_encrypted, unpadded_b64)
-from harness import INITIATED, is_edit_of, is_reply_to, replies_to, result_of, wait_reply
+from harness import INITIATED, is_edit_of, is_reply_to, listed, replies_to, result_of, wait_reply
 from matrix import API, describe, q
 import playbook
 
@@ -54,7 +54,7 @@ def test_schedule_and_list_encrypted(sb):
     try:
         event, reply = say_encrypted(sb, "list schedules")
         assert_encrypted_reply(sb, reply, event)
-        assert f"* {when}: run maintenance" in reply["content"]["body"].splitlines(), reply["content"]
+        assert listed(reply["content"]["body"], f"{when}: run maintenance"), reply["content"]
     finally:
         _, reply = say_encrypted(sb, f"cancel maintenance {when}")
         assert reply["content"]["body"] == f"Cancelled `schedule maintenance` (at {when}).", reply["content"]

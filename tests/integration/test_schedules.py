@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-from harness import (SANDBOX, Sandbox, customer_result, edit_config, restore_config, results_to, run_tests,
-                     say, schedule_store, soon, timers, wait_reply)
+from harness import (SANDBOX, Sandbox, customer_result, edit_config, listed, restore_config, results_to,
+                     run_tests, say, schedule_store, soon, timers, wait_reply)
 
 
 def test_bad_dates_create_nothing(sb):
@@ -34,6 +34,8 @@ def test_default_maintenance_from_boot(sb):
     _, body = say(sb, "list recurring")
     lines = body.splitlines()
     assert len(lines) == 1 and lines[0].endswith(": run maintenance"), lines
+    # The weekly maintenance is #1, default or not.
+    assert lines[0].startswith("* #1 "), lines
     weekly = [t for t in timers(sb) if "-maintenance-weekly-" in t]
     assert len(weekly) == 1, timers(sb)
     desc = sb.run("control", "systemctl", "show", "-P", "Description", weekly[0]).strip()
@@ -50,7 +52,7 @@ def test_schedule_fires_and_reports(sb):
     desc = sb.run("control", "systemctl", "show", "-P", "Description", stem + ".timer").strip()
     assert desc == f"The Scheduler: schedule price for acme, at {when} UTC", desc
     _, listing = say(sb, "list schedules")
-    assert f"* {when}: run price" in listing.splitlines(), listing
+    assert listed(listing, f"{when}: run price"), listing
     result = customer_result(sb, event, timeout_s=150)["content"]["body"]
     assert result.startswith("Execution of `run price` command successful"), result
     assert "ran late" not in result
@@ -67,7 +69,7 @@ def test_recurring_replaces(sb):
     price = [t for t in timers(sb) if "-price-weekly-" in t]
     assert price == ["scheduler-acme-price-weekly-mon-1600.timer"], price
     _, body = say(sb, "list recurring")
-    assert "* Monday 16:00: run price" in body.splitlines(), body
+    assert listed(body, "Monday 16:00: run price"), body
     assert "Friday 15:00: run price" not in body, body
     _, listing = say(sb, "list schedules")
     assert any(line.endswith("16:00: run price (recurring)") for line in listing.splitlines()), listing
@@ -85,7 +87,7 @@ def test_pause_resume_cancel(sb):
     assert body.startswith("Paused `recurring maintenance` (every Friday 15:00)"), body
     assert not [t for t in timers(sb) if "-maintenance-weekly-" in t], timers(sb)
     _, body = say(sb, "list recurring")
-    assert "* Friday 15:00: run maintenance (paused)" in body.splitlines(), body
+    assert listed(body, "Friday 15:00: run maintenance (paused)") == 1, body
     _, body = say(sb, "resume maintenance")
     assert body == "Resumed `recurring maintenance` (every Friday 15:00).", body
     assert "scheduler-acme-maintenance-weekly-fri-1500.timer" in timers(sb)
@@ -94,6 +96,42 @@ def test_pause_resume_cancel(sb):
     _, body = say(sb, "cancel restart 2027-06-01 04:00")
     assert body == "Cancelled `schedule restart slack` (at 2027-06-01 04:00).", body
     assert not [t for t in timers(sb) if "-restart-at-" in t], timers(sb)
+
+
+def test_schedules_by_id(sb):
+    """`list schedules` and `list recurring` show an id per entry; cancel, pause and resume take it
+    ("4" or "#4"); an id is the customer's own, and outlives a restart of the notifier."""
+    _, body = say(sb, "schedule disk 2027-07-01 08:00")
+    assert body == "Command scheduled.", body
+    _, body = say(sb, "recurring ping Tuesday 07:30")
+    assert body == "Recurring schedule configured.", body
+    _, body = say(sb, "schedule disk 2027-07-02 09:00", who="bob")
+    assert body == "Command scheduled.", body
+    once = listed(say(sb, "list schedules")[1], "2027-07-01 08:00: run disk")
+    weekly = listed(say(sb, "list recurring")[1], "Tuesday 07:30: run ping")
+    bobs = listed(say(sb, "list schedules", who="bob")[1], "2027-07-02 09:00: run disk")
+    assert once and weekly and bobs and len({once, weekly, 1}) == 3, (once, weekly, bobs)
+    sb.restart_notifier()
+    assert listed(say(sb, "list schedules")[1], "2027-07-01 08:00: run disk") == once
+
+    for text, expected in ((f"pause #{once}", f"#{once} is a one-shot: it can be cancelled, not paused"),
+                           (f"pause {weekly}",
+                            "Paused `recurring ping` (every Tuesday 07:30); `resume ping` brings it back.")):
+        _, body = say(sb, text)
+        assert body == expected, (text, body)
+    assert listed(say(sb, "list recurring")[1], "Tuesday 07:30: run ping (paused)") == weekly
+    for text, expected in ((f"resume #{weekly}", "Resumed `recurring ping` (every Tuesday 07:30)."),
+                           (f"cancel {once}", "Cancelled `schedule disk` (at 2027-07-01 08:00)."),
+                           (f"cancel #{once}", f"There is no schedule #{once}; see `list schedules`"),
+                           (f"cancel {weekly}", "Cancelled `recurring ping` (every Tuesday 07:30).")):
+        _, body = say(sb, text)
+        assert body == expected, (text, body)
+    assert not [t for t in timers(sb) if "-disk-at-" in t or "-ping-weekly-" in t], timers(sb)
+    # bob's id, said by alice, finds nothing of bob's.
+    say(sb, f"cancel {bobs}")
+    assert listed(say(sb, "list schedules", who="bob")[1], "2027-07-02 09:00: run disk") == bobs
+    _, body = say(sb, f"cancel {bobs}", who="bob")
+    assert body == "Cancelled `schedule disk` (at 2027-07-02 09:00).", body
 
 
 def test_other_customers_schedules_are_apart(sb):
@@ -113,7 +151,7 @@ def test_customer_time_zone(sb):
     desc = sb.run("control", "systemctl", "show", "-P", "Description", timer).strip()
     assert desc.endswith("at 2027-01-08 17:00 Europe/Berlin"), desc
     _, listing = say(sb, "list schedules", who="bob")
-    assert "* 2027-01-08 17:00: run price" in listing.splitlines(), listing
+    assert listed(listing, "2027-01-08 17:00: run price"), listing
     _, body = say(sb, "schedule price 2027-03-28 02:30", who="bob")
     assert body == "2027-03-28 02:30 does not exist in Europe/Berlin", body
     _, body = say(sb, "schedule price 2001-01-01 10:00", who="bob")
@@ -251,6 +289,7 @@ TESTS = [
     test_recurring_replaces,
     test_recurring_maintenance_replaces_the_default,
     test_pause_resume_cancel,
+    test_schedules_by_id,
     test_other_customers_schedules_are_apart,
     test_customer_time_zone,
     test_at_most_50_pending,
