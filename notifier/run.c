@@ -109,22 +109,6 @@ static void start_transient(Manager *m, Op *op, const char *unit) {
         }
 }
 
-/* "scheduler-acme-maintenance-…": the command of another unit of the customer's, or NULL. */
-static const char *command_of(const char *unit, const char *customer) {
-        const char *rest = startswith(unit, "scheduler-");
-
-        rest = rest ? startswith(rest, customer) : NULL;
-        if (!rest || rest[0] != '-')
-                return NULL;
-        for (TaskKind k = 0; k < _TASK_MAX; k++) {
-                const char *after = startswith(rest + 1, task_kind_to_string(k));
-
-                if (after && after[0] == '-')
-                        return task_kind_to_string(k);
-        }
-        return NULL;
-}
-
 /* Another of the customer's maintenance or restart runs: "`maintenance` is running (started 14:02
  * UTC, 6 min ago); `restart slack` was not started…", from the unit's ActiveEnterTimestamp. */
 static int on_holder_since(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -195,7 +179,7 @@ static int on_listed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
                         break;
                 if (streq(name, unit))
                         continue;
-                other = command_of(name, op->customer);
+                other = unit_command_of(name, op->customer);
                 /* The other of the two commands that change the server: say which, and since when. */
                 if (other && !streq(other, task_kind_to_string(op->command.task))) {
                         if (free_and_strdup(&op->holder, other) < 0)

@@ -243,7 +243,8 @@ static int change_weekly(Manager *m, const Customer *cu, const SyncMessage *msg,
         if (k >= 0)
                 schedules_remove(all, (size_t) k);
         /* A cancelled weekly stays in the store only to keep the default maintenance away. */
-        r = next.state == SCHEDULE_CANCELLED && !streq(command, "maintenance") ? 0 : schedules_add(all, &next);
+        r = next.state == SCHEDULE_CANCELLED && !streq(command, "maintenance") ? 0 :
+                                                                                  schedules_add(all, &next);
         if (r >= 0)
                 r = schedules_save(m, cu, all);
         if (r == -ENOMEM)
@@ -294,7 +295,8 @@ static int handle_weekly_change(Manager *m, const Customer *cu, const SyncMessag
                                            "Your schedules cannot be read right now; we have been told.");
         if (c->id > 0) {
                 r = command_of_id(&all, c, &by_id);
-                if (r == -ENOENT && asprintf(&why, "There is no schedule #%u; see `list schedules`", c->id) < 0)
+                if (r == -ENOENT &&
+                    asprintf(&why, "There is no schedule #%u; see `list schedules`", c->id) < 0)
                         return log_oom();
                 if (r > 0 && c->mode != MODE_CANCEL &&
                     asprintf(&why, "#%u is a one-shot: it can be cancelled, not %s", c->id,

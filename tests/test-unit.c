@@ -124,6 +124,24 @@ TEST(render_escapes_dollar) {
         ASSERT_STREQ(prop(&service, SECTION_SERVICE, "RuntimeMaxSec"), "180");
 }
 
+/* Which command a customer's service runs, from its name alone: another customer's is none. */
+TEST(command_of_a_unit) {
+        static const struct {
+                const char *unit, *command;
+        } cases[] = {
+                { "scheduler-acme-maintenance-run-00000000002a.service", "maintenance" },
+                { "scheduler-acme-restart-weekly-fri-1500.service", "restart" },
+                { "scheduler-acme-monitor.service", NULL },
+                { "scheduler-acme-restart-weekly-fri-1500.timer", NULL },
+                { "scheduler-acmex-restart-run-00000000002a.service", NULL },
+                { "scheduler-acme-restarted-run-00000000002a.service", NULL },
+                { "other-acme-ping-run-00000000002a.service", NULL },
+        };
+
+        FOREACH_ROW(i, cases, "%s", cases[i].unit)
+                ASSERT_STREQ(unit_command_of(cases[i].unit, "acme"), cases[i].command);
+}
+
 /* A scheduled restart may first wait for a maintenance of its customer's: its unit lets it. It sees
  * its own customer's lock file, no other. */
 TEST(render_exclusive_waits) {

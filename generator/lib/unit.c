@@ -19,21 +19,38 @@ void unit_spec_done(UnitSpec *u) {
         *u = (UnitSpec) {};
 }
 
+/* The commands a task runs, and how long each may take. */
+static const struct {
+        const char *command;
+        usec_t max;
+} commands[] = {
+        { "ping", 600 * USEC_PER_SEC },
+        { "disk", 600 * USEC_PER_SEC },
+        { "price", 60 * USEC_PER_SEC },
+        { "maintenance", 3 * 3600 * USEC_PER_SEC },
+        { "restart", 180 * USEC_PER_SEC },
+};
+
 usec_t unit_runtime_max_usec(const char *command) {
-        static const struct {
-                const char *command;
-                usec_t max;
-        } table[] = {
-                { "ping", 600 * USEC_PER_SEC },
-                { "disk", 600 * USEC_PER_SEC },
-                { "price", 60 * USEC_PER_SEC },
-                { "maintenance", 3 * 3600 * USEC_PER_SEC },
-                { "restart", 180 * USEC_PER_SEC },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(table[i].command, command))
-                        return table[i].max;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].command, command))
+                        return commands[i].max;
         return 60 * USEC_PER_SEC;
+}
+
+const char *unit_command_of(const char *unit, const char *customer) {
+        const char *rest = startswith(unit, "scheduler-");
+
+        rest = rest ? startswith(rest, customer) : NULL;
+        if (!rest || rest[0] != '-' || !endswith(unit, ".service"))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                const char *after = startswith(rest + 1, commands[i].command);
+
+                if (after && after[0] == '-')
+                        return commands[i].command;
+        }
+        return NULL;
 }
 
 bool unit_command_exclusive(const char *command) {

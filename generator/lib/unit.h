@@ -55,6 +55,8 @@ typedef struct RunSpec {
 
 /* maintenance and restart change the customer's server: one at a time per customer. */
 bool unit_command_exclusive(const char *command);
+/* "scheduler-acme-maintenance-….service": the command a service of customer's runs, or NULL. */
+const char *unit_command_of(const char *unit, const char *customer);
 
 void unit_spec_done(UnitSpec *u);
 /* Adds KEY=VALUE to a section of u; format is a literal or has one "%s" (fast), or any format. */

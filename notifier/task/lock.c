@@ -46,23 +46,6 @@ static bool cgroup_populated(int dir_fd, const char *unit) {
         return strstr(buf, "populated 1") || isdigit((unsigned char) buf[0]);
 }
 
-/* "scheduler-acme-maintenance-…": the exclusive command a unit of customer's runs, or NULL. */
-static const char *exclusive_command_of(const char *unit, const char *customer) {
-        static const char *const commands[] = { "maintenance", "restart" };
-        const char *rest = startswith(unit, "scheduler-");
-
-        rest = rest ? startswith(rest, customer) : NULL;
-        if (!rest || rest[0] != '-' || !endswith(unit, ".service"))
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
-                const char *after = startswith(rest + 1, commands[i]);
-
-                if (after && after[0] == '-')
-                        return commands[i];
-        }
-        return NULL;
-}
-
 int lock_holder(const char *customer, const char *own, const char **ret_command) {
         bool seen = false;
 
@@ -79,8 +62,8 @@ int lock_holder(const char *customer, const char *own, const char **ret_command)
 
                         if (!de)
                                 break;
-                        command = exclusive_command_of(de->d_name, customer);
-                        if (command && !streq_ptr(de->d_name, own) &&
+                        command = unit_command_of(de->d_name, customer);
+                        if (unit_command_exclusive(command) && !streq_ptr(de->d_name, own) &&
                             cgroup_populated(dirfd(d), de->d_name)) {
                                 *ret_command = command;
                                 break;
